@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { PROTOCOLS } from '../protocols.js';
+
+/**
+ * The scenario schema: the one source of both the TypeScript types and the validation of scenario files.
+ * Every field has a default where one is sensible, so a scenario states only what it cares about.
+ */
+
+const MAX_DURATION_S = 7 * 24 * 3600; // week-long pilots
+
+export const budgetsSchema = z.strictObject({
+  /** Absolute P99 budget in ms that every variant must meet. */
+  p99Ms: z.number().positive().optional(),
+  /** Largest allowed P99 overhead (variant P99 − unmeshed P99) in ms. */
+  p99OverheadMs: z.number().nonnegative().optional(),
+  /** Largest allowed P99 ratio (variant P99 ÷ unmeshed P99), e.g. 2 = at most twice the baseline. */
+  p99OverheadRatio: z.number().min(1).optional(),
+});
+
+export const protocolSchema = z.strictObject({
+  name: z.enum(PROTOCOLS),
+  /** open: constant rate, latency from the intended send time (coordinated-omission corrected); closed: back to back. */
+  model: z.enum(['open', 'closed']).default('open'),
+  /** Open loop: intended requests (or messages) per second across all connections. */
+  rateHz: z.number().positive().max(2_000_000).default(1000),
+  /** TCP connections (http1, websocket) or concurrent streams (gRPC). */
+  connections: z.int().min(1).max(10_000).default(16),
+  /** Measured seconds per round. */
+  durationS: z.number().positive().max(MAX_DURATION_S).default(10),
+  /** Seconds of load before each round's measurement starts; not recorded. */
+  warmupS: z.number().nonnegative().max(3600).default(1),
+  /** Request body / message size in bytes. */
+  payloadBytes: z.int().min(0).max(16 * 1024 * 1024).default(64),
+  /** A request without a response after this long counts as a timeout error. */
+  timeoutMs: z.int().positive().max(600_000).default(5000),
+  /** Generator worker threads; each takes an equal share of connections and rate. */
+  workers: z.int().min(1).max(64).default(1),
+  /** HTTP path and query for http1/websocket, e.g. "/echo?size=512". */
+  path: z.string().startsWith('/').default('/'),
+  /** Extra headers sent with every request (trace context, auth). */
+  headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'a header name (token characters only)'), z.string()).default({}),
+  /** Per-protocol budgets; fields given here override the scenario's budgets. */
+  budgets: budgetsSchema.optional(),
+});
+
+export const validitySchema = z.strictObject({
+  /** A round whose errors ÷ requests exceed this makes the run inconclusive. */
+  maxErrorRate: z.number().min(0).max(1).default(0.01),
+  /** Open loop: achieved ÷ intended rate below this makes the run inconclusive. */
+  minAchievedRateRatio: z.number().min(0).max(1).default(0.95),
+  /** Open loop: share of requests the generator sent more than `lateThresholdMs` after their intended time. */
+  maxLateShare: z.number().min(0).max(1).default(0.05),
+  lateThresholdMs: z.number().positive().default(1),
+});
+
+const localEnvSchema = z.strictObject({
+  kind: z.literal('local'),
+  /** haproxy binary for the sidecar pair. */
+  haproxy: z.string().min(1).default('haproxy'),
+  /** http: L7 sidecars (Istio-like, adds x-forwarded-client-cert); tcp: L4 mTLS tunnel (ambient-like). */
+  sidecarMode: z.enum(['http', 'tcp']).default('http'),
+});
+
+const targetsSchema = z.strictObject({
+  http1: z.url({ protocol: /^https?$/ }).optional(),
+  'grpc-bidi': z.string().regex(/^(grpc:\/\/)?[^\s/]+:\d+$/, 'host:port or grpc://host:port').optional(),
+  'grpc-unary': z.string().regex(/^(grpc:\/\/)?[^\s/]+:\d+$/, 'host:port or grpc://host:port').optional(),
+  websocket: z.url({ protocol: /^wss?$/ }).optional(),
+});
+
+const staticVariantSchema = z.strictObject({
+  targets: targetsSchema,
+  /**
+   * Reflected header that proves the mesh on this variant (x-forwarded-client-cert for Istio,
+   * l5d-client-id for Linkerd), or "none" when it must carry no mesh marker, or "unverified".
+   */
+  proof: z.union([z.enum(['none', 'unverified']), z.strictObject({ header: z.string().min(1) })]),
+});
+
+const staticEnvSchema = z.strictObject({
+  kind: z.literal('static'),
+  variants: z.strictObject({
+    unmeshed: staticVariantSchema.extend({ proof: staticVariantSchema.shape.proof.default('none') }),
+    meshed: staticVariantSchema.extend({
+      proof: staticVariantSchema.shape.proof.default({ header: 'x-forwarded-client-cert' }),
+    }),
+  }),
+});
+
+export const envSchema = z.discriminatedUnion('kind', [localEnvSchema, staticEnvSchema]);
+
+export const scenarioSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-"'),
+    description: z.string().optional(),
+    env: envSchema.default({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http' }),
+    /** Rounds per variant. Variants alternate A B B A … so drift hits both equally. */
+    rounds: z.int().min(1).max(10_000).default(4),
+    protocols: z.array(protocolSchema).min(1),
+    budgets: budgetsSchema.default({}),
+    validity: validitySchema.default({ maxErrorRate: 0.01, minAchievedRateRatio: 0.95, maxLateShare: 0.05, lateThresholdMs: 1 }),
+  })
+  .superRefine((scenario, ctx) => {
+    const seen = new Set<string>();
+    scenario.protocols.forEach((p, i) => {
+      if (seen.has(p.name)) {
+        ctx.addIssue({ code: 'custom', path: ['protocols', i, 'name'], message: `"${p.name}" appears twice; list each protocol once` });
+      }
+      seen.add(p.name);
+      if (p.workers > p.connections) {
+        ctx.addIssue({ code: 'custom', path: ['protocols', i, 'workers'], message: `workers (${p.workers}) must not exceed connections (${p.connections})` });
+      }
+      if (scenario.env.kind === 'static') {
+        for (const variant of ['unmeshed', 'meshed'] as const) {
+          if (scenario.env.variants[variant].targets[p.name] === undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['env', 'variants', variant, 'targets', p.name],
+              message: `required: protocol "${p.name}" is in protocols[] but has no ${variant} target`,
+            });
+          }
+        }
+      }
+    });
+  });
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type ProtocolConfig = Scenario['protocols'][number];
+export type Budgets = z.infer<typeof budgetsSchema>;
+export type Validity = Scenario['validity'];
+export type EnvConfig = Scenario['env'];
+export type LocalEnvConfig = z.infer<typeof localEnvSchema>;
+export type StaticEnvConfig = z.infer<typeof staticEnvSchema>;

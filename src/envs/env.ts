@@ -1,0 +1,50 @@
+import type { Protocol, VariantName } from '../protocols.js';
+
+/**
+ * An environment is where the pair (or more variants) runs: local processes + HAProxy sidecar pair,
+ * a static pair the user already deployed, or Kubernetes. Data flows one way: the env hands targets to the
+ * load stage and never reads results.
+ */
+
+/** What a variant is expected to show when proven. */
+export type MeshExpectation =
+  | { kind: 'none' } // no mesh marker header may come back
+  | { kind: 'header'; header: string } // this reflected header must come back non-empty (e.g. x-forwarded-client-cert)
+  | { kind: 'unverified'; why: string }; // cannot be proven by headers (e.g. L4-only ambient); recorded as such
+
+export interface VariantTargets {
+  name: VariantName;
+  /** Target per protocol, in the form src/drivers/driver.ts DriverOptions.target expects. */
+  targets: Partial<Record<Protocol, string>>;
+  expect: MeshExpectation;
+}
+
+/** A sample of the sidecar proxies' resource use (recorded with every result). */
+export interface ProxySample {
+  /** e.g. "client-sidecar", "server-sidecar", or a pod/container name. */
+  name: string;
+  /** CPU seconds used so far (cumulative; deltas between samples give usage). */
+  cpuSeconds: number;
+  rssBytes: number;
+}
+
+export interface ProofRecord {
+  variant: VariantName;
+  protocol: Protocol;
+  expect: MeshExpectation;
+  /** The marker header value seen (mTLS proof), or null when none came back. */
+  marker: string | null;
+  ok: boolean;
+  detail: string;
+}
+
+export interface RunningEnv {
+  kind: string;
+  /** Free-form facts recorded in result.json: versions (haproxy, node), addresses, sidecar config. */
+  facts: Record<string, unknown>;
+  variants: VariantTargets[];
+  /** Current cumulative usage of the variant's proxies (empty for variants without proxies). */
+  sampleProxies(variant: VariantName): Promise<ProxySample[]>;
+  /** Stops everything the env started and removes its files. Idempotent; safe to call on any path. */
+  close(): Promise<void>;
+}

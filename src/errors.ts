@@ -1,0 +1,36 @@
+/**
+ * Coded errors. Every error meshbench raises on purpose is a MeshbenchError with a stable code and a
+ * message that says what to fix. The CLI maps the code's class to an exit code; nothing else exits.
+ */
+export type ErrorCode =
+  | 'MB_BAD_SCENARIO' // scenario file invalid: fields, types, ranges
+  | 'MB_BAD_ARGUMENT' // CLI argument invalid
+  | 'MB_UNREACHABLE_TARGET' // a static target does not answer
+  | 'MB_MISSING_DEPENDENCY' // e.g. haproxy not installed
+  | 'MB_MESH_UNPROVEN' // the meshed path could not be proven meshed (or unmeshed path shows mesh headers)
+  | 'MB_ENV_FAILED' // an environment could not start
+  | 'MB_LOAD_FAILED' // the generator broke (not: the target returned errors)
+  | 'MB_INTERRUPTED'; // SIGINT / SIGTERM
+
+export const BAD_INPUT_CODES: ReadonlySet<ErrorCode> = new Set([
+  'MB_BAD_SCENARIO',
+  'MB_BAD_ARGUMENT',
+  'MB_UNREACHABLE_TARGET',
+]);
+
+export class MeshbenchError extends Error {
+  readonly code: ErrorCode;
+  /** One line per problem, for errors that collect several (e.g. scenario validation). */
+  readonly problems: readonly string[];
+
+  constructor(code: ErrorCode, message: string, options?: { problems?: readonly string[]; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MeshbenchError';
+    this.code = code;
+    this.problems = options?.problems ?? [];
+  }
+}
+
+export function isMeshbenchError(err: unknown): err is MeshbenchError {
+  return err instanceof MeshbenchError;
+}

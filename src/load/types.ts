@@ -1,0 +1,66 @@
+import type { ErrorKind } from '../drivers/driver.js';
+import type { Protocol } from '../protocols.js';
+
+/** How requests are started. */
+export type LoadModel = 'open' | 'closed';
+
+/** One load job: one protocol against one target for one round. Plain data (crosses to worker threads). */
+export interface LoadSpec {
+  protocol: Protocol;
+  target: string;
+  model: LoadModel;
+  /** Open loop: total intended rate across all workers. Ignored for closed loop. */
+  rateHz: number;
+  /** Connections (HTTP/1.1, websocket) or streams (gRPC) across all workers. */
+  connections: number;
+  /** Measured duration; warm-up comes before it and is not recorded. */
+  durationMs: number;
+  warmupMs: number;
+  payloadBytes: number;
+  timeoutMs: number;
+  headers: Record<string, string>;
+  /** Worker threads; each takes an equal share of connections and rate. */
+  workers: number;
+  /** Interval length of the interval histograms that go to .hlog files. */
+  intervalMs: number;
+  /** Hard cap on requests started in the measured window (bounds every load loop in count). 0 = none. */
+  maxRequests: number;
+}
+
+/** One interval histogram (for .hlog). Times are wall-clock epoch milliseconds. */
+export interface IntervalHistogram {
+  startMs: number;
+  endMs: number;
+  /** hdr-histogram-js encodeIntoCompressedBase64 of a latency histogram in µs. */
+  histogram: string;
+}
+
+/** What one load job produced (merged over workers when it comes out of the pool). */
+export interface LoadResult {
+  protocol: Protocol;
+  target: string;
+  model: LoadModel;
+  /** Successful responses recorded in the measured window. */
+  count: number;
+  /** Errors in the measured window, by kind (timeouts included as `timeout`). */
+  errors: Record<ErrorKind, number>;
+  /** Requests the open-loop schedule wanted started in the window but that were never sent (backlog at end). */
+  dropped: number;
+  intendedRateHz: number; // 0 for closed loop
+  achievedRateHz: number; // (count + errors) / measured seconds
+  measuredMs: number;
+  /**
+   * Total time the generator was behind its schedule: intended send time passed but no connection free or
+   * the event loop late, summed over requests as lateness (µs); and the maximum lateness of one request.
+   */
+  behindUs: number;
+  maxLagUs: number;
+  /** Share of measured-window requests sent more than 1 ms after their intended time. */
+  lateShare: number;
+  /** Latency from intended send time (open loop; corrected for coordinated omission) or send time (closed). */
+  histogram: string;
+  /** Latency from the actual send time (service time); equals `histogram` for closed loop. */
+  serviceHistogram: string;
+  intervals: IntervalHistogram[];
+  startedAtMs: number;
+}
