@@ -1,18 +1,19 @@
 import { defineConfig } from 'vitest/config';
 
-// Unit tests run in parallel; integration and e2e tests put load on the 2 cores and start real processes
-// (echo servers, haproxy), so they run one file at a time after the unit tests.
+// Unit tests run first, in parallel. Integration and e2e tests put load on the 2 cores and start real
+// processes (echo servers, haproxy), so they run afterwards (groupOrder) in one fork, one file at a time.
 export default defineConfig({
   test: {
     projects: [
       {
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000 },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000, sequence: { groupOrder: 0 } },
       },
       {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
-          fileParallelism: false,
+          poolOptions: { forks: { singleFork: true } },
+          sequence: { groupOrder: 1 },
           testTimeout: 120_000,
           hookTimeout: 60_000,
         },

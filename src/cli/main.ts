@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { loadScenario } from '../config/load.js';
+import { MeshbenchError } from '../errors.js';
+import { PROTOCOLS } from '../protocols.js';
+import { toolVersion } from '../version.js';
+import { describeError, EXIT, exitCodeForError } from './exit-codes.js';
+import { echoCommand } from './echo.js';
+import { loadCommand } from './load.js';
+import { runCommand } from './run.js';
+
+/**
+ * The CLI entry: parses arguments, runs one command, maps its outcome to an exit code. The only place in
+ * meshbench that calls process.exit.
+ */
+
+function int(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}`);
+    return n;
+  };
+}
+
+function positive(name: string, allowZero = false) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new InvalidArgumentError(`${name} must be a number > ${allowZero ? '= ' : ''}0`);
+    return n;
+  };
+}
+
+/** Runs the work of one command under a signal that SIGINT/SIGTERM abort; a second signal exits at once. */
+function withSignals(): AbortController {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`\nmeshbench: ${signal} again, exiting now\n`);
+      process.exit(EXIT.runtime); // 'exit' handlers still kill children and remove temp dirs
+    }
+    process.stderr.write(`\nmeshbench: ${signal} received, stopping and cleaning up (again to force)\n`);
+    controller.abort(new MeshbenchError('MB_INTERRUPTED', `interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.pass;
+  const program = new Command('meshbench')
+    .description('Measure what a service mesh costs a service — meshed vs unmeshed, HDR latency, a verdict against P99 budgets.')
+    .version(toolVersion)
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str) })
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('run')
+    .description('run a scenario: deploy the pair, prove the paths, drive interleaved rounds, judge the budgets')
+    .argument('[scenario]', 'scenario file, or the name of a shipped scenario', 'quickstart')
+    .option('--out <dir>', 'output directory (default: reports/<scenario>-<UTC timestamp>/)')
+    .option('--json', 'print result.json to stdout instead of the summary table')
+    .option('-q, --quiet', 'no progress output on stderr')
+    .action(async (scenarioArg: string, opts: { out?: string; json?: boolean; quiet?: boolean }) => {
+      const { path, scenario } = await loadScenario(scenarioArg);
+      exitCode = await runCommand(scenario, path, { ...opts, signal: withSignals().signal });
+    });
+
+  program
+    .command('validate')
+    .description('check a scenario file and print it with every default filled in; starts nothing')
+    .argument('[scenario]', 'scenario file, or the name of a shipped scenario', 'quickstart')
+    .action(async (scenarioArg: string) => {
+      const { scenario } = await loadScenario(scenarioArg);
+      process.stdout.write(`${JSON.stringify(scenario, null, 2)}\n`);
+    });
+
+  program
+    .command('load')
+    .description('ad hoc load against one target (no pair, no verdict)')
+    .argument('<target>', 'http://host:port/path, ws://host:port/path, or host:port for gRPC')
+    .addOption(new Option('--protocol <name>', 'protocol').choices(PROTOCOLS).default('http1'))
+    .option('-c, --connections <n>', 'connections (or gRPC streams)', int('--connections', 1), 16)
+    .option('-r, --rate <hz>', 'open loop at this total rate; without it, closed loop', positive('--rate'))
+    .option('-d, --duration <s>', 'measured seconds', positive('--duration'), 10)
+    .option('--warmup <s>', 'seconds of unrecorded warm-up', positive('--warmup', true), 1)
+    .option('--payload <bytes>', 'request body / message size', int('--payload', 0), 64)
+    .option('--timeout <ms>', 'request timeout', int('--timeout', 1), 5000)
+    .option('-w, --workers <n>', 'worker threads', int('--workers', 1), 1)
+    .option('-H, --header <name:value...>', 'extra request header (repeatable)')
+    .option('--json', 'print the result as JSON')
+    .option('-q, --quiet', 'no progress output on stderr')
+    .action(async (target: string, opts: Parameters<typeof loadCommand>[1]) => {
+      exitCode = await loadCommand(target, { ...opts, signal: withSignals().signal });
+    });
+
+  program
+    .command('echo')
+    .description('run the echo workload (HTTP/1.1 + websocket on one port, gRPC on another); prints one JSON line when listening')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--http-port <port>', 'HTTP/1.1 and websocket port (0 = any free port)', int('--http-port', 0), 8080)
+    .option('--grpc-port <port>', 'gRPC port (0 = any free port)', int('--grpc-port', 0), 9090)
+    .action(async (opts: { host: string; httpPort: number; grpcPort: number }) => {
+      await echoCommand(opts);
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? EXIT.pass : EXIT.badInput;
+    }
+    process.stderr.write(`${describeError(err)}\n`);
+    return exitCodeForError(err);
+  }
+}
+
+main(process.argv).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${describeError(err)}\n`);
+    process.exit(EXIT.runtime);
+  },
+);

@@ -1,0 +1,38 @@
+import type { RunEvent } from '../run/run-scenario.js';
+
+/**
+ * Progress display: one rewritten status line on a TTY (elapsed, current rate, p99 so far), nothing but
+ * milestone lines otherwise, so logs in CI stay readable. Writes to stderr; stdout is for results.
+ */
+export function progressReporter(stream: NodeJS.WriteStream, quiet: boolean): (event: RunEvent) => void {
+  const tty = stream.isTTY === true && !quiet;
+  let label = '';
+  const line = (text: string) => {
+    if (tty) stream.write(`\r\x1b[2K${text}`);
+  };
+  const say = (text: string) => {
+    if (quiet) return;
+    if (tty) stream.write('\r\x1b[2K');
+    stream.write(`${text}\n`);
+  };
+  return (event) => {
+    switch (event.type) {
+      case 'env-ready':
+        say(`environment ${event.kind} ready: variants ${event.variants.join(', ')}`);
+        break;
+      case 'proven':
+        say(`paths proven: ${event.proofs.map((p) => `${p.variant}/${p.protocol} ${p.ok ? 'ok' : 'FAILED'}`).join(', ')}`);
+        break;
+      case 'round-start':
+        label = `[${event.step}/${event.steps}] round ${event.round + 1}/${event.rounds} ${event.protocol} ${event.variant}`;
+        line(`${label} starting`);
+        break;
+      case 'progress':
+        line(`${label} ${(event.elapsedMs / 1000).toFixed(1)} s  ${event.rateHz.toFixed(0)} req/s  p99 ${(event.p99Us / 1000).toFixed(3)} ms`);
+        break;
+      case 'round-end':
+        if (!tty && !quiet) stream.write(`${label}: ${event.count} ok, ${event.errors} errors, p99 ${(event.p99Us / 1000).toFixed(3)} ms\n`);
+        break;
+    }
+  };
+}

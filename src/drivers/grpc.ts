@@ -1,0 +1,326 @@
+import {
+  Client,
+  connectivityState,
+  credentials,
+  Metadata,
+  status as Status,
+  type ChannelOptions,
+  type ClientDuplexStream,
+  type ClientUnaryCall,
+  type ServiceError,
+  type StatusObject,
+} from '@grpc/grpc-js';
+import { MeshbenchError } from '../errors.js';
+import { ECHO_STREAM_PATH, ECHO_UNARY_PATH, loadEchoProto } from '../workloads/proto.js';
+import type {
+  CompletionSink,
+  Driver,
+  DriverConnection,
+  DriverModule,
+  DriverOptions,
+  ErrorKind,
+  ProbeResult,
+} from './driver.js';
+
+/**
+ * gRPC over plain h2c (@grpc/grpc-js) against the echo service (proto/echo.proto).
+ *
+ * - `grpc-bidi`: connection index = one long-lived EchoStream; send() writes one message, each reply
+ *   message completes it. A stream that ends or fails is reopened by the next send().
+ * - `grpc-unary`: each send() is one Echo call.
+ * Logical connections share channels, STREAMS_PER_CHANNEL each; every channel is its own HTTP/2
+ * connection (local subchannel pool), so N streams are spread over ceil(N / 8) connections.
+ *
+ * The request is serialized once and passed through identity (de)serializers, and a reply is checked by
+ * length only (the echo's reply encodes the same bytes as the request), so no protobuf work per message.
+ * grpc-js still allocates per message (frames, the received Buffer, and per unary call its call objects
+ * and callback): that is the library's nature.
+ *
+ * Errors: a call that ends with UNAVAILABLE before a connection existed → 'connect'; a dropped connection
+ * or a cancelled/reset stream → 'reset'; any other non-OK status → 'status'; a stream that ends OK while a
+ * message is outstanding → 'reset'; a reply of the wrong size → 'protocol'.
+ * connect() resolves when the index's channel is READY and rejects when it fails to connect.
+ */
+
+export const STREAMS_PER_CHANNEL = 8;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+const CHANNEL_OPTIONS: Partial<ChannelOptions> = {
+  // Each Client gets its own subchannel, hence its own HTTP/2 connection (the global pool would share one).
+  'grpc.use_local_subchannel_pool': 1,
+  // Retries would hide the failures the benchmark is there to count.
+  'grpc.enable_retries': 0,
+  'grpc.max_receive_message_length': -1,
+  'grpc.max_send_message_length': -1,
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 2000,
+};
+
+function identity(buffer: Buffer): Buffer {
+  return buffer;
+}
+
+/** `host:port` from `host:port` or `grpc://host:port`. */
+export function grpcAddress(target: string): string {
+  const address = target.startsWith('grpc://') ? target.slice('grpc://'.length) : target;
+  if (!/^[^\s/]+:\d+$/.test(address)) {
+    throw new MeshbenchError('MB_BAD_ARGUMENT', `gRPC target "${target}" must be host:port or grpc://host:port`);
+  }
+  return address;
+}
+
+function metadataOf(headers: Readonly<Record<string, string>>): Metadata {
+  const metadata = new Metadata();
+  for (const [name, value] of Object.entries(headers)) metadata.add(name.toLowerCase(), value);
+  return metadata;
+}
+
+/**
+ * The EchoRequest bytes (payload of payloadBytes, response_size and delay_ms 0: the reply echoes the
+ * payload) and the size of the EchoReply bytes that answer it.
+ */
+function serializeEcho(payloadBytes: number): { request: Buffer; replyBytes: number } {
+  const payload = Buffer.alloc(payloadBytes, 0x78);
+  const { Echo } = loadEchoProto().service;
+  return {
+    request: Echo.requestSerialize({ payload, response_size: 0, delay_ms: 0 }),
+    replyBytes: Echo.responseSerialize({ payload }).length,
+  };
+}
+
+export function errorKindOf(code: number, details: string): ErrorKind {
+  if (code === Status.UNAVAILABLE) return details.startsWith('No connection established') ? 'connect' : 'reset';
+  if (code === Status.CANCELLED) return 'reset';
+  if (code === Status.INTERNAL && details.startsWith('Received RST_STREAM')) return 'reset';
+  return 'status';
+}
+
+/** Resolves when the client's channel is READY; rejects on a failed connect attempt or after timeoutMs. */
+function waitReady(client: Client, address: string, timeoutMs: number): Promise<void> {
+  const channel = client.getChannel();
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const check = (err?: Error): void => {
+      const state = channel.getConnectivityState(true);
+      if (state === connectivityState.READY) return resolve();
+      if (state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.SHUTDOWN || err) {
+        return reject(new Error(`gRPC channel to ${address} could not connect (${connectivityState[state]})`));
+      }
+      channel.watchConnectivityState(state, deadline, check);
+    };
+    check();
+  });
+}
+
+class GrpcBidiConnection implements DriverConnection {
+  private stream: ClientDuplexStream<Buffer, Buffer> | null = null;
+  private outstanding = false;
+  private closed = false;
+
+  constructor(
+    private readonly index: number,
+    private readonly sink: CompletionSink,
+    private readonly client: Client,
+    private readonly shared: GrpcShared,
+  ) {}
+
+  /**
+   * One stream with its listeners. The closures are per stream (per reopen), not per message; they check
+   * that the stream is still the current one, so a cancelled stream's late events are ignored.
+   */
+  openStream(): ClientDuplexStream<Buffer, Buffer> {
+    const stream = this.client.makeBidiStreamRequest(ECHO_STREAM_PATH, identity, identity, this.shared.metadata);
+    this.stream = stream;
+    stream.on('data', (reply: Buffer) => {
+      if (this.stream !== stream) return;
+      if (!this.outstanding || reply.length !== this.shared.replyBytes) return this.fail('protocol');
+      this.outstanding = false;
+      this.sink.onResponse(this.index);
+    });
+    stream.on('error', ignore); // 'status' follows every 'error' and carries the same code
+    stream.on('status', (status: StatusObject) => {
+      if (this.stream !== stream) return;
+      this.stream = null;
+      if (!this.outstanding) return;
+      this.outstanding = false;
+      this.sink.onError(this.index, status.code === Status.OK ? 'reset' : errorKindOf(status.code, status.details));
+    });
+    return stream;
+  }
+
+  send(): void {
+    if (this.closed) return;
+    this.outstanding = true;
+    (this.stream ?? this.openStream()).write(this.shared.request);
+  }
+
+  abort(): void {
+    this.outstanding = false;
+    this.dropStream(); // a late reply would otherwise complete the next message
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.outstanding = false;
+    this.dropStream();
+  }
+
+  /** Drops the stream (it is out of step) and reports `kind` if a message was outstanding. */
+  private fail(kind: ErrorKind): void {
+    this.dropStream();
+    if (!this.outstanding) return;
+    this.outstanding = false;
+    this.sink.onError(this.index, kind);
+  }
+
+  private dropStream(): void {
+    const stream = this.stream;
+    this.stream = null;
+    stream?.cancel();
+  }
+}
+
+class GrpcUnaryConnection implements DriverConnection {
+  private call: ClientUnaryCall | null = null;
+  /** Bumped per send and abort, so the callback of a cancelled call is ignored. */
+  private generation = 0;
+  private closed = false;
+
+  constructor(
+    private readonly index: number,
+    private readonly sink: CompletionSink,
+    private readonly client: Client,
+    private readonly shared: GrpcShared,
+  ) {}
+
+  send(): void {
+    if (this.closed) return;
+    const generation = ++this.generation;
+    // A closure per call: grpc-js allocates a call and its callback per unary request anyway.
+    this.call = this.client.makeUnaryRequest(
+      ECHO_UNARY_PATH,
+      identity,
+      identity,
+      this.shared.request,
+      this.shared.metadata,
+      (err: ServiceError | null, reply?: Buffer) => this.onDone(generation, err, reply),
+    );
+  }
+
+  private onDone(generation: number, err: ServiceError | null, reply: Buffer | undefined): void {
+    if (generation !== this.generation) return;
+    this.call = null;
+    if (err !== null) this.sink.onError(this.index, errorKindOf(err.code, err.details));
+    else if (reply === undefined || reply.length !== this.shared.replyBytes) this.sink.onError(this.index, 'protocol');
+    else this.sink.onResponse(this.index);
+  }
+
+  abort(): void {
+    this.generation++;
+    const call = this.call;
+    this.call = null;
+    call?.cancel();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.abort();
+  }
+}
+
+interface GrpcShared {
+  request: Buffer;
+  /** Size of the serialized EchoReply that echoes `request`. */
+  replyBytes: number;
+  metadata: Metadata;
+}
+
+class GrpcDriver implements Driver {
+  private readonly address: string;
+  private readonly shared: GrpcShared;
+  private readonly clients: Client[] = [];
+
+  constructor(
+    readonly protocol: 'grpc-bidi' | 'grpc-unary',
+    options: DriverOptions,
+  ) {
+    this.address = grpcAddress(options.target);
+    this.shared = { ...serializeEcho(options.payloadBytes), metadata: metadataOf(options.headers) };
+  }
+
+  /** The channel for a connection index, created on first use. */
+  private clientFor(index: number): Client {
+    const slot = Math.floor(index / STREAMS_PER_CHANNEL);
+    let client = this.clients[slot];
+    if (client === undefined) {
+      client = new Client(this.address, credentials.createInsecure(), CHANNEL_OPTIONS);
+      this.clients[slot] = client;
+    }
+    return client;
+  }
+
+  async connect(index: number, sink: CompletionSink): Promise<DriverConnection> {
+    const client = this.clientFor(index);
+    await waitReady(client, this.address, CONNECT_TIMEOUT_MS);
+    if (this.protocol === 'grpc-unary') return new GrpcUnaryConnection(index, sink, client, this.shared);
+    const connection = new GrpcBidiConnection(index, sink, client, this.shared);
+    connection.openStream();
+    return connection;
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.clients) client?.close();
+    this.clients.length = 0;
+  }
+}
+
+function metadataHeaders(metadata: Metadata, into: Record<string, string>): void {
+  // grpc-js keeps metadata keys lower-cased.
+  for (const [name, value] of Object.entries(metadata.getMap())) {
+    if (into[name] !== undefined) continue;
+    into[name] = typeof value === 'string' ? value : value.toString('base64');
+  }
+}
+
+/**
+ * One unary Echo call with the headers as metadata: the status name ('OK', 'PERMISSION_DENIED', ...) and
+ * the response initial metadata (trailing metadata fills names the initial metadata lacks). Rejects when
+ * the target does not answer (UNAVAILABLE, or no answer within timeoutMs).
+ */
+function probe(options: DriverOptions, timeoutMs: number): Promise<ProbeResult> {
+  const address = grpcAddress(options.target);
+  const client = new Client(address, credentials.createInsecure(), CHANNEL_OPTIONS);
+  const { request } = serializeEcho(options.payloadBytes);
+  const headers: Record<string, string> = {};
+  return new Promise<ProbeResult>((resolve, reject) => {
+    const call = client.makeUnaryRequest(
+      ECHO_UNARY_PATH,
+      identity,
+      identity,
+      request,
+      metadataOf(options.headers),
+      { deadline: Date.now() + timeoutMs },
+      (err: ServiceError | null) => {
+        if (err !== null && (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED)) {
+          return reject(err);
+        }
+        if (err !== null) metadataHeaders(err.metadata, headers);
+        resolve({ status: Status[err?.code ?? Status.OK] ?? String(err?.code), headers });
+      },
+    );
+    call.on('metadata', (metadata: Metadata) => metadataHeaders(metadata, headers));
+    call.on('status', (status: StatusObject) => metadataHeaders(status.metadata, headers));
+  }).finally(() => client.close());
+}
+
+function ignore(): void {}
+
+export const grpcBidi: DriverModule = {
+  create: (options) => new GrpcDriver('grpc-bidi', options),
+  probe,
+};
+
+export const grpcUnary: DriverModule = {
+  create: (options) => new GrpcDriver('grpc-unary', options),
+  probe,
+};

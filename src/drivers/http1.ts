@@ -1,0 +1,280 @@
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import { MeshbenchError } from '../errors.js';
+import type {
+  CompletionSink,
+  Driver,
+  DriverConnection,
+  DriverModule,
+  DriverOptions,
+  ErrorKind,
+  ProbeResult,
+} from './driver.js';
+import { Http1ResponseParser, type Http1ParserHandler } from './http1-parser.js';
+
+/**
+ * HTTP/1.1 on raw sockets. The request is serialized once at create() and the same Buffer is written for
+ * every request; each connection owns one reused response parser. See driver.ts for the contract.
+ *
+ * Connection semantics the load loop can rely on:
+ * - connect() resolves when the TCP (or TLS) connection is up; it rejects with the socket error if it
+ *   cannot connect. Later failures are reported per send.
+ * - A response with `Connection: close` (or delimited by the close) completes normally; the socket is
+ *   dropped and the next send() reconnects. A socket that closes while a request is outstanding reports
+ *   'reset' ('connect' if it never connected); the next send() reconnects.
+ * - Status >= 400 reports 'status' (the connection is kept); malformed bytes report 'protocol' and drop it.
+ */
+
+/** Request headers the driver owns; an extra header with one of these names is a configuration error. */
+const RESERVED = new Set(['content-length', 'transfer-encoding', 'connection']);
+
+interface Endpoint {
+  host: string;
+  port: number;
+  secure: boolean;
+  /** TLS server name ('' for none). */
+  servername: string;
+}
+
+function parseTarget(target: string): URL {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch (cause) {
+    throw new MeshbenchError('MB_BAD_ARGUMENT', `http1 target "${target}" is not a URL; use http://host:port/path`, {
+      cause,
+    });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new MeshbenchError('MB_BAD_ARGUMENT', `http1 target "${target}" must start with http:// or https://`);
+  }
+  return url;
+}
+
+function endpointOf(url: URL): Endpoint {
+  const secure = url.protocol === 'https:';
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+  // SNI carries names only; an IP address target sends none.
+  return { host, port, secure, servername: net.isIP(host) === 0 ? host : '' };
+}
+
+/** The whole request, head and body, as one Buffer. */
+export function serializeRequest(options: DriverOptions): Buffer {
+  const url = parseTarget(options.target);
+  const post = options.payloadBytes > 0;
+  let host = url.host;
+  let extra = '';
+  for (const [name, value] of Object.entries(options.headers)) {
+    const lower = name.toLowerCase();
+    if (RESERVED.has(lower)) {
+      throw new MeshbenchError('MB_BAD_ARGUMENT', `header "${name}" is set by the http1 driver; remove it from headers`);
+    }
+    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name) || /[\r\n\0]/.test(value)) {
+      throw new MeshbenchError('MB_BAD_ARGUMENT', `header "${name}" has an invalid name or a line break in its value`);
+    }
+    if (lower === 'host') host = value;
+    else extra += `${name}: ${value}\r\n`;
+  }
+  const head =
+    `${post ? 'POST' : 'GET'} ${url.pathname}${url.search} HTTP/1.1\r\n` +
+    `Host: ${host}\r\n` +
+    'Connection: keep-alive\r\n' +
+    (post ? `Content-Type: application/octet-stream\r\nContent-Length: ${options.payloadBytes}\r\n` : '') +
+    extra +
+    '\r\n';
+  const headBytes = Buffer.byteLength(head, 'latin1');
+  const request = Buffer.alloc(headBytes + options.payloadBytes, 0x78); // body: 'x' * payloadBytes
+  request.write(head, 0, 'latin1');
+  return request;
+}
+
+class Http1Connection implements DriverConnection, Http1ParserHandler {
+  private readonly index: number;
+  private readonly sink: CompletionSink;
+  private readonly endpoint: Endpoint;
+  private readonly request: Buffer;
+  private readonly parser: Http1ResponseParser;
+  private socket: net.Socket | null = null;
+  /** The current socket has completed its connect (a close then means 'reset', before it 'connect'). */
+  private connected = false;
+  private outstanding = false;
+  private closed = false;
+  private lastError: Error | null = null;
+
+  constructor(index: number, sink: CompletionSink, endpoint: Endpoint, request: Buffer) {
+    this.index = index;
+    this.sink = sink;
+    this.endpoint = endpoint;
+    this.request = request;
+    this.parser = new Http1ResponseParser(this);
+  }
+
+  /** Opens the first socket; resolves on connect, rejects with the socket error. */
+  open(): Promise<void> {
+    const socket = this.openSocket();
+    return new Promise((resolve, reject) => {
+      const onConnect = (): void => {
+        socket.off('close', onClose);
+        resolve();
+      };
+      const onClose = (): void => {
+        socket.off(this.endpoint.secure ? 'secureConnect' : 'connect', onConnect);
+        reject(this.lastError ?? new Error(`connection to ${this.endpoint.host}:${this.endpoint.port} closed`));
+      };
+      socket.once(this.endpoint.secure ? 'secureConnect' : 'connect', onConnect);
+      socket.once('close', onClose);
+    });
+  }
+
+  /**
+   * One socket with its listeners. The closures are per socket (per connect), not per request; they check
+   * that the socket is still the current one so a replaced socket's late events are ignored.
+   */
+  private openSocket(): net.Socket {
+    const { host, port, secure, servername } = this.endpoint;
+    const socket = secure
+      ? tls.connect({ host, port, ...(servername === '' ? {} : { servername }), ALPNProtocols: ['http/1.1'] })
+      : net.connect({ host, port });
+    this.socket = socket;
+    this.connected = false;
+    this.parser.reset();
+    socket.setNoDelay(true);
+    socket.on(secure ? 'secureConnect' : 'connect', () => {
+      if (this.socket === socket) this.connected = true;
+    });
+    // Node allocates each chunk it hands us; the parser reads it in place.
+    socket.on('data', (chunk: Buffer) => {
+      if (this.socket === socket) this.parser.execute(chunk);
+    });
+    socket.on('end', () => {
+      if (this.socket !== socket) return;
+      this.parser.finish(); // completes a response delimited by the close
+      if (this.socket === socket && !this.outstanding) this.dropSocket(); // idle close: reconnect on next send
+    });
+    socket.on('error', (err: Error) => {
+      this.lastError = err; // 'close' follows and reports
+    });
+    socket.on('close', () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.parser.reset();
+      if (!this.outstanding) return;
+      this.outstanding = false;
+      this.sink.onError(this.index, this.connected ? 'reset' : 'connect');
+    });
+    return socket;
+  }
+
+  send(): void {
+    if (this.closed) return;
+    this.outstanding = true;
+    // Writes before the connect completes are queued by the socket. A failed connect surfaces as
+    // 'error' + 'close' events, so the sink is never called synchronously from here.
+    let socket = this.socket;
+    if (socket === null || socket.destroyed || socket.writableEnded) {
+      this.dropSocket();
+      socket = this.openSocket();
+    }
+    socket.write(this.request); // same Buffer every time; Node's write request object is its own
+  }
+
+  abort(): void {
+    this.outstanding = false;
+    this.dropSocket();
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    this.outstanding = false;
+    const socket = this.socket;
+    this.dropSocket();
+    if (socket === null || socket.closed) return Promise.resolve();
+    return new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+
+  private dropSocket(): void {
+    const socket = this.socket;
+    this.socket = null;
+    this.parser.reset();
+    if (socket !== null) socket.destroy();
+  }
+
+  onParsedResponse(status: number, keepAlive: boolean): void {
+    if (!keepAlive) this.dropSocket(); // the next send reconnects
+    if (!this.outstanding) {
+      this.dropSocket(); // an unsolicited response: the connection is out of step
+      return;
+    }
+    this.outstanding = false;
+    if (status >= 400) this.sink.onError(this.index, 'status');
+    else this.sink.onResponse(this.index);
+  }
+
+  onParseError(): void {
+    this.dropSocket();
+    this.report('protocol');
+  }
+
+  private report(kind: ErrorKind): void {
+    if (!this.outstanding) return;
+    this.outstanding = false;
+    this.sink.onError(this.index, kind);
+  }
+}
+
+class Http1Driver implements Driver {
+  readonly protocol = 'http1' as const;
+  private readonly endpoint: Endpoint;
+  private readonly request: Buffer;
+
+  constructor(options: DriverOptions) {
+    this.endpoint = endpointOf(parseTarget(options.target));
+    this.request = serializeRequest(options);
+  }
+
+  async connect(index: number, sink: CompletionSink): Promise<DriverConnection> {
+    const connection = new Http1Connection(index, sink, this.endpoint, this.request);
+    await connection.open();
+    return connection;
+  }
+
+  async close(): Promise<void> {
+    // Nothing shared: each connection owns its socket.
+  }
+}
+
+/** One request through node:http (not the hot path): status and lower-cased headers, first value each. */
+function probe(options: DriverOptions, timeoutMs: number): Promise<ProbeResult> {
+  const url = parseTarget(options.target);
+  const body = Buffer.alloc(options.payloadBytes, 0x78);
+  const request = url.protocol === 'https:' ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: body.length > 0 ? 'POST' : 'GET',
+      headers: { ...options.headers, ...(body.length > 0 ? { 'content-length': String(body.length) } : {}) },
+      agent: false,
+      timeout: timeoutMs,
+    });
+    req.on('timeout', () => req.destroy(new Error(`no response from ${options.target} within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(res.headers)) {
+        const first = Array.isArray(value) ? value[0] : value;
+        if (first !== undefined) headers[name.toLowerCase()] = first;
+      }
+      res.resume();
+      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers }));
+    });
+    req.end(body);
+  });
+}
+
+export const http1: DriverModule = {
+  create: (options) => new Http1Driver(options),
+  probe,
+};

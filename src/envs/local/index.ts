@@ -1,0 +1,260 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LocalEnvConfig } from '../../config/schema.js';
+import { MeshbenchError } from '../../errors.js';
+import { distPath } from '../../paths.js';
+import { BASELINE_VARIANT, MESHED_VARIANT, type Protocol, type VariantName } from '../../protocols.js';
+import type { MeshExpectation, ProxySample, RunningEnv, VariantTargets } from '../env.js';
+import {
+  DEFAULT_MAXCONN,
+  LONG_TIMEOUT,
+  XFCC,
+  portsNeeded,
+  renderClientSidecar,
+  renderServerSidecar,
+  type SidecarPlan,
+} from './haproxy-config.js';
+import { CERT_KEY_TYPE, createPki, type PkiFiles } from './pki.js';
+import { ChildFailed, ProcessSet, readListening, reservePorts, unlessAborted, waitForPort, type ManagedChild } from './processes.js';
+
+/**
+ * The local environment: the same echo service twice (two `meshbench echo` processes), one reached directly
+ * (unmeshed) and one behind a real HAProxy mTLS sidecar pair (meshed). Everything runs on loopback as our
+ * children and lives in one private temp dir; close() (or, failing that, the process-exit guard) removes it.
+ */
+
+const HOST = '127.0.0.1';
+const ECHO_READY_MS = 15_000;
+const SIDECAR_READY_MS = 10_000;
+const BIND_ATTEMPTS = 3;
+const BIND_SETTLE_MS = 50;
+/** ssl_c_s_dn(…,rfc2253) needs 2.2, websockets over h2 to a backend 2.4. */
+const MIN_HAPROXY = [2, 4] as const;
+
+export interface LocalEnvOptions {
+  /**
+   * Command that starts one echo process; the env appends `--host 127.0.0.1 --http-port 0 --grpc-port 0`.
+   * Default: `node dist/cli/main.js echo`.
+   */
+  echoCommand?: { command: string; args: readonly string[] };
+}
+
+/** What a running local env exposes beyond RunningEnv (for tests and diagnostics). */
+export interface LocalEnv extends RunningEnv {
+  kind: 'local';
+  /** The private directory with certificates and sidecar configs (removed by close()). */
+  dir: string;
+  pki: PkiFiles;
+  plan: SidecarPlan;
+  /** All child processes (echo ×2, sidecars); their pids are gone after close(). */
+  pids: () => number[];
+}
+
+interface Echo {
+  child: ManagedChild;
+  httpPort: number;
+  grpcPort: number;
+}
+
+interface Sidecars {
+  client: ManagedChild;
+  server: ManagedChild;
+  plan: SidecarPlan;
+}
+
+/** `haproxy -v`'s first line; MB_MISSING_DEPENDENCY when the binary cannot be run. */
+export function haproxyVersion(haproxy: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(haproxy, ['-v'], { timeout: 10_000, encoding: 'utf8' }, (err, stdout) => {
+      const first = stdout.split('\n')[0]?.trim() ?? '';
+      if (err === null && first !== '') {
+        const [, major = 0, minor = 0] = (/version (\d+)\.(\d+)/.exec(first) ?? []).map(Number);
+        if (major > MIN_HAPROXY[0] || (major === MIN_HAPROXY[0] && minor >= MIN_HAPROXY[1])) return resolve(first);
+        return reject(
+          new MeshbenchError(
+            'MB_MISSING_DEPENDENCY',
+            `"${haproxy}" is ${first || 'of an unknown version'}; the sidecar pair needs HAProxy ${MIN_HAPROXY.join('.')} or newer ` +
+              '(websockets over HTTP/2 between the sidecars) — install a newer haproxy (Debian 12: apt-get install -y haproxy)',
+          ),
+        );
+      }
+      const code = (err as NodeJS.ErrnoException | null)?.code;
+      const why = code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'not executable' : `failed (${err?.message ?? 'no output'})`;
+      reject(
+        new MeshbenchError(
+          'MB_MISSING_DEPENDENCY',
+          `haproxy ${why}: "${haproxy}" (env.haproxy) — the local environment runs its sidecar pair with HAProxy; ` +
+            'install it: apt-get install -y haproxy (or set env.haproxy to its path)',
+          { cause: err },
+        ),
+      );
+    });
+  });
+}
+
+function defaultEchoCommand(): { command: string; args: readonly string[] } {
+  const cli = distPath('cli/main.js');
+  if (!existsSync(cli)) {
+    throw new MeshbenchError('MB_ENV_FAILED', `${cli} is missing — build meshbench first (npm run build)`);
+  }
+  return { command: process.execPath, args: [cli, 'echo'] };
+}
+
+async function startEcho(set: ProcessSet, name: string, cmd: { command: string; args: readonly string[] }): Promise<Echo> {
+  const child = await set.spawn(name, cmd.command, [...cmd.args, '--host', HOST, '--http-port', '0', '--grpc-port', '0']);
+  const line = await readListening(child, ECHO_READY_MS);
+  const { httpPort, grpcPort } = line;
+  if (typeof httpPort !== 'number' || typeof grpcPort !== 'number') {
+    throw new ChildFailed(child, `reported no ports: ${JSON.stringify(line)}`);
+  }
+  return { child, httpPort, grpcPort };
+}
+
+async function writeConfig(path: string, text: string): Promise<void> {
+  await writeFile(path, text, { mode: 0o600 });
+}
+
+const BIND_FAILURE = /cannot bind|Address already in use|cannot listen/i;
+
+/** Starts B then A on freshly reserved ports; retries with new ports when a bind lost a race. */
+async function startSidecars(set: ProcessSet, config: LocalEnvConfig, dir: string, pki: PkiFiles, echo: Echo): Promise<Sidecars> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = await reservePorts(HOST, portsNeeded(config.sidecarMode));
+    const [a1 = 0, b1 = 0, a2 = a1, b2 = b1] = ports;
+    const plan: SidecarPlan = {
+      mode: config.sidecarMode,
+      clientPorts: { http: a1, grpc: a2 },
+      serverPorts: { http: b1, grpc: b2 },
+      echo: { host: HOST, httpPort: echo.httpPort, grpcPort: echo.grpcPort },
+      bindHost: HOST,
+      files: pki,
+      maxconn: DEFAULT_MAXCONN,
+    };
+    const clientCfg = join(dir, 'client-sidecar.cfg');
+    const serverCfg = join(dir, 'server-sidecar.cfg');
+    await Promise.all([writeConfig(clientCfg, renderClientSidecar(plan)), writeConfig(serverCfg, renderServerSidecar(plan))]);
+    const server = await set.spawn('server-sidecar (haproxy)', config.haproxy, ['-f', serverCfg], 'ignore');
+    const client = await set.spawn('client-sidecar (haproxy)', config.haproxy, ['-f', clientCfg], 'ignore');
+    try {
+      const waits: Promise<void>[] = [];
+      for (const port of new Set([plan.serverPorts.http, plan.serverPorts.grpc])) waits.push(waitForPort(HOST, port, server, SIDECAR_READY_MS));
+      for (const port of new Set([plan.clientPorts.http, plan.clientPorts.grpc])) waits.push(waitForPort(HOST, port, client, SIDECAR_READY_MS));
+      await Promise.all(waits);
+      // A port that accepts may belong to whoever won a bind race; a sidecar that lost it exits at once.
+      await new Promise((r) => setTimeout(r, BIND_SETTLE_MS));
+      for (const c of [server, client]) if (c.hasExited()) throw new ChildFailed(c, `exited (${c.exitStatus() ?? '?'}) right after starting`);
+      return { client, server, plan };
+    } catch (err) {
+      await Promise.all([set.stop(client), set.stop(server)]);
+      const lostRace = err instanceof ChildFailed && BIND_FAILURE.test(err.stderr);
+      if (!lostRace || attempt >= BIND_ATTEMPTS) throw err;
+    }
+  }
+}
+
+function targetsFor(protocols: readonly Protocol[], httpPort: number, grpcPort: number): Partial<Record<Protocol, string>> {
+  const all: Record<Protocol, string> = {
+    http1: `http://${HOST}:${httpPort}/`,
+    websocket: `ws://${HOST}:${httpPort}/`,
+    'grpc-bidi': `${HOST}:${grpcPort}`,
+    'grpc-unary': `${HOST}:${grpcPort}`,
+  };
+  const targets: Partial<Record<Protocol, string>> = {};
+  for (const p of protocols) targets[p] = all[p];
+  return targets;
+}
+
+let clockTicks: number | null = null;
+
+/** Clock ticks per second for /proc times (getconf CLK_TCK, read once; 100 when unavailable). */
+function clockTicksPerSecond(): number {
+  if (clockTicks === null) {
+    try {
+      const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 2000 }).trim());
+      clockTicks = Number.isFinite(n) && n > 0 ? n : 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** Cumulative CPU seconds (user + system) and resident memory of a live process, from /proc. */
+export async function sampleProcess(pid: number): Promise<{ cpuSeconds: number; rssBytes: number }> {
+  const [stat, status] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/status`, 'utf8')]);
+  // Fields after "(comm)": state is field 3, utime 14, stime 15 (1-based) — comm may contain spaces.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(rest[11]) + Number(rest[12]);
+  const rssKb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? 0);
+  return { cpuSeconds: ticks / clockTicksPerSecond(), rssBytes: rssKb * 1024 };
+}
+
+export async function startLocalEnv(
+  config: LocalEnvConfig,
+  protocols: readonly Protocol[],
+  signal?: AbortSignal,
+  options: LocalEnvOptions = {},
+): Promise<LocalEnv> {
+  const version = await unlessAborted(haproxyVersion(config.haproxy), signal, 'checking haproxy');
+  const echoCmd = options.echoCommand ?? defaultEchoCommand();
+  const set = new ProcessSet();
+  try {
+    const dir = await unlessAborted(set.makePrivateDir('meshbench-local-'), signal, 'creating the temp dir');
+    const [pki, unmeshedEcho, meshedEcho] = await unlessAborted(
+      Promise.all([createPki(dir), startEcho(set, 'echo (unmeshed)', echoCmd), startEcho(set, 'echo (meshed)', echoCmd)]),
+      signal,
+      'starting the echo servers',
+    );
+    const sidecars = await unlessAborted(startSidecars(set, config, dir, pki, meshedEcho), signal, 'starting the sidecar pair');
+    const { plan } = sidecars;
+    const meshedExpect: MeshExpectation =
+      plan.mode === 'http' ? { kind: 'header', header: XFCC } : { kind: 'unverified', why: 'L4 sidecars add no headers' };
+    const variants: VariantTargets[] = [
+      { name: BASELINE_VARIANT, targets: targetsFor(protocols, unmeshedEcho.httpPort, unmeshedEcho.grpcPort), expect: { kind: 'none' } },
+      { name: MESHED_VARIANT, targets: targetsFor(protocols, plan.clientPorts.http, plan.clientPorts.grpc), expect: meshedExpect },
+    ];
+    const facts: Record<string, unknown> = {
+      haproxyVersion: version,
+      nodeVersion: process.version,
+      sidecarMode: plan.mode,
+      certKeyType: CERT_KEY_TYPE,
+      procClockTicks: clockTicksPerSecond(), // read here, not on the first sample between rounds
+      mtls: plan.mode === 'http' ? 'TLS >= 1.2, client cert required and verified both ways, ALPN h2,http/1.1' : 'TLS >= 1.2 tunnel, client cert required and verified both ways',
+      sidecar: { nbthread: 1, maxconn: plan.maxconn, timeoutTunnel: LONG_TIMEOUT, logging: 'off' },
+      echo: {
+        unmeshed: { pid: unmeshedEcho.child.pid, httpPort: unmeshedEcho.httpPort, grpcPort: unmeshedEcho.grpcPort },
+        meshed: { pid: meshedEcho.child.pid, httpPort: meshedEcho.httpPort, grpcPort: meshedEcho.grpcPort },
+      },
+      sidecars: {
+        client: { pid: sidecars.client.pid, ports: plan.clientPorts },
+        server: { pid: sidecars.server.pid, ports: plan.serverPorts },
+      },
+    };
+    // HAProxy's startup warnings (e.g. an FD limit too low for maxconn) belong with the results.
+    const warnings = [sidecars.client, sidecars.server].flatMap((c) => c.stderrTail().split('\n').filter((l) => l.includes('[WARNING]')));
+    if (warnings.length > 0) facts['sidecarWarnings'] = warnings;
+    const sampleProxies = async (variant: VariantName): Promise<ProxySample[]> => {
+      if (variant !== MESHED_VARIANT) return [];
+      return Promise.all(
+        (
+          [
+            ['client-sidecar', sidecars.client],
+            ['server-sidecar', sidecars.server],
+          ] as const
+        ).map(async ([name, child]) => {
+          try {
+            return { name, ...(await sampleProcess(child.pid)) };
+          } catch (err) {
+            throw new MeshbenchError('MB_ENV_FAILED', `${child.name} is gone (${child.exitStatus() ?? 'no /proc entry'}): ${child.stderrTail().trim()}`, { cause: err });
+          }
+        }),
+      );
+    };
+    return { kind: 'local', facts, variants, sampleProxies, close: () => set.close(), dir, pki, plan, pids: () => set.pids() };
+  } catch (err) {
+    await set.close();
+    throw err;
+  }
+}

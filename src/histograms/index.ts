@@ -1,0 +1,16 @@
+export {
+  LATENCY_DIGITS,
+  LATENCY_HIGHEST_US,
+  LATENCY_LOWEST_US,
+  createLatencyHistogram,
+  decodeHistogram,
+  encodeHistogram,
+  mergeEncoded,
+  mergeInto,
+  recordLatency,
+  summarize,
+  summarizeEncoded,
+} from './histogram.js';
+export type { LatencyHistogram, LatencySummary } from './histogram.js';
+export { HLOG_MAX_VALUE_UNIT_RATIO, readHlog, writeHlog } from './hlog.js';
+export type { HlogInterval, HlogOptions, TaggedInterval } from './hlog.js';

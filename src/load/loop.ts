@@ -1,0 +1,362 @@
+import type { CompletionSink, Driver, DriverConnection, ErrorKind } from '../drivers/driver.js';
+import { nowUs } from './clock.js';
+import { LoopRecorder, type LoopResult } from './recorder.js';
+import { firstIndexAtOrAfter, loadWindow, type LoadWindow } from './schedule.js';
+import type { LoadSpec } from './types.js';
+import { Waker } from './waker.js';
+
+export type { LoopResult } from './recorder.js';
+
+/** The part of a LoadSpec one loop needs; rate, connections and maxRequests are this loop's share. */
+export type LoopSpec = Pick<LoadSpec, 'model' | 'rateHz' | 'connections' | 'durationMs' | 'warmupMs' | 'timeoutMs' | 'intervalMs' | 'maxRequests'>;
+
+export interface LoopProgress {
+  /** Since the start of warm-up. */
+  elapsedMs: number;
+  /** Successful responses in the measured window so far. */
+  count: number;
+  /** Completions (responses + errors, warm-up included) per second since the previous report. */
+  rateHz: number;
+  /** p99 of the current interval so far (during warm-up: of the warm-up responses). */
+  p99Us: number;
+}
+
+export interface LoopRunOptions {
+  /** Start of warm-up on this thread's nowUs() clock; default: 10 ms from now. */
+  startUs?: number;
+  /** Shift of the open-loop schedule (workers interleave; see schedule.phaseOffsetUs). */
+  phaseUs?: number;
+  onProgress?: (p: LoopProgress) => void;
+}
+
+const SWEEP_MS = 20;
+const ERROR_PAUSE_US = 10_000;
+const PROGRESS_US = 1_000_000;
+/** A request due inside the window may still go out this long after the window's end; later it is dropped. */
+const END_GRACE_US = 2_000;
+const IDLE = 0;
+const BUSY = 1;
+const PAUSED = 2;
+
+/**
+ * One load loop: `connections` driver connections on one thread, open or closed loop (see LoadSpec);
+ * it is the drivers' CompletionSink. The hot path (onResponse/onError/pump) allocates nothing:
+ * per-connection state in typed arrays, free connections on an Int32Array stack, one sweep timer, one
+ * error-pause timer, one ticker (waker.ts) for precise open-loop wake-ups.
+ *
+ * Open loop: request k is intended at start + phase + floor(k·1e6/rate); when due and a connection is free
+ * it is sent, otherwise it waits (backlog) and goes out when one frees — its latency still counts from the
+ * intended time (coordinated-omission correction, as wrk2); the service histogram counts from the send.
+ * Closed loop: each connection resends on completion (after an error or time-out it pauses 10 ms).
+ * A request belongs to the measured window when its intended (open) or send (closed) time is inside it.
+ * At the window's end sending stops, in-flight requests get up to timeoutMs, unsent due ones are `dropped`.
+ */
+export class LoadLoop implements CompletionSink {
+  private readonly n: number;
+  private readonly conns: DriverConnection[] = [];
+  private readonly state: Uint8Array;
+  private readonly measured: Uint8Array;
+  private readonly intendedAt: Float64Array;
+  private readonly sentAt: Float64Array;
+  private readonly resumeAt: Float64Array;
+  private readonly free: Int32Array;
+  private freeTop = 0;
+  private outstanding = 0;
+  private readonly open: boolean;
+  private readonly timeoutUs: number;
+  private readonly rec: LoopRecorder;
+  private win: LoadWindow = { startUs: 0, measureStartUs: 0, measureEndUs: 0 };
+  private scheduleStartUs = 0;
+  private nextK = 0;
+  private measureK = 0;
+  private endK = 0;
+  private capped = false;
+  private measuredSends = 0;
+  private dropped = 0;
+  private sending = false;
+  private finished = true;
+  private drainDeadlineUs = Infinity;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private pauseTimer: NodeJS.Timeout | undefined;
+  private waker: Waker | undefined;
+  private onProgress: ((p: LoopProgress) => void) | undefined;
+  private progressAtUs = 0;
+  private progressCompletions = 0;
+  private settle: ((r: LoopResult) => void) | undefined;
+  private fail: ((err: Error) => void) | undefined;
+  private failure: Error | undefined;
+  private closing: Promise<void> | undefined;
+  private ran = false;
+
+  constructor(
+    private readonly driver: Driver,
+    private readonly spec: LoopSpec,
+  ) {
+    this.n = spec.connections;
+    this.state = new Uint8Array(this.n);
+    this.measured = new Uint8Array(this.n);
+    this.intendedAt = new Float64Array(this.n);
+    this.sentAt = new Float64Array(this.n);
+    this.resumeAt = new Float64Array(this.n);
+    this.free = new Int32Array(this.n);
+    this.open = spec.model === 'open';
+    this.timeoutUs = spec.timeoutMs * 1000;
+    this.rec = new LoopRecorder(this.open, spec.intervalMs);
+  }
+
+  /** Opens every connection; rejects (after closing those that opened) if one cannot be opened. */
+  async connect(): Promise<void> {
+    const settled = await Promise.allSettled(Array.from({ length: this.n }, (_, i) => this.driver.connect(i, this)));
+    for (const s of settled) if (s.status === 'fulfilled') this.conns.push(s.value);
+    const failed = settled.findIndex((s) => s.status === 'rejected');
+    if (failed >= 0) {
+      await this.close();
+      const reason: unknown = (settled[failed] as PromiseRejectedResult).reason;
+      throw new Error(`connection ${failed} of ${this.n} could not be opened: ${reason instanceof Error ? reason.message : String(reason)}`);
+    }
+  }
+
+  /** Runs warm-up and the measured window; resolves when done, or promptly after stop(). */
+  run(options: LoopRunOptions = {}): Promise<LoopResult> {
+    if (this.conns.length !== this.n || this.n === 0) return Promise.reject(new Error('LoadLoop.run() before connect() (or with no connections)'));
+    if (this.ran) return Promise.reject(new Error('LoadLoop.run() called twice'));
+    this.ran = true;
+    if (this.open && !(this.spec.rateHz > 0)) return Promise.reject(new Error(`open loop needs rateHz > 0, got ${this.spec.rateHz}`));
+    const startUs = options.startUs ?? nowUs() + 10_000;
+    this.win = loadWindow(startUs, this.spec.warmupMs, this.spec.durationMs);
+    this.rec.begin(this.win);
+    this.onProgress = options.onProgress;
+    this.progressAtUs = startUs;
+    for (let c = 0; c < this.n; c++) this.free[this.freeTop++] = c;
+    this.finished = false;
+    this.sending = true;
+    const done = new Promise<LoopResult>((resolve, reject) => {
+      this.settle = resolve;
+      this.fail = reject;
+    });
+    if (this.open) {
+      const rate = this.spec.rateHz;
+      this.scheduleStartUs = startUs + (options.phaseUs ?? 0);
+      this.measureK = firstIndexAtOrAfter(this.scheduleStartUs, rate, this.win.measureStartUs);
+      this.endK = firstIndexAtOrAfter(this.scheduleStartUs, rate, this.win.measureEndUs);
+      if (this.spec.maxRequests > 0 && this.measureK + this.spec.maxRequests < this.endK) {
+        this.endK = this.measureK + this.spec.maxRequests;
+        this.capped = true;
+      }
+      const onTickerFailure = (err: Error): void => this.abortWith(new Error(`ticker thread failed: ${err.message}`));
+      this.waker = new Waker(this.onTick, onTickerFailure, Math.min(200, 1e6 / rate / 4));
+      this.waker.arm(this.scheduleStartUs);
+    } else {
+      setTimeout(this.onTick, Math.max(0, (startUs - nowUs()) / 1000));
+    }
+    this.sweepTimer = setInterval(this.onSweep, SWEEP_MS);
+    return done;
+  }
+
+  /** Stop now (abort): in-flight requests are dropped uncounted; run() resolves with what was measured. */
+  stop(): void {
+    if (this.finished) return;
+    const now = nowUs();
+    this.rec.cutWindow(now);
+    this.endSending(now);
+    for (let c = 0; c < this.n; c++) {
+      if (this.state[c] === BUSY) this.conns[c]?.abort();
+      this.state[c] = IDLE;
+    }
+    this.outstanding = 0;
+    this.finish();
+  }
+
+  /** Stops if running, then closes every connection and the driver (once, however often called). */
+  close(): Promise<void> {
+    this.stop();
+    this.closing ??= (async () => {
+      const conns = this.conns.splice(0);
+      await Promise.allSettled(conns.map((c) => c.close()));
+      await this.driver.close();
+    })();
+    return this.closing;
+  }
+
+  onResponse(c: number): void {
+    if (this.state[c] !== BUSY) return;
+    const now = nowUs();
+    this.state[c] = IDLE;
+    this.outstanding--;
+    this.rec.response(now, this.intendedAt[c] as number, this.sentAt[c] as number, this.measured[c] === 1);
+    this.release(c, now, false);
+  }
+
+  onError(c: number, kind: ErrorKind): void {
+    if (this.state[c] !== BUSY) return;
+    this.state[c] = IDLE;
+    this.outstanding--;
+    this.rec.error(kind, this.measured[c] === 1);
+    this.release(c, nowUs(), true);
+  }
+
+  private send(c: number, intendedUs: number, isMeasured: boolean): void {
+    const sentUs = nowUs();
+    const fromUs = this.open ? intendedUs : sentUs;
+    this.state[c] = BUSY;
+    this.intendedAt[c] = fromUs;
+    this.sentAt[c] = sentUs;
+    this.measured[c] = isMeasured ? 1 : 0;
+    this.outstanding++;
+    if (isMeasured) {
+      this.measuredSends++;
+      this.rec.sent(sentUs - fromUs);
+    }
+    (this.conns[c] as DriverConnection).send();
+  }
+
+  /** A connection finished (response, error or time-out). */
+  private release(c: number, now: number, failed: boolean): void {
+    if (this.open) {
+      this.free[this.freeTop++] = c;
+      this.pump(now);
+    } else if (failed && this.sending) {
+      this.state[c] = PAUSED;
+      this.resumeAt[c] = now + ERROR_PAUSE_US;
+      this.pauseTimer ??= setTimeout(this.onPauseTimer, ERROR_PAUSE_US / 1000);
+    } else {
+      this.closedSend(c, now);
+    }
+    if (!this.sending && this.outstanding === 0) this.finish();
+  }
+
+  /** Closed loop: send again on `c` unless the window (or maxRequests) is over. */
+  private closedSend(c: number, now: number): void {
+    if (this.sending && now >= this.win.measureEndUs) this.endSending(now);
+    if (!this.sending) {
+      this.free[this.freeTop++] = c;
+      return;
+    }
+    const isMeasured = now >= this.win.measureStartUs;
+    this.send(c, now, isMeasured);
+    if (isMeasured && this.spec.maxRequests > 0 && this.measuredSends >= this.spec.maxRequests) {
+      this.rec.cutWindow(now);
+      this.endSending(now);
+    }
+  }
+
+  /** Open loop: send every due request a free connection can take, then arm the ticker for the next. */
+  private pump(now: number): void {
+    if (!this.sending) return;
+    if (now >= this.win.measureEndUs + END_GRACE_US) {
+      this.endSending(now);
+      return;
+    }
+    const start = this.scheduleStartUs;
+    const rate = this.spec.rateHz;
+    while (this.freeTop > 0 && this.nextK < this.endK) {
+      const dueUs = start + Math.floor((this.nextK * 1e6) / rate);
+      if (dueUs > now) break;
+      this.send(this.free[--this.freeTop] as number, dueUs, this.nextK >= this.measureK);
+      this.nextK++;
+    }
+    if (this.nextK >= this.endK) {
+      if (this.capped) this.rec.cutWindow(now);
+      this.endSending(now);
+    } else if (this.freeTop > 0) {
+      this.waker?.arm(start + Math.floor((this.nextK * 1e6) / rate));
+    } else {
+      this.waker?.disarm(); // backlog: the next completion pumps
+    }
+  }
+
+  private endSending(now: number): void {
+    if (!this.sending) return;
+    this.sending = false;
+    this.waker?.disarm();
+    if (this.open) {
+      // Due but unsent: intended inside the window and at or before now (an abort drops nothing not yet due).
+      const dueEndK = Math.min(this.endK, firstIndexAtOrAfter(this.scheduleStartUs, this.spec.rateHz, now + 1));
+      this.dropped = Math.max(0, dueEndK - Math.max(this.nextK, this.measureK));
+    }
+    this.drainDeadlineUs = now + this.timeoutUs;
+    if (this.outstanding === 0) this.finish();
+  }
+
+  private readonly onTick = (): void => {
+    if (this.finished) return;
+    const now = nowUs();
+    if (this.open) this.pump(now);
+    else if (now < this.win.startUs) setTimeout(this.onTick, (this.win.startUs - now) / 1000 + 1); // timers may fire early
+    else while (this.freeTop > 0 && this.sending) this.closedSend(this.free[--this.freeTop] as number, now);
+  };
+
+  private readonly onPauseTimer = (): void => {
+    this.pauseTimer = undefined;
+    if (this.finished) return;
+    const now = nowUs();
+    let nextUs = Infinity;
+    for (let c = 0; c < this.n; c++) {
+      if (this.state[c] !== PAUSED) continue;
+      const at = this.resumeAt[c] as number;
+      if (at <= now + 500 || !this.sending) {
+        this.state[c] = IDLE;
+        this.closedSend(c, now);
+      } else if (at < nextUs) nextUs = at;
+    }
+    if (nextUs !== Infinity) this.pauseTimer = setTimeout(this.onPauseTimer, (nextUs - now) / 1000);
+    if (!this.sending && this.outstanding === 0) this.finish();
+  };
+
+  /** Every SWEEP_MS: time-outs, interval clock, end of window, progress; also a fallback pump. */
+  private readonly onSweep = (): void => {
+    if (this.finished) return;
+    const now = nowUs();
+    this.rec.tick(now);
+    const drainOver = !this.sending && now >= this.drainDeadlineUs;
+    for (let c = 0; c < this.n; c++) {
+      if (this.state[c] !== BUSY || (now - (this.sentAt[c] as number) < this.timeoutUs && !drainOver)) continue;
+      (this.conns[c] as DriverConnection).abort();
+      this.onError(c, 'timeout');
+    }
+    if (this.finished) return;
+    if (this.sending && now >= this.win.measureEndUs + (this.open ? END_GRACE_US : 0)) this.endSending(now);
+    else if (this.open) this.pump(now);
+    if (this.onProgress !== undefined && now - this.progressAtUs >= PROGRESS_US) {
+      const completions = this.rec.completions;
+      const rateHz = (completions - this.progressCompletions) / ((now - this.progressAtUs) / 1e6);
+      this.onProgress({ elapsedMs: (now - this.win.startUs) / 1000, count: this.rec.count, rateHz, p99Us: this.rec.currentP99Us() });
+      this.progressAtUs = now;
+      this.progressCompletions = completions;
+    }
+  };
+
+  private abortWith(err: Error): void {
+    this.failure ??= err;
+    this.stop();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.sending = false;
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    if (this.pauseTimer !== undefined) clearTimeout(this.pauseTimer);
+    void this.waker?.close();
+    this.waker = undefined;
+    const result = this.rec.result(nowUs(), this.dropped, this.open ? this.spec.rateHz : 0);
+    if (this.failure !== undefined) this.fail?.(this.failure);
+    else this.settle?.(result);
+  }
+}
+
+/** Connects, runs and closes a loop on this thread (the worker entry and tests use it). */
+export async function runLoop(driver: Driver, spec: LoopSpec, options: LoopRunOptions = {}, signal?: AbortSignal): Promise<LoopResult> {
+  const loop = new LoadLoop(driver, spec);
+  const onAbort = (): void => loop.stop();
+  try {
+    await loop.connect();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const running = loop.run(options);
+    if (signal?.aborted === true) loop.stop();
+    return await running;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await loop.close();
+  }
+}

@@ -1,0 +1,152 @@
+import { ERROR_KINDS, type ErrorKind } from '../drivers/driver.js';
+import { createLatencyHistogram, encodeHistogram, recordLatency, type LatencyHistogram } from '../histograms/index.js';
+import { epochMsOf } from './clock.js';
+import type { LoadWindow } from './schedule.js';
+import type { IntervalHistogram, LoadResult } from './types.js';
+
+/** A loop's result: a LoadResult without the job's identity, plus what an exact merge needs. */
+export interface LoopResult extends Omit<LoadResult, 'protocol' | 'target' | 'model'> {
+  /** Measured-window sends more than 1 ms late, and all measured-window sends (lateShare = late / sent). */
+  lateCount: number;
+  sentCount: number;
+}
+
+const LATE_US = 1_000;
+
+/**
+ * What a load loop measured: latency histograms, interval histograms, counts and lateness. Every method
+ * is allocation-free except at interval boundaries (one encode per interval).
+ *
+ * Interval clock: intervals tile the measured window from its start, `intervalMs` each; a response lands
+ * in the interval of its completion time; the interval holding the window's end also takes the responses
+ * that complete while in-flight requests drain. The run's `histogram` is the exact sum of its intervals.
+ * During warm-up the current interval collects warm-up latencies (progress display only) and is cleared
+ * when the window opens.
+ */
+export class LoopRecorder {
+  count = 0;
+  readonly errors = Object.fromEntries(ERROR_KINDS.map((k) => [k, 0])) as Record<ErrorKind, number>;
+  /** All completions (warm-up too), for the progress rate. */
+  completions = 0;
+  private sentCount = 0;
+  private behindUs = 0;
+  private maxLagUs = 0;
+  private lateCount = 0;
+  private readonly total: LatencyHistogram = createLatencyHistogram();
+  private readonly service: LatencyHistogram = createLatencyHistogram();
+  private readonly interval: LatencyHistogram = createLatencyHistogram();
+  private readonly intervals: IntervalHistogram[] = [];
+  private readonly intervalUs: number;
+  private win: LoadWindow = { startUs: 0, measureStartUs: 0, measureEndUs: 0 };
+  private inWarmup = true;
+  private intervalStartUs = 0;
+  /** Next boundary at which the slow path (advance) must run. */
+  private intervalEndUs = Infinity;
+  /** End of the measured window: measureEndUs unless a request cap or an abort cut it short. */
+  windowEndUs = 0;
+
+  constructor(
+    private readonly open: boolean,
+    intervalMs: number,
+  ) {
+    this.intervalUs = Math.max(1, intervalMs) * 1000;
+  }
+
+  begin(win: LoadWindow): void {
+    this.win = win;
+    this.windowEndUs = win.measureEndUs;
+    this.intervalEndUs = win.measureStartUs;
+  }
+
+  /** Cuts the measured window short at `atUs` (never before its start). */
+  cutWindow(atUs: number): void {
+    this.windowEndUs = Math.min(this.windowEndUs, Math.max(this.win.measureStartUs, atUs));
+  }
+
+  /** A measured-window request went out `lagUs` after its intended time. */
+  sent(lagUs: number): void {
+    this.sentCount++;
+    this.behindUs += lagUs;
+    if (lagUs > this.maxLagUs) this.maxLagUs = lagUs;
+    if (lagUs > LATE_US) this.lateCount++;
+  }
+
+  response(now: number, intendedUs: number, sentUs: number, measured: boolean): void {
+    this.completions++;
+    if (now >= this.intervalEndUs) this.advance(now);
+    if (measured) {
+      this.count++;
+      recordLatency(this.interval, now - intendedUs);
+      if (this.open) recordLatency(this.service, now - sentUs);
+    } else if (this.inWarmup) {
+      recordLatency(this.interval, now - intendedUs);
+    }
+  }
+
+  error(kind: ErrorKind, measured: boolean): void {
+    this.completions++;
+    if (measured) this.errors[kind]++;
+  }
+
+  /** Interval clock from timers, so intervals without responses are closed too. */
+  tick(now: number): void {
+    if (now >= this.intervalEndUs) this.advance(now);
+  }
+
+  /** p99 of the current interval so far (µs), 0 if it is empty. */
+  currentP99Us(): number {
+    return this.interval.totalCount > 0 ? this.interval.getValueAtPercentile(99) : 0;
+  }
+
+  private advance(now: number): void {
+    if (this.inWarmup) {
+      if (now < this.win.measureStartUs) return;
+      this.inWarmup = false;
+      this.interval.reset();
+      this.intervalStartUs = this.win.measureStartUs;
+      this.intervalEndUs = this.intervalStartUs + this.intervalUs;
+    }
+    while (now >= this.intervalEndUs && this.intervalEndUs < this.windowEndUs) {
+      this.closeInterval(this.intervalEndUs);
+      this.intervalStartUs = this.intervalEndUs;
+      this.intervalEndUs += this.intervalUs;
+    }
+    if (this.intervalEndUs >= this.windowEndUs) this.intervalEndUs = Infinity; // the last one stays open
+  }
+
+  private closeInterval(endUs: number): void {
+    this.intervals.push({ startMs: epochMsOf(this.intervalStartUs), endMs: epochMsOf(endUs), histogram: encodeHistogram(this.interval) });
+    this.total.add(this.interval);
+    this.interval.reset();
+  }
+
+  /** Closes the intervals and builds the result; call once, after the last completion. */
+  result(now: number, dropped: number, intendedRateHz: number): LoopResult {
+    const endUs = this.windowEndUs;
+    const measuredUs = Math.max(0, endUs - this.win.measureStartUs);
+    if (measuredUs > 0) {
+      this.advance(Math.max(this.win.measureStartUs, Math.min(now, endUs)));
+      if (!this.inWarmup && this.intervalStartUs < endUs) this.closeInterval(Math.min(endUs, this.intervalStartUs + this.intervalUs));
+    }
+    let errorCount = 0;
+    for (const kind of ERROR_KINDS) errorCount += this.errors[kind];
+    const histogram = encodeHistogram(this.total);
+    return {
+      count: this.count,
+      errors: { ...this.errors },
+      dropped,
+      intendedRateHz,
+      achievedRateHz: measuredUs > 0 ? (this.count + errorCount) / (measuredUs / 1e6) : 0,
+      measuredMs: measuredUs / 1000,
+      behindUs: this.behindUs,
+      maxLagUs: this.maxLagUs,
+      lateShare: this.sentCount > 0 ? this.lateCount / this.sentCount : 0,
+      histogram,
+      serviceHistogram: this.open ? encodeHistogram(this.service) : histogram,
+      intervals: this.intervals.splice(0),
+      startedAtMs: epochMsOf(this.win.measureStartUs),
+      lateCount: this.lateCount,
+      sentCount: this.sentCount,
+    };
+  }
+}

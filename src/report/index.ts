@@ -1,0 +1,32 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ResultDocument } from '../result.js';
+import { renderHlogs } from './hlog.js';
+import { renderMarkdown } from './markdown.js';
+
+/** Every file a run writes, by name: each a pure function of the result document. */
+export function renderReportFiles(doc: ResultDocument): Map<string, string> {
+  const files = new Map<string, string>();
+  files.set('result.json', `${JSON.stringify(doc, null, 2)}\n`);
+  files.set('report.md', renderMarkdown(doc));
+  for (const [variant, text] of renderHlogs(doc)) files.set(`${variant}.hlog`, text);
+  return files;
+}
+
+/** reports/<scenario>-<UTC timestamp>/, relative to the working directory, e.g. reports/quickstart-20261125T073000Z. */
+export function defaultOutDir(scenarioName: string, startedAt: Date): string {
+  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return join('reports', `${scenarioName}-${stamp}`);
+}
+
+/** Writes every report file into `dir` (created if needed); returns the paths written. */
+export async function writeReports(doc: ResultDocument, dir: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const written: string[] = [];
+  for (const [name, text] of renderReportFiles(doc)) {
+    const path = join(dir, name);
+    await writeFile(path, text);
+    written.push(path);
+  }
+  return written;
+}

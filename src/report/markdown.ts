@@ -1,0 +1,78 @@
+import type { ProtocolResult, ResultDocument } from '../result.js';
+import { mdTable, mib, ms, rate, signedMs } from './format.js';
+
+/** report.md: rendered from result.json only (a pure function of the result document). */
+export function renderMarkdown(doc: ResultDocument): string {
+  const out: string[] = [];
+  out.push(`# meshbench: ${doc.scenario.name}`, '');
+  out.push(`**Verdict: ${doc.verdict.status.toUpperCase()}**${doc.interrupted === true ? ' (interrupted)' : ''}`, '');
+  for (const reason of doc.verdict.reasons) out.push(`- ${reason}`);
+  out.push('');
+  out.push('## Run', '');
+  out.push(mdTable(['', ''], [
+    ['scenario', `${doc.scenario.name} (${doc.scenarioPath})`],
+    ['started / finished', `${doc.startedAt} / ${doc.finishedAt}`],
+    ['environment', `${doc.environment.kind}; variants ${doc.environment.variants.join(', ')}; baseline ${doc.environment.variants[0] ?? ''}`],
+    ['machine', `node ${doc.environment.node}, ${doc.environment.platform}, ${doc.environment.cpus} CPUs`],
+    ['rounds', `${doc.scenario.rounds} per variant, interleaved A B B A`],
+    ['meshbench', `${doc.tool.version}, result schema ${doc.schemaVersion}`],
+    ...Object.entries(doc.environment.facts).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+  ]), '');
+
+  out.push('## Path proofs', '');
+  out.push(mdTable(['variant', 'protocol', 'expected', 'marker seen', 'ok'], doc.proofs.map((p) => [
+    p.variant, p.protocol,
+    p.expect.kind === 'header' ? `header ${p.expect.header}` : p.expect.kind === 'none' ? 'no mesh marker' : `unverified: ${p.expect.why}`,
+    p.marker === null ? '—' : truncate(p.marker, 80), p.ok ? 'yes' : 'NO',
+  ])), '');
+
+  for (const p of doc.protocols) out.push(...protocolSection(p));
+
+  if (doc.verdict.checks.length > 0) {
+    out.push('## Budgets', '');
+    out.push(mdTable(['protocol', 'variant', 'budget', '>limit', '>measured', 'result'], doc.verdict.checks.map((c) => [
+      c.protocol, c.variant, c.budget, c.limit, c.budget === 'p99OverheadRatio' ? c.actual.toFixed(2) : c.actual.toFixed(3), c.status,
+    ])), '');
+  }
+  out.push('Latencies in ms. Open loop: measured from each request\'s intended send time (coordinated-omission corrected);',
+    '"service p99" is measured from the actual send time. Histograms are in result.json and, per interval, in the .hlog files.', '');
+  return out.join('\n');
+}
+
+function protocolSection(p: ProtocolResult): string[] {
+  const out: string[] = [];
+  const load = p.model === 'open' ? `open loop at ${p.rateHz} req/s` : 'closed loop';
+  out.push(`## ${p.name}`, '', `${load}, ${p.connections} connections/streams, ${p.payloadBytes} B payload.`, '');
+  out.push(mdTable(
+    ['variant', '>count', '>errors', '>req/s', '>p50', '>p90', '>p99', '>p99.9', '>max', '>service p99', '>max lag', '>Δp50', '>Δp99', '>p99 ×'],
+    Object.entries(p.variants).map(([name, v]) => {
+      const o = p.overhead[name];
+      return [
+        name, v.count, v.errors, rate(v.achievedRateHz), ms(v.latencyUs.p50), ms(v.latencyUs.p90), ms(v.latencyUs.p99),
+        ms(v.latencyUs.p999), ms(v.latencyUs.max), ms(v.serviceLatencyUs.p99), ms(v.maxLagUs),
+        o === undefined ? '' : signedMs(o.p50Us), o === undefined ? '' : signedMs(o.p99Us), o === undefined ? '' : o.p99Ratio.toFixed(2),
+      ];
+    }),
+  ), '');
+  const errorRows = Object.entries(p.variants).filter(([, v]) => v.errors > 0 || v.dropped > 0);
+  if (errorRows.length > 0) {
+    out.push(mdTable(['variant', ...Object.keys(errorRows[0]?.[1].errorsByKind ?? {}).map((k) => `>${k}`), '>dropped'],
+      errorRows.map(([name, v]) => [name, ...Object.values(v.errorsByKind), v.dropped])), '');
+  }
+  const proxies = Object.entries(p.variants).flatMap(([name, v]) => v.proxies.map((x) => [name, x.name, x.cpuSeconds.toFixed(2), x.cpuUsPerRequest.toFixed(1), mib(x.peakRssBytes)]));
+  if (proxies.length > 0) {
+    out.push('Sidecar cost:', '', mdTable(['variant', 'proxy', '>CPU s', '>CPU µs/request', '>peak RSS MiB'], proxies), '');
+  }
+  out.push('Per round:', '');
+  const rounds = Object.entries(p.variants)
+    .flatMap(([name, v]) => v.rounds.map((r) => ({ name, r })))
+    .sort((a, b) => a.r.round - b.r.round || a.r.order - b.r.order);
+  out.push(mdTable(['>round', 'variant', '>count', '>errors', '>req/s', '>p50', '>p99', '>max', '>max lag'], rounds.map(({ name, r }) => [
+    r.round + 1, name, r.count, r.errors, rate(r.achievedRateHz), ms(r.latencyUs.p50), ms(r.latencyUs.p99), ms(r.latencyUs.max), ms(r.maxLagUs),
+  ])), '');
+  return out;
+}
+
+function truncate(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}

@@ -1,0 +1,20 @@
+import type { ResultDocument } from '../result.js';
+import { ms, rate, signedMs, textTable } from './format.js';
+
+/** The summary printed on stdout at the end of `meshbench run`: a pure function of the result document. */
+export function renderSummary(doc: ResultDocument): string {
+  const rows: (string | number)[][] = [];
+  for (const p of doc.protocols) {
+    for (const [variant, v] of Object.entries(p.variants)) {
+      const o = p.overhead[variant];
+      rows.push([
+        `${p.name} ${variant}`, v.count, v.errors, rate(v.achievedRateHz),
+        ms(v.latencyUs.p50), ms(v.latencyUs.p90), ms(v.latencyUs.p99), ms(v.latencyUs.p999), ms(v.latencyUs.max),
+        o === undefined ? '' : signedMs(o.p99Us),
+      ]);
+    }
+  }
+  const table = textTable(['protocol/variant', 'count', 'errors', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'Δp99 ms'], rows);
+  const verdict = `verdict: ${doc.verdict.status.toUpperCase()}`;
+  return [table, '', verdict, ...doc.verdict.reasons.map((r) => `  - ${r}`)].join('\n');
+}

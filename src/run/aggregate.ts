@@ -1,0 +1,119 @@
+import { ERROR_KINDS, type ErrorKind } from '../drivers/driver.js';
+import type { ProxySample } from '../envs/env.js';
+import { mergeEncoded, summarizeEncoded } from '../histograms/index.js';
+import type { LoadResult } from '../load/types.js';
+import { BASELINE_VARIANT } from '../protocols.js';
+import type { Overhead, ProxyCost, RoundFigures, VariantResult } from '../result.js';
+
+/** One variant's run in one round, as the orchestrator collected it. */
+export interface RoundRecord {
+  round: number;
+  order: number;
+  startedAt: string;
+  load: LoadResult;
+  /** Proxy usage before and after the round's load (same names, same order). */
+  proxiesBefore: ProxySample[];
+  proxiesAfter: ProxySample[];
+}
+
+export function sumErrors(errors: Record<ErrorKind, number>): number {
+  let total = 0;
+  for (const kind of ERROR_KINDS) total += errors[kind];
+  return total;
+}
+
+function proxyDeltas(record: RoundRecord): RoundFigures['proxies'] {
+  return record.proxiesAfter.map((after) => {
+    const before = record.proxiesBefore.find((b) => b.name === after.name);
+    return { name: after.name, cpuSeconds: Math.max(0, after.cpuSeconds - (before?.cpuSeconds ?? 0)), rssBytes: after.rssBytes };
+  });
+}
+
+function roundFigures(record: RoundRecord): RoundFigures {
+  const { load } = record;
+  return {
+    round: record.round,
+    order: record.order,
+    startedAt: record.startedAt,
+    count: load.count,
+    errors: sumErrors(load.errors),
+    achievedRateHz: load.achievedRateHz,
+    latencyUs: summarizeEncoded(load.histogram),
+    maxLagUs: load.maxLagUs,
+    lateShare: load.lateShare,
+    proxies: proxyDeltas(record),
+    intervals: load.intervals,
+  };
+}
+
+/** Merges a variant's rounds exactly: histograms added, counts summed, rates over the summed window. */
+export function aggregateVariant(records: RoundRecord[]): VariantResult {
+  const errorsByKind = Object.fromEntries(ERROR_KINDS.map((k) => [k, 0])) as Record<ErrorKind, number>;
+  let count = 0, dropped = 0, measuredMs = 0, behindUs = 0, maxLagUs = 0, lateWeighted = 0, intendedRateHz = 0;
+  for (const { load } of records) {
+    count += load.count;
+    dropped += load.dropped;
+    measuredMs += load.measuredMs;
+    behindUs += load.behindUs;
+    maxLagUs = Math.max(maxLagUs, load.maxLagUs);
+    const total = load.count + sumErrors(load.errors);
+    lateWeighted += load.lateShare * total;
+    intendedRateHz = load.intendedRateHz;
+    for (const kind of ERROR_KINDS) errorsByKind[kind] += load.errors[kind];
+  }
+  const errors = sumErrors(errorsByKind);
+  const histogram = mergeEncoded(records.map((r) => r.load.histogram));
+  const serviceHistogram = mergeEncoded(records.map((r) => r.load.serviceHistogram));
+  const rounds = records.map(roundFigures);
+  return {
+    count,
+    errors,
+    errorsByKind,
+    dropped,
+    intendedRateHz,
+    achievedRateHz: measuredMs > 0 ? ((count + errors) * 1000) / measuredMs : 0,
+    measuredMs,
+    latencyUs: summarizeEncoded(histogram),
+    serviceLatencyUs: summarizeEncoded(serviceHistogram),
+    behindUs,
+    maxLagUs,
+    lateShare: count + errors > 0 ? lateWeighted / (count + errors) : 0,
+    histogram,
+    serviceHistogram,
+    rounds,
+    proxies: proxyCosts(rounds, count),
+  };
+}
+
+function proxyCosts(rounds: RoundFigures[], requests: number): ProxyCost[] {
+  const byName = new Map<string, ProxyCost>();
+  for (const round of rounds) {
+    for (const p of round.proxies) {
+      const cost = byName.get(p.name) ?? { name: p.name, cpuSeconds: 0, cpuUsPerRequest: 0, peakRssBytes: 0 };
+      cost.cpuSeconds += p.cpuSeconds;
+      cost.peakRssBytes = Math.max(cost.peakRssBytes, p.rssBytes);
+      byName.set(p.name, cost);
+    }
+  }
+  // The proxies also carry warm-up traffic; the per-request figure divides by measured requests only,
+  // so it is an upper bound (warm-up is short next to the measured window).
+  return [...byName.values()].map((c) => ({ ...c, cpuUsPerRequest: requests > 0 ? (c.cpuSeconds * 1e6) / requests : 0 }));
+}
+
+/** Overhead of every non-baseline variant against the baseline. */
+export function overheads(variants: Record<string, VariantResult>): Record<string, Overhead> {
+  const base = variants[BASELINE_VARIANT];
+  const out: Record<string, Overhead> = {};
+  if (base === undefined) return out;
+  for (const [name, v] of Object.entries(variants)) {
+    if (name === BASELINE_VARIANT) continue;
+    out[name] = {
+      p50Us: v.latencyUs.p50 - base.latencyUs.p50,
+      p90Us: v.latencyUs.p90 - base.latencyUs.p90,
+      p99Us: v.latencyUs.p99 - base.latencyUs.p99,
+      p999Us: v.latencyUs.p999 - base.latencyUs.p999,
+      p99Ratio: base.latencyUs.p99 > 0 ? v.latencyUs.p99 / base.latencyUs.p99 : 0,
+    };
+  }
+  return out;
+}

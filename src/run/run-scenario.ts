@@ -1,0 +1,139 @@
+import { availableParallelism } from 'node:os';
+import type { ProtocolConfig, Scenario } from '../config/schema.js';
+import type { ProofRecord, RunningEnv } from '../envs/env.js';
+import { startEnv } from '../envs/index.js';
+import { provePaths } from '../envs/proof.js';
+import { runLoad } from '../load/pool.js';
+import { variantOrder } from '../load/rounds.js';
+import type { LoadSpec } from '../load/types.js';
+import type { Protocol, VariantName } from '../protocols.js';
+import { RESULT_SCHEMA_VERSION, type ProtocolResult, type ResultDocument } from '../result.js';
+import { judge } from '../verdict/index.js';
+import { toolVersion } from '../version.js';
+import { aggregateVariant, overheads, sumErrors, type RoundRecord } from './aggregate.js';
+import { summarizeEncoded } from '../histograms/index.js';
+
+/** What the CLI shows while a run goes on. Purely informational: nothing in the run depends on it. */
+export type RunEvent =
+  | { type: 'env-ready'; kind: string; variants: VariantName[] }
+  | { type: 'proven'; proofs: ProofRecord[] }
+  | { type: 'round-start'; round: number; rounds: number; protocol: Protocol; variant: VariantName; step: number; steps: number }
+  | { type: 'progress'; protocol: Protocol; variant: VariantName; elapsedMs: number; count: number; rateHz: number; p99Us: number }
+  | { type: 'round-end'; protocol: Protocol; variant: VariantName; count: number; errors: number; p99Us: number };
+
+export interface RunOptions {
+  scenarioPath: string;
+  signal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+}
+
+export function loadSpec(config: ProtocolConfig, target: string): LoadSpec {
+  return {
+    protocol: config.name,
+    target: config.name === 'http1' || config.name === 'websocket' ? withPath(target, config.path) : target,
+    model: config.model,
+    rateHz: config.rateHz,
+    connections: config.connections,
+    durationMs: Math.round(config.durationS * 1000),
+    warmupMs: Math.round(config.warmupS * 1000),
+    payloadBytes: config.payloadBytes,
+    timeoutMs: config.timeoutMs,
+    headers: config.headers,
+    workers: Math.min(config.workers, config.connections, availableParallelism()),
+    intervalMs: 1000,
+    maxRequests: 0,
+  };
+}
+
+/** Replaces the target URL's path and query with the scenario's `path` unless it is the default "/". */
+function withPath(target: string, path: string): string {
+  if (path === '/') return target;
+  const url = new URL(target);
+  const [pathname, query] = path.split('?', 2);
+  url.pathname = pathname ?? '/';
+  url.search = query === undefined ? '' : `?${query}`;
+  return url.toString();
+}
+
+/**
+ * The pipeline: scenario → env (targets, proven) → load (rounds, interleaved) → verdict → result document.
+ * The env is always closed, on success, error and abort. An abort between or during rounds ends the run
+ * early with what was measured, marked interrupted (never a pass).
+ */
+export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ResultDocument> {
+  const { signal, onEvent } = options;
+  const startedAt = new Date().toISOString();
+  const protocols = scenario.protocols.map((p) => p.name);
+  const env: RunningEnv = await startEnv(scenario.env, protocols, signal);
+  try {
+    const variants = env.variants.map((v) => v.name);
+    onEvent?.({ type: 'env-ready', kind: env.kind, variants });
+    signal?.throwIfAborted();
+    const proofs = await provePaths(env, protocols);
+    onEvent?.({ type: 'proven', proofs });
+
+    const records = new Map<string, RoundRecord[]>(); // key: protocol/variant
+    const steps = scenario.rounds * scenario.protocols.length * variants.length;
+    let step = 0;
+    let interrupted = false;
+    rounds: for (let round = 0; round < scenario.rounds; round++) {
+      for (const config of scenario.protocols) {
+        const order = variantOrder(variants, round);
+        for (const [position, variant] of order.entries()) {
+          if (signal?.aborted) { interrupted = true; break rounds; }
+          const target = env.variants.find((v) => v.name === variant)?.targets[config.name];
+          if (target === undefined) continue;
+          onEvent?.({ type: 'round-start', round, rounds: scenario.rounds, protocol: config.name, variant, step: ++step, steps });
+          const proxiesBefore = await env.sampleProxies(variant);
+          const roundStartedAt = new Date().toISOString();
+          const load = await runLoad(loadSpec(config, target), signal, (p) =>
+            onEvent?.({ type: 'progress', protocol: config.name, variant, ...p }),
+          );
+          const proxiesAfter = await env.sampleProxies(variant);
+          if (signal?.aborted) { interrupted = true; break rounds; } // a cut-short round is not comparable
+          const key = `${config.name}/${variant}`;
+          const list = records.get(key) ?? [];
+          list.push({ round, order: position, startedAt: roundStartedAt, load, proxiesBefore, proxiesAfter });
+          records.set(key, list);
+          onEvent?.({ type: 'round-end', protocol: config.name, variant, count: load.count, errors: sumErrors(load.errors), p99Us: summarizeEncoded(load.histogram).p99 });
+        }
+      }
+    }
+
+    const results: ProtocolResult[] = [];
+    for (const config of scenario.protocols) {
+      const perVariant: ProtocolResult['variants'] = {};
+      for (const variant of variants) {
+        const list = records.get(`${config.name}/${variant}`);
+        if (list !== undefined && list.length > 0) perVariant[variant] = aggregateVariant(list);
+      }
+      if (Object.keys(perVariant).length === 0) continue;
+      results.push({
+        name: config.name,
+        model: config.model,
+        rateHz: config.model === 'open' ? config.rateHz : 0,
+        connections: config.connections,
+        payloadBytes: config.payloadBytes,
+        variants: perVariant,
+        overhead: overheads(perVariant),
+      });
+    }
+
+    const doc: ResultDocument = {
+      schemaVersion: RESULT_SCHEMA_VERSION,
+      tool: { name: 'meshbench', version: toolVersion },
+      scenarioPath: options.scenarioPath,
+      scenario,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      environment: { kind: env.kind, node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: env.facts, variants },
+      proofs,
+      protocols: results,
+      verdict: judge(scenario, results, interrupted),
+    };
+    if (interrupted) doc.interrupted = true;
+    return doc;
+  } finally {
+    await env.close();
+  }
+}

@@ -1,0 +1,48 @@
+import type { ProtocolConfig, Validity } from '../config/schema.js';
+import type { ProtocolResult, ValidityProblem } from '../result.js';
+
+/**
+ * A run is invalid — and its verdict can only be inconclusive — when the figures cannot be trusted:
+ * too many errors, the target (or generator) could not sustain the intended rate, or the generator sent
+ * too many requests late. Judged per round, so one bad round cannot hide inside a good average.
+ */
+export function validityProblems(protocol: ProtocolResult, config: ProtocolConfig, validity: Validity): ValidityProblem[] {
+  const problems: ValidityProblem[] = [];
+  for (const [variant, result] of Object.entries(protocol.variants)) {
+    if (result.count === 0) {
+      problems.push({ protocol: protocol.name, variant, round: null, rule: 'noSamples', detail: `${protocol.name}/${variant}: no successful response was recorded` });
+      continue;
+    }
+    for (const round of result.rounds) {
+      const where = `${protocol.name}/${variant} round ${round.round + 1}`;
+      const total = round.count + round.errors;
+      const errorRate = total === 0 ? 1 : round.errors / total;
+      if (errorRate > validity.maxErrorRate) {
+        problems.push({
+          protocol: protocol.name, variant, round: round.round, rule: 'maxErrorRate',
+          detail: `${where}: ${pct(errorRate)} of requests failed (${round.errors}/${total}); allowed ${pct(validity.maxErrorRate)}`,
+        });
+      }
+      if (config.model === 'open') {
+        const ratio = round.achievedRateHz / config.rateHz;
+        if (ratio < validity.minAchievedRateRatio) {
+          problems.push({
+            protocol: protocol.name, variant, round: round.round, rule: 'minAchievedRateRatio',
+            detail: `${where}: achieved ${round.achievedRateHz.toFixed(0)} req/s of ${config.rateHz} intended (${pct(ratio)}); needs ≥ ${pct(validity.minAchievedRateRatio)}`,
+          });
+        }
+        if (round.lateShare > validity.maxLateShare) {
+          problems.push({
+            protocol: protocol.name, variant, round: round.round, rule: 'maxLateShare',
+            detail: `${where}: the generator fell behind — ${pct(round.lateShare)} of requests left more than ${validity.lateThresholdMs} ms after their intended time (max lag ${(round.maxLagUs / 1000).toFixed(1)} ms); allowed ${pct(validity.maxLateShare)}. Lower the rate, add workers or connections`,
+          });
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(x < 0.1 ? 2 : 1)} %`;
+}

@@ -1,0 +1,89 @@
+import { startEchoServers, type EchoServerOptions } from './index.js';
+
+/**
+ * `meshbench echo`: the echo servers as a process of their own (local environment, container entrypoint).
+ *
+ * Contract with whoever spawns it: once both servers listen, exactly one line goes to stdout,
+ *   {"event":"listening","host":"127.0.0.1","httpPort":41234,"grpcPort":41235}
+ * (keys in that order, no spaces). SIGTERM or SIGINT closes the servers; the process then exits by itself
+ * (the CLI returns; nothing here calls process.exit).
+ */
+
+export interface EchoListening {
+  event: 'listening';
+  host: string;
+  httpPort: number;
+  grpcPort: number;
+}
+
+export interface EchoProcessOptions extends EchoServerOptions {
+  /** Also stops the servers when aborted (for embedding and tests; the process itself stops on signals). */
+  signal?: AbortSignal;
+}
+
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/** The listening line, without its trailing newline. */
+export function formatListeningLine(listening: Omit<EchoListening, 'event'>): string {
+  const line: EchoListening = {
+    event: 'listening',
+    host: listening.host,
+    httpPort: listening.httpPort,
+    grpcPort: listening.grpcPort,
+  };
+  return JSON.stringify(line);
+}
+
+/** Reads a line of the echo process's stdout: the listening event, or null for anything else. */
+export function parseListeningLine(line: string): EchoListening | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const { event, host, httpPort, grpcPort } = value as Record<string, unknown>;
+  if (event !== 'listening' || typeof host !== 'string') return null;
+  if (!isPort(httpPort) || !isPort(grpcPort)) return null;
+  return { event, host, httpPort, grpcPort };
+}
+
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+function isPort(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value < 65536;
+}
+
+/**
+ * Starts the echo servers, hands `write` the listening line (without a newline: `write` adds one, as
+ * console.log does; the default writes line + "\n" to stdout), and resolves once SIGTERM, SIGINT or
+ * `opts.signal` has stopped them. Rejects (MeshbenchError MB_ENV_FAILED) when a server cannot listen.
+ */
+export async function runEchoProcess(
+  opts: EchoProcessOptions = {},
+  write: (line: string) => void = (line) => void process.stdout.write(line + '\n'),
+): Promise<void> {
+  const signal = opts.signal;
+  if (signal?.aborted === true) return;
+  const servers = await startEchoServers({ host: opts.host, httpPort: opts.httpPort, grpcPort: opts.grpcPort });
+  let onStop: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    onStop = resolve;
+  });
+  for (const name of STOP_SIGNALS) process.once(name, onStop);
+  signal?.addEventListener('abort', onStop, { once: true });
+  try {
+    // The signal may have been aborted while the servers started (its listener was not yet there).
+    if (!isAborted(signal)) {
+      write(formatListeningLine(servers));
+      await stopped;
+    }
+  } finally {
+    for (const name of STOP_SIGNALS) process.off(name, onStop);
+    signal?.removeEventListener('abort', onStop);
+    await servers.close();
+  }
+}

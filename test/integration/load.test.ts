@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorKind } from '../../src/drivers/driver.js';
+import { MeshbenchError } from '../../src/errors.js';
+import { decodeHistogram, summarizeEncoded } from '../../src/histograms/index.js';
+import { runLoad, type LoadProgress } from '../../src/load/pool.js';
+import type { LoadSpec } from '../../src/load/types.js';
+import { startEchoServers, type EchoServers } from '../../src/workloads/index.js';
+
+// Needs `npm run build` first: the pool starts dist/load/worker.js.
+let echo: EchoServers;
+beforeAll(async () => {
+  echo = await startEchoServers();
+});
+afterAll(async () => {
+  await echo.close();
+});
+
+const errorTotal = (e: Record<ErrorKind, number>): number => Object.values(e).reduce((a, b) => a + b, 0);
+const spec = (over: Partial<LoadSpec> = {}): LoadSpec => ({
+  protocol: 'http1',
+  target: `http://${echo.host}:${echo.httpPort}/echo`,
+  model: 'open',
+  rateHz: 500,
+  connections: 8,
+  durationMs: 1500,
+  warmupMs: 300,
+  payloadBytes: 64,
+  timeoutMs: 2000,
+  headers: {},
+  workers: 2,
+  intervalMs: 500,
+  maxRequests: 0,
+  ...over,
+});
+
+describe('runLoad over worker threads against the echo server', () => {
+  it('open loop, 2 workers: rate × duration requests, no errors, merged histogram holds them all', async () => {
+    const progress: LoadProgress[] = [];
+    const r = await runLoad(spec(), undefined, (p) => progress.push(p));
+    expect(r.protocol).toBe('http1');
+    expect(r.model).toBe('open');
+    expect(errorTotal(r.errors)).toBe(0);
+    expect(r.count).toBeGreaterThanOrEqual(600); // 500/s × 1.5 s = 750, ±20 % on a busy box
+    expect(r.count).toBeLessThanOrEqual(900);
+    expect(summarizeEncoded(r.histogram).count).toBe(r.count);
+    expect(summarizeEncoded(r.serviceHistogram).count).toBe(r.count);
+    expect(r.intendedRateHz).toBe(500);
+    expect(r.measuredMs).toBe(1500);
+    expect(r.intervals).toHaveLength(3);
+    expect(r.intervals.reduce((n, iv) => n + decodeHistogram(iv.histogram).totalCount, 0)).toBe(r.count);
+    expect(r.lateShare).toBeGreaterThanOrEqual(0);
+    expect(r.lateShare).toBeLessThanOrEqual(1);
+    expect(Math.abs(r.startedAtMs - Date.now())).toBeLessThan(60_000);
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress.every((p) => p.elapsedMs > 0 && p.rateHz >= 0)).toBe(true);
+  });
+
+  it('closed loop, 2 workers: responses from every connection, histograms equal', async () => {
+    const r = await runLoad(spec({ model: 'closed', rateHz: 0, connections: 3, durationMs: 500, warmupMs: 100 }));
+    expect(errorTotal(r.errors)).toBe(0);
+    expect(r.count).toBeGreaterThan(100);
+    expect(r.serviceHistogram).toBe(r.histogram);
+    expect(summarizeEncoded(r.histogram).count).toBe(r.count);
+    expect(r.intendedRateHz).toBe(0);
+  });
+
+  it('stops at maxRequests, split over the workers', async () => {
+    const r = await runLoad(spec({ maxRequests: 101, durationMs: 5000, warmupMs: 0 }));
+    expect(r.count).toBe(101);
+    expect(r.dropped).toBe(0);
+  });
+
+  it('resolves with partial results when aborted', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 1200);
+    const t0 = Date.now();
+    const r = await runLoad(spec({ durationMs: 30_000, warmupMs: 200 }), controller.signal);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(r.count).toBeGreaterThan(100);
+    expect(r.measuredMs).toBeLessThan(5_000);
+  });
+
+  it('rejects with MB_LOAD_FAILED saying what broke when the target refuses connections', async () => {
+    const err: unknown = await runLoad(spec({ target: 'http://127.0.0.1:1/echo', durationMs: 200 })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MeshbenchError);
+    expect((err as MeshbenchError).code).toBe('MB_LOAD_FAILED');
+    expect((err as MeshbenchError).message).toMatch(/load worker \d of 2 failed: connection \d+ of 4 could not be opened: .*ECONNREFUSED/);
+  });
+});
