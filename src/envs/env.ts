@@ -1,3 +1,5 @@
+import type { LoadProgress } from '../load/pool.js';
+import type { LoadResult, LoadSpec } from '../load/types.js';
 import type { Protocol, VariantName } from '../protocols.js';
 
 /**
@@ -43,6 +45,12 @@ export interface RunningEnv {
   /** Free-form facts recorded in result.json: versions (haproxy, node), addresses, sidecar config. */
   facts: Record<string, unknown>;
   variants: VariantTargets[];
+  /**
+   * Where the generators run. Absent: on this machine (src/load runLoad). An environment whose clients
+   * must run elsewhere (e.g. inside the cluster, so the meshed client has its own sidecar) provides its own,
+   * returning the same LoadResult.
+   */
+  runLoad?(variant: VariantName, spec: LoadSpec, signal: AbortSignal | undefined, onProgress?: (p: LoadProgress) => void): Promise<LoadResult>;
   /** Current cumulative usage of the variant's proxies (empty for variants without proxies). */
   sampleProxies(variant: VariantName): Promise<ProxySample[]>;
   /** Stops everything the env started and removes its files. Idempotent; safe to call on any path. */

@@ -16,5 +16,5 @@ export function renderSummary(doc: ResultDocument): string {
   }
   const table = textTable(['protocol/variant', 'count', 'errors', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'Δp99 ms'], rows);
   const verdict = `verdict: ${doc.verdict.status.toUpperCase()}`;
-  return [table, '', verdict, ...doc.verdict.reasons.map((r) => `  - ${r}`)].join('\n');
+  return [rows.length > 0 ? table : '(no round completed)', '', verdict, ...doc.verdict.reasons.map((r) => `  - ${r}`)].join('\n');
 }

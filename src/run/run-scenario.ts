@@ -86,7 +86,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
           onEvent?.({ type: 'round-start', round, rounds: scenario.rounds, protocol: config.name, variant, step: ++step, steps });
           const proxiesBefore = await env.sampleProxies(variant);
           const roundStartedAt = new Date().toISOString();
-          const load = await runLoad(loadSpec(config, target), signal, (p) =>
+          const runVariantLoad = env.runLoad?.bind(env, variant) ?? runLoad;
+          const load = await runVariantLoad(loadSpec(config, target), signal, (p) =>
             onEvent?.({ type: 'progress', protocol: config.name, variant, ...p }),
           );
           const proxiesAfter = await env.sampleProxies(variant);

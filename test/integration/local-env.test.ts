@@ -115,7 +115,7 @@ describe('local env, http (L7) sidecars', () => {
     expect(meshed?.expect).toEqual({ kind: 'header', header: 'x-forwarded-client-cert' });
     expect(unmeshed?.expect).toEqual({ kind: 'none' });
     expect(unmeshed?.targets.http1).not.toBe(meshed?.targets.http1);
-    expect(env.facts['haproxyVersion']).toMatch(/^HAProxy version 2\./);
+    expect(env.facts['haproxy']).toMatch(/^HAProxy version 2\./);
     expect(env.facts['certKeyType']).toMatch(/P-256/);
   });
 

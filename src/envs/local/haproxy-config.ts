@@ -21,11 +21,6 @@ import { SERVER_NAME, SERVER_SPIFFE_ID } from './pki.js';
 
 export type SidecarMode = 'http' | 'tcp';
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
 export interface SidecarPlan {
   mode: SidecarMode;
   /** Ports A listens on. In http mode only `http` is used: one port carries every protocol. */

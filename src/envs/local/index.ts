@@ -216,7 +216,7 @@ export async function startLocalEnv(
       { name: MESHED_VARIANT, targets: targetsFor(protocols, plan.clientPorts.http, plan.clientPorts.grpc), expect: meshedExpect },
     ];
     const facts: Record<string, unknown> = {
-      haproxyVersion: version,
+      haproxy: version, // the `haproxy -v` line
       nodeVersion: process.version,
       sidecarMode: plan.mode,
       certKeyType: CERT_KEY_TYPE,
