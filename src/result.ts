@@ -1,4 +1,5 @@
 import type { Scenario } from './config/schema.js';
+import type { LatencySummary } from './histograms/index.js';
 import type { ErrorKind } from './drivers/driver.js';
 import type { ProofRecord } from './envs/env.js';
 import type { IntervalHistogram, LoadModel } from './load/types.js';
@@ -15,15 +16,8 @@ import type { Protocol, VariantName } from './protocols.js';
  */
 export const RESULT_SCHEMA_VERSION = 1;
 
-export interface LatencySummaryUs {
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-  min: number;
-  mean: number;
-}
+/** p50, p90, p99, p99.9, max, min, mean and count of a latency histogram, in µs. */
+export type LatencySummaryUs = LatencySummary;
 
 export interface RoundFigures {
   /** Round number, 0-based; the order the variants ran in is in `order`. */

@@ -7,7 +7,7 @@ import { judge } from '../../src/verdict/index.js';
 
 interface Fig { p99Ms: number; errors?: number; count?: number; rateHz?: number; lateShare?: number }
 
-const latency = (p99Us: number) => ({ p50: p99Us / 2, p90: p99Us * 0.8, p99: p99Us, p999: p99Us * 1.2, max: p99Us * 2, min: 1, mean: p99Us / 2 });
+const latency = (p99Us: number) => ({ p50: p99Us / 2, p90: p99Us * 0.8, p99: p99Us, p999: p99Us * 1.2, max: p99Us * 2, min: 1, mean: p99Us / 2, count: 1 });
 
 function variant(f: Fig): VariantResult {
   const count = f.count ?? 3000;
