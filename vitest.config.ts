@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // processes (echo servers, haproxy), so they run afterwards (groupOrder) in one fork, one file at a time.
 export default defineConfig({
   test: {
+    // test-results/vitest.json lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
     projects: [
       {
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000, sequence: { groupOrder: 0 } },

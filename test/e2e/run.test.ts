@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -61,7 +62,7 @@ describe('meshbench run (e2e, real echo processes + real HAProxy mTLS pair)', ()
     const out = join(work, 'fail');
     const scenario = join(work, 'tight.yaml');
     const text = readFileSync(fixture('e2e-short.yaml'), 'utf8').replace('p99Ms: 2000', 'p99Ms: 0.001').replace(/rounds: 2/, 'rounds: 1');
-    await import('node:fs/promises').then((fs) => fs.writeFile(scenario, text));
+    await writeFile(scenario, text);
     const run = await runCli(['run', scenario, '--out', out]);
     expect(run.code, run.stderr).toBe(1);
     expect(run.stdout).toMatch(/verdict: FAIL/);
@@ -77,6 +78,17 @@ describe('meshbench run (e2e, real echo processes + real HAProxy mTLS pair)', ()
     expect(run.stderr).toMatch(/protocols\[1\]\.name: must be one of/);
     expect(run.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
     expect(meshbenchChildren().size).toBe(before.size);
+  });
+
+  it('haproxy missing: exit 4 with the install command, nothing left running', async () => {
+    const scenario = join(work, 'no-haproxy.yaml');
+    await writeFile(scenario, 'name: no-haproxy\nenv:\n  kind: local\n  haproxy: haproxy-does-not-exist\nprotocols:\n  - name: http1\n');
+    const before = meshbenchChildren().size;
+    const run = await runCli(['run', scenario, '--out', join(work, 'no-haproxy')]);
+    expect(run.code).toBe(4);
+    expect(run.stderr).toMatch(/apt-get install -y haproxy/);
+    expect(run.stderr).toMatch(/MB_MISSING_DEPENDENCY/);
+    expect(meshbenchChildren().size).toBe(before);
   });
 
   it('Ctrl-C mid-run leaves no haproxy or echo process and no temp dir, and is never a pass', async () => {
