@@ -10,12 +10,14 @@ export type ErrorCode =
   | 'MB_MESH_UNPROVEN' // the meshed path could not be proven meshed (or unmeshed path shows mesh headers)
   | 'MB_ENV_FAILED' // an environment could not start
   | 'MB_LOAD_FAILED' // the generator broke (not: the target returned errors)
-  | 'MB_INTERRUPTED'; // SIGINT / SIGTERM
+  | 'MB_INTERRUPTED' // SIGINT / SIGTERM
+  | 'MB_INCOMPATIBLE_RESULTS'; // `compare`: not results, other schema versions, other scenarios or load
 
 export const BAD_INPUT_CODES: ReadonlySet<ErrorCode> = new Set([
   'MB_BAD_SCENARIO',
   'MB_BAD_ARGUMENT',
   'MB_UNREACHABLE_TARGET',
+  'MB_INCOMPATIBLE_RESULTS',
 ]);
 
 export class MeshbenchError extends Error {

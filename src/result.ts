@@ -93,11 +93,67 @@ export type VerdictStatus = 'pass' | 'fail' | 'inconclusive';
 export interface BudgetCheck {
   protocol: Protocol;
   variant: VariantName;
-  budget: 'p99Ms' | 'p99OverheadMs' | 'p99OverheadRatio';
-  /** The budget (ms or ratio) and the measured figure in the same unit. */
+  /** `p99OverheadZero`: the A/A check (`run --aa`) — the overhead interval must contain 0. */
+  budget: 'p99Ms' | 'p99OverheadMs' | 'p99OverheadRatio' | 'p99OverheadZero';
+  /** The budget (ms or ratio) and the measured figure (the point estimate) in the same unit. */
   limit: number;
   actual: number;
-  status: 'pass' | 'fail';
+  /**
+   * pass: the whole interval is within the budget; fail: the whole interval is beyond it; inconclusive:
+   * the interval straddles it. Judged on the point estimate alone when there is no interval (no histograms).
+   */
+  status: 'pass' | 'fail' | 'inconclusive';
+  /** The figure's interval in the check's unit (ms or ratio); null when it could not be resampled. */
+  interval: { low: number; high: number; confidence: number } | null;
+  /** Inconclusive checks: rounds in total that would likely decide it if the estimate held (null: no number would). */
+  roundsNeeded?: number | null;
+}
+
+/**
+ * A figure with its confidence interval, in the figure's unit (µs, or a ratio). How it is computed:
+ * src/verdict/statistics.ts.
+ */
+export interface FigureInterval {
+  /** The figure computed on the merged data: the same number the document reports elsewhere. */
+  estimate: number;
+  low: number;
+  high: number;
+  /** Two-sided confidence of [low, high]. */
+  confidence: number;
+  /** Distances from the estimate to the within-round bootstrap's bounds. */
+  withinLowDev: number;
+  withinHighDev: number;
+  /**
+   * Per result the figure comes from (one; two for `compare`): the sample variance of the figure computed
+   * per round (unit²), the number of rounds, and whether running more rounds of it could narrow the interval.
+   */
+  between: { variance: number; rounds: number; scales: boolean }[];
+}
+
+export interface PercentileIntervals {
+  p50Us: FigureInterval | null;
+  p99Us: FigureInterval | null;
+  p999Us: FigureInterval | null;
+}
+
+export interface OverheadIntervals extends PercentileIntervals {
+  p99Ratio: FigureInterval | null;
+}
+
+export interface ProtocolEstimates {
+  protocol: Protocol;
+  variants: Record<VariantName, PercentileIntervals>;
+  /** Per non-baseline variant: variant − baseline (and the p99 ratio), paired by round. */
+  overhead: Record<VariantName, OverheadIntervals>;
+}
+
+/** How the intervals were computed; same input, method and seed → same intervals and verdict. */
+export interface StatisticsRecord {
+  method: string;
+  confidence: number;
+  resamples: number;
+  seed: number;
+  estimates: ProtocolEstimates[];
 }
 
 export interface ValidityProblem {
@@ -114,6 +170,8 @@ export interface Verdict {
   reasons: string[];
   checks: BudgetCheck[];
   validity: ValidityProblem[];
+  /** The intervals behind the checks (absent in documents written before intervals existed). */
+  statistics?: StatisticsRecord;
 }
 
 export interface ResultDocument {
@@ -137,4 +195,6 @@ export interface ResultDocument {
   verdict: Verdict;
   /** Set when the run was stopped early (Ctrl-C); such a run is never a pass. */
   interrupted?: boolean;
+  /** Set by `run --aa`: both variants drove the same (unmeshed) targets, to calibrate the verdict. */
+  aa?: boolean;
 }

@@ -4,8 +4,11 @@ import { loadScenario } from '../config/load.js';
 import { MeshbenchError } from '../errors.js';
 import { PROTOCOLS } from '../protocols.js';
 import { toolVersion } from '../version.js';
+import { defaultWorkers } from '../load/pool.js';
 import { describeError, EXIT, exitCodeForError } from './exit-codes.js';
+import { registerCompareCommand } from './compare.js';
 import { echoCommand } from './echo.js';
+import { registerK8sCommands } from './k8s.js';
 import { loadCommand } from './load.js';
 import { runCommand } from './run.js';
 
@@ -62,7 +65,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', 'output directory (default: reports/<scenario>-<UTC timestamp>/)')
     .option('--json', 'print result.json to stdout instead of the summary table')
     .option('-q, --quiet', 'no progress output on stderr')
-    .action(async (scenarioArg: string, opts: { out?: string; json?: boolean; quiet?: boolean }) => {
+    .option('--aa', 'A/A calibration: both variants drive the unmeshed targets; passes when no difference is found')
+    .action(async (scenarioArg: string, opts: { out?: string; json?: boolean; quiet?: boolean; aa?: boolean }) => {
       const { path, scenario } = await loadScenario(scenarioArg);
       exitCode = await runCommand(scenario, path, { ...opts, signal: withSignals().signal });
     });
@@ -87,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--warmup <s>', 'seconds of unrecorded warm-up', positive('--warmup', true), 1)
     .option('--payload <bytes>', 'request body / message size', int('--payload', 0), 64)
     .option('--timeout <ms>', 'request timeout', int('--timeout', 1), 5000)
-    .option('-w, --workers <n>', 'worker threads', int('--workers', 1), 1)
+    .option('-w, --workers <n>', 'worker threads (default: half the cores, at least 1)', int('--workers', 1), defaultWorkers())
     .option('-H, --header <name:value...>', 'extra request header (repeatable)')
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'no progress output on stderr')
@@ -104,6 +108,14 @@ async function main(argv: string[]): Promise<number> {
     .action(async (opts: { host: string; httpPort: number; grpcPort: number }) => {
       await echoCommand(opts);
     });
+
+  registerCompareCommand(program, (code) => {
+    exitCode = code;
+  });
+
+  registerK8sCommands(program, (code) => {
+    exitCode = code;
+  });
 
   try {
     await program.parseAsync(argv);

@@ -53,6 +53,16 @@ export const validitySchema = z.strictObject({
   lateThresholdMs: z.number().positive().default(1),
 });
 
+/** How the verdict's intervals are computed (src/verdict/statistics.ts). */
+export const statisticsSchema = z.strictObject({
+  /** Two-sided confidence of every interval: a check passes or fails only when its whole interval is on one side. */
+  confidence: z.number().min(0.5).max(0.999).default(0.95),
+  /** Bootstrap resamples per protocol (within-round spread). */
+  resamples: z.int().min(200).max(100_000).default(2000),
+  /** Seed of the resampling: the same result and seed always give the same verdict. */
+  seed: z.int().min(0).max(2_147_483_647).default(1),
+});
+
 const localEnvSchema = z.strictObject({
   kind: z.literal('local'),
   /** haproxy binary for the sidecar pair. */
@@ -87,7 +97,50 @@ const staticEnvSchema = z.strictObject({
   }),
 });
 
-export const envSchema = z.discriminatedUnion('kind', [localEnvSchema, staticEnvSchema]);
+/** Meshes the kubernetes env can switch on; `none` deploys only the unmeshed namespace (a baseline). */
+export const MESHES = ['istio-sidecar', 'istio-ambient', 'linkerd', 'none'] as const;
+
+const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, 'a Kubernetes quantity, e.g. 100m, 0.5, 128Mi');
+const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-"');
+const podResourcesSchema = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() });
+
+const kubernetesEnvSchema = z.strictObject({
+  kind: z.literal('kubernetes'),
+  /** kubeconfig file; default: $KUBECONFIG, then ~/.kube/config. */
+  kubeconfig: z.string().min(1).optional(),
+  /** kubeconfig context; default: the kubeconfig's current context. */
+  context: z.string().min(1).optional(),
+  /** The mesh to switch on in the meshed namespace; `none` runs the unmeshed namespace alone (a baseline). */
+  mesh: z.enum(MESHES),
+  /** Istio revision: the meshed namespace is labelled istio.io/rev=<rev> instead of istio-injection=enabled. */
+  istioRevision: dnsLabel.optional(),
+  /** An image whose entrypoint is the meshbench CLI (the repo's Dockerfile). Default: `nodeImage` + the code in a ConfigMap. */
+  image: z.string().min(1).optional(),
+  /** The stock Node.js image that runs meshbench from a ConfigMap when `image` is not set. */
+  nodeImage: z.string().min(1).default('node:20-slim'),
+  imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+  /** Sidecar proxy requests (and limits), set with the mesh's own annotations and recorded in the result. */
+  sidecarResources: z.strictObject({ cpu: quantity, memory: quantity, cpuLimit: quantity.optional(), memoryLimit: quantity.optional() }).optional(),
+  /** Echo pods per namespace. */
+  replicas: z.int().min(1).max(100).default(1),
+  /** Generator pods per round (one Indexed Job); connections, rate and workers are split among them. */
+  generators: z.int().min(1).max(100).default(1),
+  /** Requests (= limits) for the echo and generator containers; unset: none. */
+  resources: z.strictObject({ echo: podResourcesSchema.optional(), generator: podResourcesSchema.optional() }).default({}),
+  /** Fleet projection: how many sidecars the fleet you plan to mesh would run (500 × 50 MB = 25 GB). */
+  fleetPods: z.int().min(1).max(10_000_000).default(100),
+  /** Sample the proxies' CPU and memory from metrics.k8s.io during load (needs metrics-server). */
+  proxyMetrics: z.boolean().default(true),
+  /** Prove that traceparent and b3 trace ids reach the echo unchanged through the meshed path. */
+  traceCheck: z.boolean().default(true),
+  clusterDomain: z.string().min(1).default('cluster.local'),
+  /** How long pods may take to become ready (image pulls, sidecar injection) before the run fails. */
+  readyTimeoutS: z.int().min(1).max(3600).default(300),
+  /** Seconds between creating a round's generator Job and its pods starting load together. */
+  startLeadS: z.number().min(0).max(600).default(5),
+});
+
+export const envSchema = z.discriminatedUnion('kind', [localEnvSchema, staticEnvSchema, kubernetesEnvSchema]);
 
 export const scenarioSchema = z
   .strictObject({
@@ -99,8 +152,10 @@ export const scenarioSchema = z
     protocols: z.array(protocolSchema).min(1),
     budgets: budgetsSchema.default({}),
     validity: validitySchema.default({ maxErrorRate: 0.01, minAchievedRateRatio: 0.95, maxLateShare: 0.05, lateThresholdMs: 1 }),
+    statistics: statisticsSchema.default({ confidence: 0.95, resamples: 2000, seed: 1 }),
   })
   .superRefine((scenario, ctx) => {
+    if (scenario.env.kind === 'kubernetes') checkKubernetesEnv(scenario.env, ctx);
     const seen = new Set<string>();
     scenario.protocols.forEach((p, i) => {
       if (seen.has(p.name)) {
@@ -109,6 +164,9 @@ export const scenarioSchema = z
       seen.add(p.name);
       if (p.workers > p.connections) {
         ctx.addIssue({ code: 'custom', path: ['protocols', i, 'workers'], message: `workers (${p.workers}) must not exceed connections (${p.connections})` });
+      }
+      if (scenario.env.kind === 'kubernetes' && p.connections < scenario.env.generators) {
+        ctx.addIssue({ code: 'custom', path: ['protocols', i, 'connections'], message: `connections (${p.connections}) must be at least env.generators (${scenario.env.generators}): each generator pod needs one` });
       }
       if (scenario.env.kind === 'static') {
         for (const variant of ['unmeshed', 'meshed'] as const) {
@@ -124,11 +182,26 @@ export const scenarioSchema = z
     });
   });
 
+function checkKubernetesEnv(env: z.infer<typeof kubernetesEnvSchema>, ctx: z.core.$RefinementCtx): void {
+  if (env.mesh === 'istio-ambient' && env.sidecarResources !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['env', 'sidecarResources'], message: 'istio-ambient runs no sidecars (ztunnel is per node): remove sidecarResources' });
+  }
+  if (env.mesh === 'none' && env.sidecarResources !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['env', 'sidecarResources'], message: 'mesh "none" runs no sidecars: remove sidecarResources' });
+  }
+  if (env.istioRevision !== undefined && env.mesh !== 'istio-sidecar' && env.mesh !== 'istio-ambient') {
+    ctx.addIssue({ code: 'custom', path: ['env', 'istioRevision'], message: `only for the Istio meshes, not "${env.mesh}"` });
+  }
+}
+
 export type Scenario = z.infer<typeof scenarioSchema>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type ProtocolConfig = Scenario['protocols'][number];
 export type Budgets = z.infer<typeof budgetsSchema>;
 export type Validity = Scenario['validity'];
+export type StatisticsConfig = Scenario['statistics'];
 export type EnvConfig = Scenario['env'];
 export type LocalEnvConfig = z.infer<typeof localEnvSchema>;
 export type StaticEnvConfig = z.infer<typeof staticEnvSchema>;
+export type KubernetesEnvConfig = z.infer<typeof kubernetesEnvSchema>;
+export type Mesh = (typeof MESHES)[number];

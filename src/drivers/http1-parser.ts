@@ -51,7 +51,7 @@ const TOKEN_KEEP_ALIVE = Buffer.from('keep-alive', 'latin1');
 const HTTP_1_PREFIX = Buffer.from('HTTP/1.', 'latin1');
 
 /** Case-insensitive compare of buf[start, end) with a lower-case ASCII word. */
-function equalsLower(buf: Buffer, start: number, end: number, word: Buffer): boolean {
+function equalsLower(buf: Uint8Array, start: number, end: number, word: Buffer): boolean {
   if (end - start !== word.length) return false;
   for (let i = 0; i < word.length; i++) {
     const b = buf[start + i]!;
@@ -121,9 +121,12 @@ export class Http1ResponseParser {
     return true;
   }
 
-  execute(buf: Buffer): void {
+  /**
+   * Parses buf[0, end). The bytes are read during the call only (a partial line is copied), so the caller
+   * may reuse `buf` for the next read — the driver reads every socket of a thread into one buffer.
+   */
+  execute(buf: Uint8Array, end: number = buf.length): void {
     const gen = this.generation;
-    const end = buf.length;
     let pos = 0;
     while (pos < end) {
       const state = this.state;
@@ -170,7 +173,7 @@ export class Http1ResponseParser {
     }
   }
 
-  private appendPartial(buf: Buffer, start: number, end: number): void {
+  private appendPartial(buf: Uint8Array, start: number, end: number): void {
     const need = this.partialLen + (end - start);
     if (need > this.scratch.length) {
       const grown = Buffer.allocUnsafe(Math.min(MAX_LINE_BYTES, Math.max(need, this.scratch.length * 2)));
@@ -184,7 +187,7 @@ export class Http1ResponseParser {
   }
 
   /** One line without its line end. False: malformed. May call complete() (and so the handler) last. */
-  private onLine(buf: Buffer, start: number, end: number): boolean {
+  private onLine(buf: Uint8Array, start: number, end: number): boolean {
     switch (this.state) {
       case S_STATUS:
         if (start === end) return true; // tolerated empty line between messages
@@ -212,7 +215,7 @@ export class Http1ResponseParser {
   }
 
   /** `HTTP/1.x SSS[ reason]` */
-  private parseStatusLine(buf: Buffer, start: number, end: number): boolean {
+  private parseStatusLine(buf: Uint8Array, start: number, end: number): boolean {
     if (end - start < 12) return false;
     for (let i = 0; i < HTTP_1_PREFIX.length; i++) if (buf[start + i] !== HTTP_1_PREFIX[i]) return false;
     const minor = buf[start + 7]! - 48;
@@ -230,7 +233,7 @@ export class Http1ResponseParser {
     return true;
   }
 
-  private parseHeader(buf: Buffer, start: number, end: number): boolean {
+  private parseHeader(buf: Uint8Array, start: number, end: number): boolean {
     const first = buf[start]!;
     if (isOws(first)) return true; // obs-fold continuation: only ever of a field we ignore, or harmless
     let colon = start;
@@ -311,7 +314,7 @@ export class Http1ResponseParser {
   }
 
   /** `hex[ OWS][; ext...]` */
-  private parseChunkSize(buf: Buffer, start: number, end: number): boolean {
+  private parseChunkSize(buf: Uint8Array, start: number, end: number): boolean {
     let size = 0;
     let i = start;
     while (i < end) {

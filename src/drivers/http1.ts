@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -17,6 +18,10 @@ import { Http1ResponseParser, type Http1ParserHandler } from './http1-parser.js'
 /**
  * HTTP/1.1 on raw sockets. The request is serialized once at create() and the same Buffer is written for
  * every request; each connection owns one reused response parser. See driver.ts for the contract.
+ *
+ * Reads on plain TCP bypass the socket's Readable stream: `onread` makes libuv read into one buffer per
+ * thread (shared by all connections — each read is parsed synchronously in its callback), so a response
+ * costs no Buffer, no 'data' event and no stream bookkeeping. TLS sockets read through 'data' as usual.
  *
  * Connection semantics the load loop can rely on:
  * - connect() resolves when the TCP (or TLS) connection is up; it rejects with the socket error if it
@@ -91,6 +96,24 @@ export function serializeRequest(options: DriverOptions): Buffer {
   return request;
 }
 
+/**
+ * The file descriptor of a connected TCP socket, or -1. Node does not document `_handle.fd` (it is -1 on
+ * Windows), so anything but a non-negative number turns the direct write off.
+ */
+function descriptorOf(socket: net.Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
+}
+
+const READ_BUFFER_BYTES = 64 * 1024;
+let readBuffer: Buffer | undefined;
+
+/** The read buffer of this thread (module instances are per thread). */
+function sharedReadBuffer(): Buffer {
+  readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  return readBuffer;
+}
+
 class Http1Connection implements DriverConnection, Http1ParserHandler {
   private readonly index: number;
   private readonly sink: CompletionSink;
@@ -100,6 +123,8 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
   private socket: net.Socket | null = null;
   /** The current socket has completed its connect (a close then means 'reset', before it 'connect'). */
   private connected = false;
+  /** The current socket's descriptor once connected, for writeDirect(); -1 when there is none (or TLS). */
+  private fd = -1;
   private outstanding = false;
   private closed = false;
   private lastError: Error | null = null;
@@ -135,19 +160,28 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
    */
   private openSocket(): net.Socket {
     const { host, port, secure, servername } = this.endpoint;
-    const socket = secure
-      ? tls.connect({ host, port, ...(servername === '' ? {} : { servername }), ALPNProtocols: ['http/1.1'] })
-      : net.connect({ host, port });
+    let socket: net.Socket;
+    if (secure) {
+      socket = tls.connect({ host, port, ...(servername === '' ? {} : { servername }), ALPNProtocols: ['http/1.1'] });
+      socket.on('data', (chunk: Buffer) => {
+        if (this.socket === socket) this.parser.execute(chunk);
+      });
+    } else {
+      const onRead = (bytes: number, buffer: Uint8Array): boolean => {
+        if (this.socket === socket) this.parser.execute(buffer, bytes);
+        return true;
+      };
+      socket = net.connect({ host, port, onread: { buffer: sharedReadBuffer(), callback: onRead } });
+    }
     this.socket = socket;
     this.connected = false;
+    this.fd = -1;
     this.parser.reset();
     socket.setNoDelay(true);
     socket.on(secure ? 'secureConnect' : 'connect', () => {
-      if (this.socket === socket) this.connected = true;
-    });
-    // Node allocates each chunk it hands us; the parser reads it in place.
-    socket.on('data', (chunk: Buffer) => {
-      if (this.socket === socket) this.parser.execute(chunk);
+      if (this.socket !== socket) return;
+      this.connected = true;
+      if (!secure) this.fd = descriptorOf(socket);
     });
     socket.on('end', () => {
       if (this.socket !== socket) return;
@@ -160,6 +194,7 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
     socket.on('close', () => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.fd = -1;
       this.parser.reset();
       if (!this.outstanding) return;
       this.outstanding = false;
@@ -178,7 +213,26 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
       this.dropSocket();
       socket = this.openSocket();
     }
-    socket.write(this.request); // same Buffer every time; Node's write request object is its own
+    if (!this.writeDirect(socket)) socket.write(this.request); // same Buffer every time
+  }
+
+  /**
+   * The write fast path on plain TCP: one write(2) on the socket's descriptor, bypassing the Writable
+   * stream and its per-write request object (a third of the garbage per request). Taken only when nothing
+   * is queued on the stream (so bytes cannot overtake it) and the connect has completed; any failure
+   * (EAGAIN, EPIPE, no descriptor on this platform) returns false and the caller writes through the stream,
+   * which queues the request or reports the error asynchronously. A partial write queues the rest.
+   */
+  private writeDirect(socket: net.Socket): boolean {
+    if (this.fd < 0 || socket.writableLength !== 0) return false;
+    let written: number;
+    try {
+      written = writeSync(this.fd, this.request);
+    } catch {
+      return false;
+    }
+    if (written < this.request.length) socket.write(this.request.subarray(written));
+    return true;
   }
 
   abort(): void {
@@ -198,6 +252,7 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
   private dropSocket(): void {
     const socket = this.socket;
     this.socket = null;
+    this.fd = -1;
     this.parser.reset();
     if (socket !== null) socket.destroy();
   }

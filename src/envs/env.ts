@@ -51,6 +51,12 @@ export interface RunningEnv {
    * returning the same LoadResult.
    */
   runLoad?(variant: VariantName, spec: LoadSpec, signal: AbortSignal | undefined, onProgress?: (p: LoadProgress) => void): Promise<LoadResult>;
+  /**
+   * Proves every variant × protocol path before load, returning the records or throwing MB_MESH_UNPROVEN.
+   * Absent: provePaths (src/envs/proof.ts) probes the targets from this machine. An env whose targets are only
+   * reachable from elsewhere (inside the cluster) proves them there.
+   */
+  prove?(protocols: readonly Protocol[], signal: AbortSignal | undefined): Promise<ProofRecord[]>;
   /** Current cumulative usage of the variant's proxies (empty for variants without proxies). */
   sampleProxies(variant: VariantName): Promise<ProxySample[]>;
   /** Stops everything the env started and removes its files. Idempotent; safe to call on any path. */

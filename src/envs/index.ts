@@ -18,5 +18,8 @@ export function startEnv(config: EnvConfig, protocols: Protocol[], signal?: Abor
       return startLocalEnv(config, protocols, signal);
     case 'static':
       return startStaticEnv(config, protocols, signal);
+    case 'kubernetes':
+      // Loaded on demand: @kubernetes/client-node is heavy and only this env needs it.
+      return import('./kubernetes/index.js').then((k8s) => k8s.startKubernetesEnv(config, protocols, signal));
   }
 }

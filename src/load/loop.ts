@@ -195,8 +195,8 @@ export class LoadLoop implements CompletionSink {
     this.release(c, nowUs(), true);
   }
 
-  private send(c: number, intendedUs: number, isMeasured: boolean): void {
-    const sentUs = nowUs();
+  /** `sentUs`: a clock reading taken just before this send (closed loop: the completion that triggers it). */
+  private send(c: number, intendedUs: number, isMeasured: boolean, sentUs: number): void {
     const fromUs = this.open ? intendedUs : sentUs;
     this.state[c] = BUSY;
     this.intendedAt[c] = fromUs;
@@ -225,7 +225,11 @@ export class LoadLoop implements CompletionSink {
     if (!this.sending && this.outstanding === 0) this.finish();
   }
 
-  /** Closed loop: send again on `c` unless the window (or maxRequests) is over. */
+  /**
+   * Closed loop: send again on `c` unless the window (or maxRequests) is over. `now` is the send time: the
+   * caller read it immediately before (a completion resends at once, so its clock reading is reused — one
+   * clock read per request; the record in between takes tens of ns).
+   */
   private closedSend(c: number, now: number): void {
     if (this.sending && now >= this.win.measureEndUs) this.endSending(now);
     if (!this.sending) {
@@ -233,7 +237,7 @@ export class LoadLoop implements CompletionSink {
       return;
     }
     const isMeasured = now >= this.win.measureStartUs;
-    this.send(c, now, isMeasured);
+    this.send(c, now, isMeasured, now);
     if (isMeasured && this.spec.maxRequests > 0 && this.measuredSends >= this.spec.maxRequests) {
       this.rec.cutWindow(now);
       this.endSending(now);
@@ -252,7 +256,7 @@ export class LoadLoop implements CompletionSink {
     while (this.freeTop > 0 && this.nextK < this.endK) {
       const dueUs = start + Math.floor((this.nextK * 1e6) / rate);
       if (dueUs > now) break;
-      this.send(this.free[--this.freeTop] as number, dueUs, this.nextK >= this.measureK);
+      this.send(this.free[--this.freeTop] as number, dueUs, this.nextK >= this.measureK, nowUs());
       this.nextK++;
     }
     if (this.nextK >= this.endK) {
@@ -283,7 +287,7 @@ export class LoadLoop implements CompletionSink {
     const now = nowUs();
     if (this.open) this.pump(now);
     else if (now < this.win.startUs) setTimeout(this.onTick, (this.win.startUs - now) / 1000 + 1); // timers may fire early
-    else while (this.freeTop > 0 && this.sending) this.closedSend(this.free[--this.freeTop] as number, now);
+    else while (this.freeTop > 0 && this.sending) this.closedSend(this.free[--this.freeTop] as number, nowUs());
   };
 
   private readonly onPauseTimer = (): void => {
@@ -296,7 +300,7 @@ export class LoadLoop implements CompletionSink {
       const at = this.resumeAt[c] as number;
       if (at <= now + 500 || !this.sending) {
         this.state[c] = IDLE;
-        this.closedSend(c, now);
+        this.closedSend(c, nowUs());
       } else if (at < nextUs) nextUs = at;
     }
     if (nextUs !== Infinity) this.pauseTimer = setTimeout(this.onPauseTimer, (nextUs - now) / 1000);

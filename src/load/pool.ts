@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ERROR_KINDS, type ErrorKind } from '../drivers/driver.js';
 import { MeshbenchError } from '../errors.js';
@@ -8,6 +9,16 @@ import type { LoopProgress, LoopResult } from './loop.js';
 import type { FromLoadWorker, LoadWorkerData, ToLoadWorker } from './messages.js';
 import { phaseOffsetUs, shareOf } from './schedule.js';
 import type { IntervalHistogram, LoadResult, LoadSpec } from './types.js';
+
+/**
+ * Worker threads when the user does not say: half the cores, at least one. The target usually shares the
+ * machine (local echo, sidecars), and on 2 cores one worker beside nginx moves more requests than two
+ * (bench/: 2 workers cost ~25 % more CPU per request and lose throughput); a single Node worker tops out
+ * near 130–150k req/s, so bigger machines get more.
+ */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.floor(availableParallelism() / 2));
+}
 
 /** Progress of a whole load job, about once per second. */
 export interface LoadProgress {

@@ -13,6 +13,12 @@ import { toSharedUs } from './clock.js';
  * Shared control block (Int32, index → meaning). The loop writes DUE/ARMED then bumps GEN (the ticker
  * waits on GEN); the ticker bumps WAKE (the loop waits on WAKE). DUE is the shared-clock µs modulo 2^32:
  * both sides compare it with a signed 32-bit difference, valid while |due − now| < 35 min.
+ *
+ * Only what the ticker must be woken for bumps GEN (a futex wake, a system call on the loop thread): arming
+ * after a wake-up or a disarm, or moving the due time earlier. Moving it later while armed — what the
+ * loop does after nearly every send at high rates — only stores DUE, and disarming only stores ARMED: the
+ * ticker re-reads both before it fires, so at worst it wakes for nothing. A spurious WAKE is harmless too:
+ * the loop then finds nothing due and arms again.
  */
 export const CTL_GEN = 0;
 export const CTL_WAKE = 1;
@@ -55,9 +61,15 @@ export class Waker {
     this.listen();
   }
 
-  /** Wake the loop at `dueUs` (loop clock). Re-arming with the same time is free. */
+  /** Wake the loop at `dueUs` (loop clock). Re-arming with the same or a later time is (nearly) free. */
   arm(dueUs: number): void {
-    if (this.armed && dueUs === this.armedDueUs) return;
+    if (this.armed && dueUs >= this.armedDueUs) {
+      if (dueUs !== this.armedDueUs) {
+        this.armedDueUs = dueUs;
+        Atomics.store(this.ctl, CTL_DUE, toSharedUs(dueUs) | 0);
+      }
+      return;
+    }
     this.armed = true;
     this.armedDueUs = dueUs;
     Atomics.store(this.ctl, CTL_DUE, toSharedUs(dueUs) | 0);
@@ -66,12 +78,11 @@ export class Waker {
     Atomics.notify(this.ctl, CTL_GEN);
   }
 
+  /** No wake-up until the next arm(). The ticker is not woken for it: it checks ARMED before it fires. */
   disarm(): void {
     if (!this.armed) return;
     this.armed = false;
     Atomics.store(this.ctl, CTL_ARMED, 0);
-    Atomics.add(this.ctl, CTL_GEN, 1);
-    Atomics.notify(this.ctl, CTL_GEN);
   }
 
   async close(): Promise<void> {

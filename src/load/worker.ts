@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { drivers } from '../drivers/index.js';
+import { loadDriver } from '../drivers/load-driver.js';
 import { toLocalUs } from './clock.js';
 import { LoadLoop } from './loop.js';
 import type { FromLoadWorker, LoadWorkerData, ToLoadWorker } from './messages.js';
@@ -16,7 +16,7 @@ if (port === null) throw new Error('load/worker.js must run as a worker thread (
 const post = (message: FromLoadWorker): void => port.postMessage(message);
 const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-const driver = drivers[data.driver.protocol].create({ target: data.driver.target, payloadBytes: data.driver.payloadBytes, headers: data.driver.headers });
+const driver = (await loadDriver(data.driver.protocol)).create({ target: data.driver.target, payloadBytes: data.driver.payloadBytes, headers: data.driver.headers });
 const loop = new LoadLoop(driver, data.loop);
 
 async function start(startSharedUs: number): Promise<void> {

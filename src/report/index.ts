@@ -3,12 +3,17 @@ import { join } from 'node:path';
 import type { ResultDocument } from '../result.js';
 import { renderHlogs } from './hlog.js';
 import { renderMarkdown } from './markdown.js';
+import { renderCiSummary, renderComparisonMarkdown } from './ci-summary.js';
+import { renderComparisonJunit, renderJunit } from './junit.js';
+import type { ComparisonDocument } from '../verdict/compare.js';
 
 /** Every file a run writes, by name: each a pure function of the result document. */
 export function renderReportFiles(doc: ResultDocument): Map<string, string> {
   const files = new Map<string, string>();
   files.set('result.json', `${JSON.stringify(doc, null, 2)}\n`);
   files.set('report.md', renderMarkdown(doc));
+  files.set('summary.md', renderCiSummary(doc));
+  files.set('junit.xml', renderJunit(doc));
   for (const [variant, text] of renderHlogs(doc)) files.set(`${variant}.hlog`, text);
   return files;
 }
@@ -19,11 +24,26 @@ export function defaultOutDir(scenarioName: string, startedAt: Date): string {
   return join('reports', `${scenarioName}-${stamp}`);
 }
 
+/** Every file `compare` writes, by name: each a pure function of the comparison document. */
+export function renderComparisonFiles(doc: ComparisonDocument): Map<string, string> {
+  const summary = renderComparisonMarkdown(doc);
+  return new Map([
+    ['comparison.json', `${JSON.stringify(doc, null, 2)}\n`],
+    ['compare.md', summary],
+    ['summary.md', summary],
+    ['junit.xml', renderComparisonJunit(doc)],
+  ]);
+}
+
 /** Writes every report file into `dir` (created if needed); returns the paths written. */
 export async function writeReports(doc: ResultDocument, dir: string): Promise<string[]> {
+  return writeFiles(renderReportFiles(doc), dir);
+}
+
+export async function writeFiles(files: Map<string, string>, dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
-  for (const [name, text] of renderReportFiles(doc)) {
+  for (const [name, text] of files) {
     const path = join(dir, name);
     await writeFile(path, text);
     written.push(path);

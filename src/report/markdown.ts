@@ -1,11 +1,14 @@
-import type { ProtocolResult, ResultDocument } from '../result.js';
+import type { FigureInterval, ProtocolEstimates, ProtocolResult, ResultDocument } from '../result.js';
+import { percent } from '../verdict/budgets.js';
+import { checksTable, renderConclusion } from './conclusion.js';
 import { mdTable, mib, ms, rate, signedMs } from './format.js';
 
 /** report.md: rendered from result.json only (a pure function of the result document). */
 export function renderMarkdown(doc: ResultDocument): string {
   const out: string[] = [];
   out.push(`# meshbench: ${doc.scenario.name}`, '');
-  out.push(`**Verdict: ${doc.verdict.status.toUpperCase()}**${doc.interrupted === true ? ' (interrupted)' : ''}`, '');
+  out.push(`**Verdict: ${doc.verdict.status.toUpperCase()}**${doc.interrupted === true ? ' (interrupted)' : ''}${doc.aa === true ? ' — A/A calibration run' : ''}`, '');
+  out.push(renderConclusion(doc), '');
   for (const reason of doc.verdict.reasons) out.push(`- ${reason}`);
   out.push('');
   out.push('## Run', '');
@@ -26,20 +29,24 @@ export function renderMarkdown(doc: ResultDocument): string {
     p.marker === null ? '—' : truncate(p.marker, 80), p.ok ? 'yes' : 'NO',
   ])), '');
 
-  for (const p of doc.protocols) out.push(...protocolSection(p));
+  for (const p of doc.protocols) out.push(...protocolSection(p, doc.verdict.statistics?.estimates.find((e) => e.protocol === p.name)));
 
   if (doc.verdict.checks.length > 0) {
-    out.push('## Budgets', '');
-    out.push(mdTable(['protocol', 'variant', 'budget', '>limit', '>measured', 'result'], doc.verdict.checks.map((c) => [
-      c.protocol, c.variant, c.budget, c.limit, c.budget === 'p99OverheadRatio' ? c.actual.toFixed(2) : c.actual.toFixed(3), c.status,
-    ])), '');
+    out.push(doc.aa === true ? '## A/A checks' : '## Budgets', '');
+    out.push('Each check is decided on its interval: pass when all of it is within the budget, fail when all of it is beyond, inconclusive when it straddles the budget.', '');
+    out.push(checksTable(doc), '');
+  }
+  const stats = doc.verdict.statistics;
+  if (stats !== undefined) {
+    out.push('## Method', '');
+    out.push(`Intervals: ${stats.method}. Confidence ${percent(stats.confidence)}, ${stats.resamples} resamples per protocol, seed ${stats.seed} — the same result always gets the same verdict.`, '');
   }
   out.push('Latencies in ms. Open loop: measured from each request\'s intended send time (coordinated-omission corrected);',
     '"service p99" is measured from the actual send time. Histograms are in result.json and, per interval, in the .hlog files.', '');
   return out.join('\n');
 }
 
-function protocolSection(p: ProtocolResult): string[] {
+function protocolSection(p: ProtocolResult, estimates: ProtocolEstimates | undefined): string[] {
   const out: string[] = [];
   const load = p.model === 'open' ? `open loop at ${p.rateHz} req/s` : 'closed loop';
   out.push(`## ${p.name}`, '', `${load}, ${p.connections} connections/streams, ${p.payloadBytes} B payload.`, '');
@@ -63,6 +70,7 @@ function protocolSection(p: ProtocolResult): string[] {
   if (proxies.length > 0) {
     out.push('Sidecar cost:', '', mdTable(['variant', 'proxy', '>CPU s', '>CPU µs/request', '>peak RSS MiB'], proxies), '');
   }
+  out.push(...estimatesTable(p, estimates));
   out.push('Per round:', '');
   const rounds = Object.entries(p.variants)
     .flatMap(([name, v]) => v.rounds.map((r) => ({ name, r })))
@@ -71,6 +79,24 @@ function protocolSection(p: ProtocolResult): string[] {
     r.round + 1, name, r.count, r.errors, rate(r.achievedRateHz), ms(r.latencyUs.p50), ms(r.latencyUs.p99), ms(r.latencyUs.max), ms(r.maxLagUs),
   ])), '');
   return out;
+}
+
+/** p50 / p99 / p99.9 of each variant and of the overhead, each with its interval. */
+function estimatesTable(p: ProtocolResult, e: ProtocolEstimates | undefined): string[] {
+  if (e === undefined) return [];
+  const cell = (i: FigureInterval | null | undefined, fallbackUs: number) =>
+    i === null || i === undefined ? ms(fallbackUs) : `${ms(i.estimate)} [${ms(i.low)}, ${ms(i.high)}]`;
+  const rows: string[][] = [];
+  for (const [name, v] of Object.entries(p.variants)) {
+    const iv = e.variants[name];
+    rows.push([name, cell(iv?.p50Us, v.latencyUs.p50), cell(iv?.p99Us, v.latencyUs.p99), cell(iv?.p999Us, v.latencyUs.p999)]);
+  }
+  for (const [name, o] of Object.entries(p.overhead)) {
+    const iv = e.overhead[name];
+    rows.push([`${name} − unmeshed`, cell(iv?.p50Us, o.p50Us), cell(iv?.p99Us, o.p99Us), cell(iv?.p999Us, o.p999Us)]);
+  }
+  const level = Object.values(e.variants)[0]?.p99Us?.confidence;
+  return [`Estimates with ${level === undefined ? '' : `${percent(level)} `}intervals (ms):`, '', mdTable(['', '>p50', '>p99', '>p99.9'], rows), ''];
 }
 
 function truncate(s: string, n: number): string {

@@ -7,14 +7,16 @@ export function renderSummary(doc: ResultDocument): string {
   for (const p of doc.protocols) {
     for (const [variant, v] of Object.entries(p.variants)) {
       const o = p.overhead[variant];
+      const i = doc.verdict.statistics?.estimates.find((e) => e.protocol === p.name)?.overhead[variant]?.p99Us;
       rows.push([
         `${p.name} ${variant}`, v.count, v.errors, rate(v.achievedRateHz),
         ms(v.latencyUs.p50), ms(v.latencyUs.p90), ms(v.latencyUs.p99), ms(v.latencyUs.p999), ms(v.latencyUs.max),
         o === undefined ? '' : signedMs(o.p99Us),
+        i === null || i === undefined ? '' : `[${ms(i.low)}, ${ms(i.high)}]`,
       ]);
     }
   }
-  const table = textTable(['protocol/variant', 'count', 'errors', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'Δp99 ms'], rows);
+  const table = textTable(['protocol/variant', 'count', 'errors', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'Δp99 ms', 'Δp99 interval'], rows);
   const verdict = `verdict: ${doc.verdict.status.toUpperCase()}`;
   return [rows.length > 0 ? table : '(no round completed)', '', verdict, ...doc.verdict.reasons.map((r) => `  - ${r}`)].join('\n');
 }

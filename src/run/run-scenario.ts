@@ -10,6 +10,7 @@ import type { Protocol, VariantName } from '../protocols.js';
 import { RESULT_SCHEMA_VERSION, type ProtocolResult, type ResultDocument } from '../result.js';
 import { judge } from '../verdict/index.js';
 import { toolVersion } from '../version.js';
+import { withAa } from './aa-env.js';
 import { aggregateVariant, overheads, sumErrors, type RoundRecord } from './aggregate.js';
 import { summarizeEncoded } from '../histograms/index.js';
 
@@ -23,6 +24,8 @@ export type RunEvent =
 
 export interface RunOptions {
   scenarioPath: string;
+  /** A/A calibration: every variant drives the baseline's targets (aa-env.ts), and the verdict judges that. */
+  aa?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
 }
@@ -64,12 +67,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const { signal, onEvent } = options;
   const startedAt = new Date().toISOString();
   const protocols = scenario.protocols.map((p) => p.name);
-  const env: RunningEnv = await startEnv(scenario.env, protocols, signal);
+  const env: RunningEnv = await withAa(await startEnv(scenario.env, protocols, signal), options.aa);
   try {
     const variants = env.variants.map((v) => v.name);
     onEvent?.({ type: 'env-ready', kind: env.kind, variants });
     signal?.throwIfAborted();
-    const proofs = await provePaths(env, protocols);
+    const proofs = env.prove !== undefined ? await env.prove(protocols, signal) : await provePaths(env, protocols);
     onEvent?.({ type: 'proven', proofs });
 
     const records = new Map<string, RoundRecord[]>(); // key: protocol/variant
@@ -130,9 +133,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       environment: { kind: env.kind, node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: env.facts, variants },
       proofs,
       protocols: results,
-      verdict: judge(scenario, results, interrupted),
+      verdict: judge(scenario, results, { interrupted, aa: options.aa === true }),
     };
     if (interrupted) doc.interrupted = true;
+    if (options.aa === true) doc.aa = true;
     return doc;
   } finally {
     await env.close();

@@ -295,6 +295,19 @@ describe('http1 specifics', () => {
     );
   });
 
+  it('sends a body larger than the socket buffer whole (a partial direct write queues the rest)', async () => {
+    // 8 MiB cannot go out in one write(2) on loopback: the driver's direct write sends part and the
+    // stream queues the rest; the echo answers only once it has the whole body.
+    const payloadBytes = 8 * 1024 * 1024;
+    const target = targetFor('http1', echo.httpPort, 0, '?size=1');
+    const driver = drivers.http1.create({ target, payloadBytes, headers: {} });
+    const sink = new TestSink();
+    const connection = await driver.connect(0, sink);
+    for (let i = 0; i < 3; i++) expect(await sink.roundTrip(connection, 0)).toBe('ok');
+    expect(sink.syncCalls).toBe(0);
+    await connection.close();
+  });
+
   it('finishes a Connection: close response, then reconnects on the next send', async () => {
     await withServer(
       (res) => {

@@ -119,6 +119,21 @@ describe('Http1ResponseParser — table', () => {
     expect(recorder.events).toEqual(['error', '200']);
   });
 
+  it('reads only buf[0, end) of a reused read buffer, and keeps a partial line across reuse', () => {
+    // The driver reads every socket into one buffer: stale bytes after `end` must not be parsed, and a
+    // line split across reads must survive the buffer being overwritten by the next read.
+    const recorder = new Recorder();
+    const parser = new Http1ResponseParser(recorder);
+    const shared = Buffer.alloc(256, 'Z');
+    const put = (text: string): number => shared.write(text, 0, 'latin1');
+    const cut = ok.indexOf('Length') + 3;
+    parser.execute(shared, put(ok.slice(0, cut)));
+    shared.fill('Z');
+    parser.execute(shared, put(ok.slice(cut)));
+    parser.execute(shared, put(ok));
+    expect(recorder.events).toEqual(['200', '200']);
+  });
+
   it('stops reading the chunk when a callback resets the parser', () => {
     const events: number[] = [];
     const parser: Http1ResponseParser = new Http1ResponseParser({

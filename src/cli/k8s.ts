@@ -1,0 +1,88 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { loadScenario } from '../config/load.js';
+import { MeshbenchError } from '../errors.js';
+import { generateMain } from '../envs/kubernetes/generator.js';
+import { RENDER_HEADER, renderFiles } from '../envs/kubernetes/render.js';
+import { EXIT } from './exit-codes.js';
+
+/**
+ * `meshbench k8s …`: render (the run's objects as YAML + kustomization, for GitOps), cleanup (delete leftovers
+ * by label), and generate (what generator pods run). Modules that need @kubernetes/client-node are imported
+ * only by the command that uses them, so the rest of the CLI starts without loading it.
+ */
+
+/** Writes the render into `out`, replacing an earlier render there but refusing to overwrite anything else. */
+async function writeRender(out: string, files: Map<string, string>): Promise<void> {
+  if (existsSync(out) && (await readdir(out)).length > 0) {
+    const marker = join(out, 'kustomization.yaml');
+    const ours = existsSync(marker) && (await readFile(marker, 'utf8')).startsWith(RENDER_HEADER);
+    if (!ours) throw new MeshbenchError('MB_BAD_ARGUMENT', `--out ${out}: exists and is not an earlier render (no meshbench kustomization.yaml) — give an empty or new directory`);
+    await rm(out, { recursive: true, force: true });
+  }
+  for (const [path, text] of files) {
+    const file = join(out, ...path.split('/'));
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, text);
+  }
+}
+
+function cleanupSignal(): AbortController {
+  const controller = new AbortController();
+  for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => controller.abort());
+  return controller;
+}
+
+/** Adds `k8s` and its subcommands to `program` (created through it, so they inherit its exit and output settings). */
+export function registerK8sCommands(program: Command, setExit: (code: number) => void): void {
+  const k8s = program.command('k8s').description('Kubernetes: render the pair as YAML, clean up leftovers, run a generator pod');
+
+  k8s
+    .command('render')
+    .description('write the objects a kubernetes scenario deploys as YAML with a kustomization.yaml (jobs/ holds the generator Jobs)')
+    .argument('<scenario>', 'scenario file (env.kind: kubernetes), or the name of a shipped one, e.g. k8s-istio-sidecar')
+    .requiredOption('--out <dir>', 'output directory (an earlier render there is replaced)')
+    .option('--run-id <id>', 'run id in the namespace names (meshbench-<id>-meshed / -unmeshed)', 'render')
+    .option('--image <image>', 'use this image (entrypoint: the meshbench CLI, see Dockerfile) instead of env.image')
+    .action(async (scenarioArg: string, opts: { out: string; runId: string; image?: string }) => {
+      const { scenario } = await loadScenario(scenarioArg);
+      const files = await renderFiles(scenario, opts.image === undefined ? { runId: opts.runId } : { runId: opts.runId, image: opts.image });
+      await writeRender(opts.out, files);
+      process.stdout.write(`${[...files.keys()].map((f) => join(opts.out, f)).join('\n')}\n`);
+      setExit(EXIT.pass);
+    });
+
+  k8s
+    .command('cleanup')
+    .description('delete what meshbench left in a cluster: namespaces labelled app.kubernetes.io/managed-by=meshbench (of one run with --run)')
+    .option('--run <id>', 'only this run (its id is in result.json environment.facts.runId)')
+    .option('--context <name>', 'kubeconfig context (default: the current one)')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+    .option('--dry-run', 'list what would be deleted, delete nothing')
+    .action(async (opts: { run?: string; context?: string; kubeconfig?: string; dryRun?: boolean }) => {
+      const { Kube } = await import('../envs/kubernetes/client.js');
+      const { deleteByLabel } = await import('../envs/kubernetes/index.js');
+      const { selectorOf, isOurs } = await import('../envs/kubernetes/manifests.js');
+      const kube = Kube.connect({ ...(opts.context === undefined ? {} : { context: opts.context }), ...(opts.kubeconfig === undefined ? {} : { kubeconfig: opts.kubeconfig }) });
+      let names: string[];
+      if (opts.dryRun === true) {
+        const { items } = await kube.list('Namespace', undefined, selectorOf(opts.run));
+        names = items.filter((n) => isOurs(n.metadata?.labels, opts.run)).map((n) => n.metadata?.name ?? '?');
+      } else {
+        names = await deleteByLabel(kube, opts.run);
+      }
+      const verb = opts.dryRun === true ? 'would delete' : 'deleted';
+      process.stdout.write(names.length === 0 ? `nothing to delete (context ${kube.context})\n` : `${verb} namespace ${names.join(', ')} (context ${kube.context})\n`);
+      setExit(EXIT.pass);
+    });
+
+  k8s
+    .command('generate')
+    .description('(inside a generator pod) run shard $JOB_COMPLETION_INDEX of a load or probe job; prints one meshbench-result line')
+    .requiredOption('--job <json>', 'the job, as the environment wrote it into the pod')
+    .action(async (opts: { job: string }) => {
+      setExit(await generateMain(opts.job, (line) => void process.stdout.write(`${line}\n`), cleanupSignal().signal));
+    });
+}

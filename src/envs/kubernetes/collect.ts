@@ -1,0 +1,66 @@
+import { ERROR_KINDS } from '../../drivers/driver.js';
+import { MeshbenchError } from '../../errors.js';
+import type { LoopResult } from '../../load/loop.js';
+import { mergeResults } from '../../load/pool.js';
+import type { LoadResult, LoadSpec } from '../../load/types.js';
+import type { KubeItem } from './client.js';
+import type { GeneratorOutput } from './generator.js';
+import { COMPLETION_INDEX_ANNOTATION } from './manifests.js';
+
+/**
+ * Collecting a round: the generator pods' outputs (one per completion index) merged into one LoadResult with
+ * the same exact merge the worker pool uses (histograms added bucket by bucket, counts summed, intervals
+ * merged by index). Each pod's LoadResult lacks the pool's late/sent counts; for a finished round every
+ * measured send ended in a response or an error, so sent = count + errors and late = lateShare × sent.
+ */
+
+type LoadOutput = Extract<GeneratorOutput, { kind: 'load' }>;
+
+function asLoopResult(r: LoadResult): LoopResult {
+  let errors = 0;
+  for (const kind of ERROR_KINDS) errors += r.errors[kind] ?? 0;
+  const sentCount = r.count + errors;
+  const { protocol: _p, target: _t, model: _m, ...rest } = r;
+  return { ...rest, sentCount, lateCount: Math.round(r.lateShare * sentCount) };
+}
+
+/** Merges the outputs of shards 0…shards−1 (each exactly once) for `spec`; MB_LOAD_FAILED names what is missing. */
+export function mergeOutputs(spec: LoadSpec, outputs: readonly GeneratorOutput[], shards: number): LoadResult {
+  const byIndex = new Map<number, LoadOutput>();
+  for (const o of outputs) {
+    if (o.kind !== 'load') throw new MeshbenchError('MB_LOAD_FAILED', `generator ${o.index} printed a ${o.kind} result, not a load result`);
+    if (byIndex.has(o.index)) throw new MeshbenchError('MB_LOAD_FAILED', `two generator pods reported completion index ${o.index}`);
+    if (o.result.protocol !== spec.protocol) throw new MeshbenchError('MB_LOAD_FAILED', `generator ${o.index} ran ${o.result.protocol}, expected ${spec.protocol}`);
+    byIndex.set(o.index, o);
+  }
+  const missing = Array.from({ length: shards }, (_, i) => i).filter((i) => !byIndex.has(i));
+  if (missing.length > 0 || byIndex.size !== shards) {
+    throw new MeshbenchError('MB_LOAD_FAILED', `results of generator(s) ${missing.join(', ') || '?'} of ${shards} are missing`);
+  }
+  const parts = [...byIndex.values()].sort((a, b) => a.index - b.index).map((o) => asLoopResult(o.result));
+  return mergeResults(spec, parts);
+}
+
+/** A pod's completion index (Indexed Jobs annotate it), or undefined. */
+export function completionIndexOf(pod: KubeItem): number | undefined {
+  const raw = pod.metadata?.annotations?.[COMPLETION_INDEX_ANNOTATION];
+  const n = raw === undefined ? NaN : Number(raw);
+  return Number.isInteger(n) ? n : undefined;
+}
+
+/** One line per pod that is not fine: phase and each container's waiting/terminated reason. */
+export function explainPods(pods: KubeItem[]): string {
+  if (pods.length === 0) return 'no pods were created (check the namespace events: quota, admission webhooks, image pull secrets)';
+  return pods
+    .map((p) => {
+      const states = (p.status?.containerStatuses ?? []).map((c) => {
+        const waiting = c.state?.waiting;
+        const terminated = c.state?.terminated;
+        if (waiting !== undefined) return `${c.name}: ${waiting.reason ?? 'waiting'}${waiting.message === undefined ? '' : ` (${waiting.message})`}`;
+        if (terminated !== undefined) return `${c.name}: ${terminated.reason ?? 'terminated'} (exit ${terminated.exitCode ?? '?'})`;
+        return `${c.name}: ${c.ready === true ? 'ready' : 'not ready'}${(c.restartCount ?? 0) > 0 ? `, ${c.restartCount ?? 0} restarts` : ''}`;
+      });
+      return `pod ${p.metadata?.name ?? '?'}: ${p.status?.phase ?? 'unknown'}${states.length > 0 ? `; ${states.join('; ')}` : ''}`;
+    })
+    .join(' | ');
+}

@@ -1,0 +1,190 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ProbeResult } from '../../drivers/driver.js';
+import { drivers } from '../../drivers/index.js';
+import { MeshbenchError } from '../../errors.js';
+import { runLoad } from '../../load/pool.js';
+import { shareOf } from '../../load/schedule.js';
+import type { LoadResult, LoadSpec } from '../../load/types.js';
+import { PROTOCOLS, type Protocol } from '../../protocols.js';
+
+/**
+ * What runs inside a generator pod (`meshbench k8s generate --job <json>`): one pod of an Indexed Job, which
+ * reads its share from JOB_COMPLETION_INDEX, waits until the echo answers through its own sidecar, starts at
+ * the common instant, drives the load with the same generator as everywhere else, and prints one line —
+ * `meshbench-result {json}` — that the environment reads back from the pod's log and merges exactly.
+ * A probe job instead sends one request per protocol with trace headers and prints what the echo reflected.
+ *
+ * This module must not import @kubernetes/client-node: it is bundled into the in-cluster code.
+ */
+
+export interface ProbeRequest {
+  protocol: Protocol;
+  target: string;
+  headers: Record<string, string>;
+}
+
+export type GeneratorJob =
+  | {
+      kind: 'load';
+      /** The whole round's spec; each pod takes shard `index` of `shards`. */
+      spec: LoadSpec;
+      shards: number;
+      /** Epoch ms at which every pod starts (warm-up first); absent: at once. */
+      startAtMs?: number;
+      readyTimeoutMs: number;
+      shutdownUrl?: string;
+    }
+  | { kind: 'probe'; probes: ProbeRequest[]; readyTimeoutMs: number; shutdownUrl?: string };
+
+export type ProbeOutcome =
+  | { protocol: Protocol; target: string; status: number | string; headers: Record<string, string> }
+  | { protocol: Protocol; target: string; error: string };
+
+export type GeneratorOutput =
+  | { kind: 'load'; index: number; shards: number; result: LoadResult; startLagMs: number; node: string }
+  | { kind: 'probe'; index: number; results: ProbeOutcome[]; node: string };
+
+export const RESULT_PREFIX = 'meshbench-result ';
+const PROBE_TIMEOUT_MS = 5000;
+const RETRY_MS = 500;
+
+/** Shard `index` of `shards` of a load spec: connections, workers and request cap split, rate divided. */
+export function shardSpec(spec: LoadSpec, shards: number, index: number): LoadSpec {
+  const connections = shareOf(spec.connections, shards, index);
+  return {
+    ...spec,
+    connections,
+    rateHz: spec.model === 'open' ? spec.rateHz / shards : 0,
+    workers: Math.max(1, Math.min(shareOf(spec.workers, shards, index), connections)),
+    maxRequests: spec.maxRequests > 0 ? shareOf(spec.maxRequests, shards, index) : 0,
+  };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Probes until the target answers at all (DNS, the sidecar and the echo are up) or the deadline passes. */
+async function probeWhenReachable(request: ProbeRequest, payloadBytes: number, deadlineMs: number, signal?: AbortSignal): Promise<ProbeResult> {
+  for (;;) {
+    try {
+      return await drivers[request.protocol].probe({ target: request.target, payloadBytes, headers: request.headers }, PROBE_TIMEOUT_MS);
+    } catch (err) {
+      if (Date.now() + RETRY_MS > deadlineMs) {
+        throw new MeshbenchError('MB_UNREACHABLE_TARGET', `${request.target} (${request.protocol}) did not answer from the generator pod: ${describe(err)}`);
+      }
+      await sleep(RETRY_MS, undefined, { signal });
+    }
+  }
+}
+
+export function completionIndex(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env['JOB_COMPLETION_INDEX'] ?? '0';
+  const index = Number(raw);
+  if (!Number.isInteger(index) || index < 0) throw new MeshbenchError('MB_BAD_ARGUMENT', `JOB_COMPLETION_INDEX="${raw}" is not a completion index`);
+  return index;
+}
+
+export async function runGenerator(job: GeneratorJob, index: number, signal?: AbortSignal): Promise<GeneratorOutput> {
+  const deadlineMs = Date.now() + job.readyTimeoutMs;
+  if (job.kind === 'probe') {
+    const results: ProbeOutcome[] = [];
+    for (const probe of job.probes) {
+      try {
+        const r = await probeWhenReachable(probe, 16, deadlineMs, signal);
+        results.push({ protocol: probe.protocol, target: probe.target, status: r.status, headers: r.headers });
+      } catch (err) {
+        results.push({ protocol: probe.protocol, target: probe.target, error: describe(err) });
+      }
+    }
+    return { kind: 'probe', index, results, node: process.version };
+  }
+  if (index >= job.shards) throw new MeshbenchError('MB_BAD_ARGUMENT', `completion index ${index} is outside the job's ${job.shards} shard(s)`);
+  const spec = shardSpec(job.spec, job.shards, index);
+  await probeWhenReachable({ protocol: spec.protocol, target: spec.target, headers: spec.headers }, spec.payloadBytes, deadlineMs, signal);
+  let startLagMs = 0;
+  if (job.startAtMs !== undefined) {
+    const waitMs = job.startAtMs - Date.now();
+    if (waitMs > 0) await sleep(waitMs, undefined, { signal });
+    else startLagMs = -waitMs;
+  }
+  const result = await runLoad(spec, signal);
+  return { kind: 'load', index, shards: job.shards, result, startLagMs, node: process.version };
+}
+
+/** Asks the pod's sidecar to exit (Istio quitquitquit, Linkerd /shutdown); errors are expected and ignored. */
+export async function shutdownProxy(url: string | undefined): Promise<boolean> {
+  if (url === undefined) return false;
+  try {
+    const response = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(2000) });
+    await response.arrayBuffer();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+export function formatOutputLine(output: GeneratorOutput): string {
+  return `${RESULT_PREFIX}${JSON.stringify(output)}`;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Reads the result line out of a pod's log; MB_LOAD_FAILED naming the pod when there is none or it is malformed. */
+export function parseOutputLog(log: string, pod: string): GeneratorOutput {
+  const line = log.split('\n').reverse().find((l) => l.startsWith(RESULT_PREFIX));
+  const tail = log.trim().split('\n').slice(-5).join(' | ');
+  if (line === undefined) throw new MeshbenchError('MB_LOAD_FAILED', `pod ${pod} printed no result line; its log ends: ${tail || '(empty)'}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(line.slice(RESULT_PREFIX.length));
+  } catch (err) {
+    throw new MeshbenchError('MB_LOAD_FAILED', `pod ${pod}: unreadable result line (${describe(err)})`);
+  }
+  if (!isRecord(value) || typeof value['index'] !== 'number') throw new MeshbenchError('MB_LOAD_FAILED', `pod ${pod}: result line has no index`);
+  if (value['kind'] === 'load') {
+    const r = value['result'];
+    if (!isRecord(r) || typeof r['count'] !== 'number' || typeof r['histogram'] !== 'string' || !isRecord(r['errors']) || !Array.isArray(r['intervals'])) {
+      throw new MeshbenchError('MB_LOAD_FAILED', `pod ${pod}: result line has no load result`);
+    }
+  } else if (value['kind'] === 'probe') {
+    const results = value['results'];
+    if (!Array.isArray(results) || !results.every((x) => isRecord(x) && PROTOCOLS.includes(x['protocol'] as Protocol))) {
+      throw new MeshbenchError('MB_LOAD_FAILED', `pod ${pod}: result line has no probe results`);
+    }
+  } else {
+    throw new MeshbenchError('MB_LOAD_FAILED', `pod ${pod}: result line of unknown kind`);
+  }
+  return value as GeneratorOutput;
+}
+
+/** Reads `--job <json>` (the job description the environment put into the pod's args). */
+export function parseJob(text: string): GeneratorJob {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new MeshbenchError('MB_BAD_ARGUMENT', `--job: not JSON (${describe(err)})`);
+  }
+  if (!isRecord(value) || typeof value['readyTimeoutMs'] !== 'number') throw new MeshbenchError('MB_BAD_ARGUMENT', '--job: not a generator job');
+  if (value['kind'] === 'load' && isRecord(value['spec']) && typeof value['shards'] === 'number') return value as GeneratorJob;
+  if (value['kind'] === 'probe' && Array.isArray(value['probes'])) return value as GeneratorJob;
+  throw new MeshbenchError('MB_BAD_ARGUMENT', '--job: not a load or probe job');
+}
+
+/** `k8s generate --job <json>` as the pod runs it: the output line on stdout; exit code 0, or 4 with the error. */
+export async function generateMain(jobText: string, write: (line: string) => void, signal?: AbortSignal): Promise<number> {
+  const job = parseJob(jobText);
+  try {
+    const output = await runGenerator(job, completionIndex(), signal);
+    write(formatOutputLine(output));
+    return 0;
+  } catch (err) {
+    write(`meshbench-error ${describe(err)}`);
+    return 4;
+  } finally {
+    await shutdownProxy(job.shutdownUrl);
+  }
+}

@@ -1,0 +1,267 @@
+import { randomInt } from 'node:crypto';
+import type { KubernetesEnvConfig } from '../../config/schema.js';
+import { MeshbenchError } from '../../errors.js';
+import { mergeResults } from '../../load/pool.js';
+import type { LoadResult, LoadSpec } from '../../load/types.js';
+import type { Protocol, VariantName } from '../../protocols.js';
+import type { ProofRecord, RunningEnv, VariantTargets } from '../env.js';
+import { interrupted } from '../local/processes.js';
+import { inclusterBundle } from './bundle.js';
+import { Kube, type KubeItem } from './client.js';
+import { completionIndexOf, explainPods, mergeOutputs } from './collect.js';
+import { ProxyMeter } from './cost.js';
+import { parseOutputLog, type GeneratorJob, type GeneratorOutput } from './generator.js';
+import {
+  ECHO_NAME,
+  GENERATOR_CONTAINER,
+  JOB_LABEL,
+  isOurs,
+  profileOf,
+  renderGeneratorJob,
+  renderPair,
+  selectorOf,
+  targetsOf,
+  variantsOf,
+  type K8sPlan,
+  type VariantPlan,
+} from './manifests.js';
+import { checkPods, newTraceHeaders, proofRecord } from './prove.js';
+
+/**
+ * The kubernetes environment: two namespaces per run, `meshbench-<run>-unmeshed` and `-meshed` (the mesh's own
+ * switch on the latter, an explicit opt-out on the former), each with the echo Deployment + Service; the
+ * generators run per round as an Indexed Job inside the same namespace, so the meshed client has its own
+ * sidecar. Start: preflight (kubeconfig, API server, metrics API) → server-side apply → watch until the echo
+ * is ready. Then prove() runs a probe Job per namespace, runLoad() a generator Job per round (results read
+ * from the pods' logs, merged exactly), and close() deletes the run's namespaces — selected by the run's label,
+ * never anything unlabelled — on every path: success, failure, abort.
+ */
+
+export interface KubernetesEnvOptions {
+  /** Test hook: the client to use instead of one built from env.kubeconfig / env.context. */
+  kube?: Kube;
+  runId?: string;
+  /** How often proxy metrics are polled while a round runs (metrics-server refreshes every ~15 s). */
+  metricsIntervalMs?: number;
+}
+
+const JOB_SLACK_MS = 60_000;
+const RUN_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Six characters, DNS-safe, starting with a letter. */
+export function newRunId(): string {
+  let id = RUN_ID_ALPHABET[randomInt(26)] ?? 'm';
+  for (let i = 0; i < 5; i++) id += RUN_ID_ALPHABET[randomInt(RUN_ID_ALPHABET.length)] ?? '0';
+  return id;
+}
+
+/** Deletes every namespace labelled with the run (or, without a run id, every meshbench namespace). */
+export async function deleteByLabel(kube: Kube, runId?: string): Promise<string[]> {
+  const { items } = await kube.list('Namespace', undefined, selectorOf(runId));
+  const deleted: string[] = [];
+  for (const ns of items) {
+    const name = ns.metadata?.name;
+    if (name === undefined || !isOurs(ns.metadata?.labels, runId)) continue; // the selector did; check anyway
+    if (await kube.delete('Namespace', name)) deleted.push(name);
+  }
+  return deleted;
+}
+
+export async function startKubernetesEnv(
+  config: KubernetesEnvConfig,
+  protocols: readonly Protocol[],
+  signal?: AbortSignal,
+  options: KubernetesEnvOptions = {},
+): Promise<RunningEnv> {
+  const kube = options.kube ?? Kube.connect(config);
+  const runId = options.runId ?? newRunId();
+  const serverVersion = await kube.version();
+  const profile = profileOf({ runId, env: config });
+  const meter = new ProxyMeter(kube, profile, runId, config.fleetPods, options.metricsIntervalMs ?? 5000);
+  const metering = config.proxyMetrics && meter.measures;
+  if (metering) await kube.podMetrics('kube-system'); // fails fast, before anything exists, without metrics-server
+  const code = config.image === undefined ? await inclusterBundle() : undefined;
+  const plan: K8sPlan = code === undefined ? { runId, env: config } : { runId, env: config, code };
+  const variants = variantsOf(plan);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= deleteByLabel(kube, runId).then(
+      () => undefined,
+      (err: unknown) => {
+        throw new MeshbenchError('MB_ENV_FAILED', `could not delete the run's namespaces (${err instanceof Error ? err.message : String(err)}): run  meshbench k8s cleanup --run ${runId}`, { cause: err });
+      },
+    ));
+
+  try {
+    for (const obj of renderPair(plan)) {
+      if (signal?.aborted === true) throw interrupted('applying the kubernetes objects');
+      await kube.apply(obj);
+    }
+    await Promise.all(variants.map((v) => waitEchoReady(kube, plan, v, signal)));
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw signal?.aborted === true ? interrupted('starting the kubernetes environment') : err;
+  }
+
+  const facts: Record<string, unknown> = {
+    context: kube.context,
+    server: kube.server,
+    serverVersion,
+    runId,
+    cleanup: `meshbench k8s cleanup --run ${runId}`,
+    mesh: config.mesh,
+    ...(config.istioRevision === undefined ? {} : { istioRevision: config.istioRevision }),
+    namespaces: Object.fromEntries(variants.map((v) => [v.variant, v.namespace])),
+    image: config.image ?? `${config.nodeImage} + meshbench from ConfigMap (${Math.round((code?.bytes ?? 0) / 1024)} KiB)`,
+    replicas: config.replicas,
+    generators: config.generators,
+    sidecarResources: config.sidecarResources ?? 'mesh defaults',
+  };
+  const targets: VariantTargets[] = variants.map((v) => {
+    const all = targetsOf(plan, v);
+    const t: Partial<Record<Protocol, string>> = {};
+    for (const p of protocols) t[p] = all[p];
+    return { name: v.variant, targets: t, expect: v.meshed ? profile.expect : { kind: 'none' } };
+  });
+  const variantOf = (name: VariantName): VariantPlan => {
+    const v = variants.find((x) => x.variant === name);
+    if (v === undefined) throw new MeshbenchError('MB_ENV_FAILED', `the kubernetes env has no variant "${name}"`);
+    return v;
+  };
+  let jobSeq = 0;
+  let maxStartLagMs = 0;
+  const readyTimeoutMs = config.readyTimeoutS * 1000;
+
+  const prove = async (protos: readonly Protocol[], abort: AbortSignal | undefined): Promise<ProofRecord[]> => {
+    const perVariant = await Promise.all(
+      variants.map(async (v) => {
+        const sent = protos.map((protocol) => ({ protocol, trace: newTraceHeaders() }));
+        const all = targetsOf(plan, v);
+        const job: GeneratorJob = {
+          kind: 'probe',
+          probes: sent.map((s) => ({ protocol: s.protocol, target: all[s.protocol], headers: { ...s.trace.headers } })),
+          readyTimeoutMs,
+          ...(v.meshed && profile.shutdownUrl !== undefined ? { shutdownUrl: profile.shutdownUrl } : {}),
+        };
+        const outputs = await runJob(kube, plan, v, `probe-${++jobSeq}`, job, 1, readyTimeoutMs + JOB_SLACK_MS, abort);
+        const pods = (await kube.list('Pod', v.namespace, selectorOf(runId))).items.filter((p) => p.metadata?.deletionTimestamp === undefined);
+        const podCheck = checkPods(profile, v.meshed, pods);
+        const outcomes = outputs[0]?.kind === 'probe' ? outputs[0].results : [];
+        return sent.map((s) => {
+          const outcome = outcomes.find((o) => o.protocol === s.protocol) ?? { protocol: s.protocol, target: all[s.protocol], error: 'the probe reported nothing for this protocol' };
+          return proofRecord({ variant: v.variant, meshed: v.meshed, expect: v.meshed ? profile.expect : { kind: 'none' }, profile, outcome, sent: s.trace, pods: podCheck, traceCheck: config.traceCheck });
+        });
+      }),
+    );
+    const records = perVariant.flat();
+    facts['traceContext'] = config.traceCheck ? 'traceparent and b3 trace ids checked through the meshed path' : 'not checked (env.traceCheck: false)';
+    const failed = records.filter((r) => !r.ok);
+    if (failed.length > 0) {
+      const problems = failed.map((r) => `${r.variant}/${r.protocol}: ${r.detail}`);
+      throw new MeshbenchError('MB_MESH_UNPROVEN', `could not prove ${failed.length} path(s) — ${problems.join(' | ')}`, { problems });
+    }
+    return records;
+  };
+
+  const runLoad = async (variant: VariantName, spec: LoadSpec, abort: AbortSignal | undefined): Promise<LoadResult> => {
+    const v = variantOf(variant);
+    const startAtMs = Date.now() + config.startLeadS * 1000;
+    const job: GeneratorJob = {
+      kind: 'load',
+      spec,
+      shards: config.generators,
+      startAtMs,
+      readyTimeoutMs,
+      ...(v.meshed && profile.shutdownUrl !== undefined ? { shutdownUrl: profile.shutdownUrl } : {}),
+    };
+    const spanMs = spec.warmupMs + spec.durationMs;
+    const round = metering ? meter.startRound(v, startAtMs) : undefined;
+    try {
+      const timeoutMs = readyTimeoutMs + config.startLeadS * 1000 + spanMs + spec.timeoutMs + JOB_SLACK_MS;
+      const outputs = await runJob(kube, plan, v, `load-${spec.protocol}-${++jobSeq}`, job, config.generators, timeoutMs, abort);
+      for (const o of outputs) if (o.kind === 'load') maxStartLagMs = Math.max(maxStartLagMs, o.startLagMs);
+      facts['generatorMaxStartLagMs'] = maxStartLagMs;
+      return mergeOutputs(spec, outputs, config.generators);
+    } catch (err) {
+      if (abort?.aborted === true) return mergeResults(spec, []); // a cut-short round is dropped by the pipeline
+      throw err;
+    } finally {
+      if (round !== undefined) {
+        await round.stop(spanMs);
+        facts['sidecarCost'] = meter.facts();
+      }
+    }
+  };
+
+  return {
+    kind: 'kubernetes',
+    facts,
+    variants: targets,
+    prove,
+    runLoad,
+    sampleProxies: (variant) => Promise.resolve(meter.sample(variant)),
+    close,
+  };
+}
+
+async function waitEchoReady(kube: Kube, plan: K8sPlan, v: VariantPlan, signal: AbortSignal | undefined): Promise<void> {
+  await kube.waitFor({
+    kind: 'Deployment',
+    namespace: v.namespace,
+    fieldSelector: `metadata.name=${ECHO_NAME}`,
+    what: `waiting for the echo in ${v.namespace}`,
+    timeoutMs: plan.env.readyTimeoutS * 1000,
+    signal,
+    check: (items) => {
+      const d = items[0] as (KubeItem & { metadata?: { generation?: number }; status?: { observedGeneration?: number } }) | undefined;
+      const want = d?.spec?.replicas ?? plan.env.replicas;
+      const fresh = (d?.status?.observedGeneration ?? 0) >= (d?.metadata?.generation ?? 0);
+      return d !== undefined && fresh && (d.status?.readyReplicas ?? 0) >= want ? true : undefined;
+    },
+    onTimeout: async () => {
+      const pods = await kube.list('Pod', v.namespace, selectorOf(plan.runId)).catch(() => ({ items: [] }));
+      return new MeshbenchError('MB_ENV_FAILED', `the echo in ${v.namespace} was not ready after ${plan.env.readyTimeoutS} s (env.readyTimeoutS): ${explainPods(pods.items)}`);
+    },
+  });
+}
+
+/**
+ * Runs one Indexed Job of `pods` pods to completion and returns each pod's output (by completion index). The
+ * Job is deleted afterwards unless the run was aborted (close() deletes the whole namespace then).
+ */
+async function runJob(kube: Kube, plan: K8sPlan, v: VariantPlan, name: string, job: GeneratorJob, pods: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<GeneratorOutput[]> {
+  await kube.apply(renderGeneratorJob(plan, v, name, job, timeoutMs / 1000));
+  const podsOf = async (): Promise<KubeItem[]> => (await kube.list('Pod', v.namespace, `${JOB_LABEL}=${name}`)).items;
+  try {
+    const outcome = await kube.waitFor({
+      kind: 'Job',
+      namespace: v.namespace,
+      fieldSelector: `metadata.name=${name}`,
+      what: `running job ${v.namespace}/${name}`,
+      timeoutMs,
+      signal,
+      check: (items) => {
+        const conditions = items[0]?.status?.conditions ?? [];
+        if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return 'complete' as const;
+        if (conditions.some((c) => c.type === 'Failed' && c.status === 'True')) return 'failed' as const;
+        return undefined;
+      },
+      onTimeout: async () => new MeshbenchError('MB_LOAD_FAILED', `job ${v.namespace}/${name} did not finish in ${Math.round(timeoutMs / 1000)} s: ${explainPods(await podsOf().catch(() => []))}`),
+    });
+    const items = await podsOf();
+    if (outcome === 'failed') {
+      const tails = await Promise.all(items.filter((p) => p.status?.phase === 'Failed').map(async (p) => `${p.metadata?.name ?? '?'}: ${(await kube.logs(v.namespace, p.metadata?.name ?? '', GENERATOR_CONTAINER).catch(() => '')).trim().split('\n').slice(-3).join(' / ')}`));
+      throw new MeshbenchError('MB_LOAD_FAILED', `job ${v.namespace}/${name} failed: ${explainPods(items)}${tails.length > 0 ? ` — logs: ${tails.join(' | ')}` : ''}`);
+    }
+    const outputs: GeneratorOutput[] = [];
+    for (let index = 0; index < pods; index++) {
+      const pod = items.find((p) => completionIndexOf(p) === index && p.status?.phase === 'Succeeded');
+      if (pod?.metadata?.name === undefined) throw new MeshbenchError('MB_LOAD_FAILED', `job ${v.namespace}/${name}: no succeeded pod for completion index ${index}`);
+      outputs.push(parseOutputLog(await kube.logs(v.namespace, pod.metadata.name, GENERATOR_CONTAINER), pod.metadata.name));
+    }
+    return outputs;
+  } finally {
+    if (signal?.aborted !== true) await kube.delete('Job', name, v.namespace).catch(() => false);
+  }
+}

@@ -1,0 +1,249 @@
+import type { V1ConfigMap, V1Container, V1Deployment, V1Job, V1Namespace, V1PodSpec, V1Service, V1Volume } from '@kubernetes/client-node';
+import type { KubernetesEnvConfig } from '../../config/schema.js';
+import type { Protocol } from '../../protocols.js';
+import { CODE_ENTRY, CODE_MOUNT, type CodeBundle } from './bundle.js';
+import type { GeneratorJob } from './generator.js';
+import {
+  MESH_PROFILES,
+  UNMESHED_NAMESPACE_ANNOTATIONS,
+  UNMESHED_NAMESPACE_LABELS,
+  UNMESHED_POD_ANNOTATIONS,
+  UNMESHED_POD_LABELS,
+  type MeshProfile,
+} from './meshes.js';
+
+/**
+ * Pure renderers: a run plan in, plain Kubernetes objects out (typed with client-node's models, so a wrong
+ * field fails the build). The same objects are applied by a run and written by `meshbench k8s render`.
+ *
+ * Every object carries MANAGED_BY and RUN_LABEL; cleanup selects by them and nothing else, so meshbench
+ * never touches an object it did not label. Per variant there is one namespace holding the echo Deployment
+ * and Service, the code ConfigMap (no-image mode) and, per round, the generator Job — the generators run in
+ * the same namespace so that, meshed, both hops (client sidecar → server sidecar) are meshed.
+ */
+
+export const FIELD_MANAGER = 'meshbench';
+export const MANAGED_BY_KEY = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = { [MANAGED_BY_KEY]: 'meshbench' } as const;
+export const RUN_LABEL = 'meshbench.dev/run';
+export const VARIANT_LABEL = 'meshbench.dev/variant';
+export const COMPONENT_LABEL = 'app.kubernetes.io/component';
+export const JOB_LABEL = 'meshbench.dev/job';
+export const COMPLETION_INDEX_ANNOTATION = 'batch.kubernetes.io/job-completion-index';
+export const ECHO_NAME = 'echo';
+export const CODE_CONFIGMAP = 'meshbench-code';
+export const GENERATOR_CONTAINER = 'generator';
+export const ECHO_HTTP_PORT = 8080;
+export const ECHO_GRPC_PORT = 9090;
+/** A second Service port onto the HTTP container port, named for Istio protocol detection of websocket traffic. */
+export const ECHO_WS_PORT = 8081;
+const NODE_USER = 1000; // `node` in the node images and in the Dockerfile
+
+export type VariantKind = 'unmeshed' | 'meshed';
+
+export interface K8sPlan {
+  runId: string;
+  env: KubernetesEnvConfig;
+  /** The no-image path's code; absent when env.image is set. */
+  code?: CodeBundle;
+}
+
+export interface VariantPlan {
+  variant: VariantKind;
+  namespace: string;
+  meshed: boolean;
+}
+
+/** Label selector of everything meshbench created (optionally of one run). */
+export function selectorOf(runId?: string): string {
+  return runId === undefined ? `${MANAGED_BY_KEY}=meshbench` : `${MANAGED_BY_KEY}=meshbench,${RUN_LABEL}=${runId}`;
+}
+
+export function namespaceOf(runId: string, variant: VariantKind): string {
+  return `meshbench-${runId}-${variant}`;
+}
+
+/** The namespaces of a run: unmeshed always, meshed unless the mesh is `none` (an unmeshed-only baseline). */
+export function variantsOf(plan: K8sPlan): VariantPlan[] {
+  const out: VariantPlan[] = [{ variant: 'unmeshed', namespace: namespaceOf(plan.runId, 'unmeshed'), meshed: false }];
+  if (plan.env.mesh !== 'none') out.push({ variant: 'meshed', namespace: namespaceOf(plan.runId, 'meshed'), meshed: true });
+  return out;
+}
+
+export function profileOf(plan: K8sPlan): MeshProfile {
+  return MESH_PROFILES[plan.env.mesh];
+}
+
+function commonLabels(plan: K8sPlan, v: VariantPlan): Record<string, string> {
+  return { ...MANAGED_BY, [RUN_LABEL]: plan.runId, [VARIANT_LABEL]: v.variant };
+}
+
+/** In-cluster targets of a variant's echo, in the form the drivers take. */
+export function targetsOf(plan: K8sPlan, v: VariantPlan): Record<Protocol, string> {
+  const host = `${ECHO_NAME}.${v.namespace}.svc.${plan.env.clusterDomain}`;
+  return {
+    http1: `http://${host}:${ECHO_HTTP_PORT}/`,
+    'grpc-bidi': `${host}:${ECHO_GRPC_PORT}`,
+    'grpc-unary': `${host}:${ECHO_GRPC_PORT}`,
+    websocket: `ws://${host}:${ECHO_WS_PORT}/`,
+  };
+}
+
+export function renderNamespace(plan: K8sPlan, v: VariantPlan): V1Namespace {
+  const profile = profileOf(plan);
+  const labels = { ...commonLabels(plan, v), ...(v.meshed ? profile.namespaceLabels(plan.env.istioRevision) : UNMESHED_NAMESPACE_LABELS) };
+  const annotations = v.meshed ? profile.namespaceAnnotations : UNMESHED_NAMESPACE_ANNOTATIONS;
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: v.namespace, labels, ...(Object.keys(annotations).length > 0 ? { annotations: { ...annotations } } : {}) },
+  };
+}
+
+export function renderCodeConfigMap(plan: K8sPlan, v: VariantPlan, code: CodeBundle): V1ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: CODE_CONFIGMAP, namespace: v.namespace, labels: commonLabels(plan, v) },
+    data: { ...code.files },
+  };
+}
+
+/** Image, command and volumes: the user's image (entrypoint = meshbench CLI) or node + the ConfigMap. */
+function codeOf(plan: K8sPlan): Pick<V1Container, 'image' | 'command' | 'volumeMounts'> & { volumes?: V1Volume[] } {
+  if (plan.env.image !== undefined) return { image: plan.env.image };
+  if (plan.code === undefined) throw new Error('meshbench: a plan without env.image needs the in-cluster code bundle');
+  return {
+    image: plan.env.nodeImage,
+    command: ['node', CODE_ENTRY],
+    volumeMounts: [{ name: 'code', mountPath: CODE_MOUNT, readOnly: true }],
+    volumes: [{ name: 'code', configMap: { name: CODE_CONFIGMAP, items: plan.code.items.map((i) => ({ ...i })) } }],
+  };
+}
+
+function resourcesOf(r: { cpu?: string; memory?: string } | undefined): V1Container['resources'] {
+  if (r === undefined || (r.cpu === undefined && r.memory === undefined)) return undefined;
+  const amounts: Record<string, string> = {};
+  if (r.cpu !== undefined) amounts['cpu'] = r.cpu;
+  if (r.memory !== undefined) amounts['memory'] = r.memory;
+  return { requests: { ...amounts }, limits: { ...amounts } };
+}
+
+function podMeta(plan: K8sPlan, v: VariantPlan, role: 'echo' | 'generator', extraLabels: Record<string, string>): { labels: Record<string, string>; annotations?: Record<string, string> } {
+  const profile = profileOf(plan);
+  const labels = { ...commonLabels(plan, v), [COMPONENT_LABEL]: role, ...extraLabels, ...(v.meshed ? {} : UNMESHED_POD_LABELS) };
+  const annotations = v.meshed
+    ? { ...profile.sizingAnnotations(plan.env.sidecarResources), ...(role === 'generator' ? profile.generatorAnnotations : {}) }
+    : { ...UNMESHED_POD_ANNOTATIONS };
+  return Object.keys(annotations).length > 0 ? { labels, annotations } : { labels };
+}
+
+function container(plan: K8sPlan, name: string, args: string[], resources: V1Container['resources']): V1Container {
+  const code = codeOf(plan);
+  const c: V1Container = {
+    name,
+    image: code.image,
+    imagePullPolicy: plan.env.imagePullPolicy,
+    ...(code.command === undefined ? {} : { command: code.command }),
+    args,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: NODE_USER,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    },
+  };
+  if (resources !== undefined) c.resources = resources;
+  if (code.volumeMounts !== undefined) c.volumeMounts = code.volumeMounts;
+  return c;
+}
+
+function podSpec(plan: K8sPlan, c: V1Container, extra: Partial<V1PodSpec>): V1PodSpec {
+  const volumes = codeOf(plan).volumes;
+  return { ...extra, containers: [c], ...(volumes === undefined ? {} : { volumes }) };
+}
+
+export function renderEchoDeployment(plan: K8sPlan, v: VariantPlan): V1Deployment {
+  const selector = { 'app.kubernetes.io/name': 'meshbench-echo' };
+  const echo = container(plan, ECHO_NAME, ['echo', '--host', '0.0.0.0', '--http-port', String(ECHO_HTTP_PORT), '--grpc-port', String(ECHO_GRPC_PORT)], resourcesOf(plan.env.resources.echo));
+  echo.ports = [
+    { name: 'http', containerPort: ECHO_HTTP_PORT, protocol: 'TCP' },
+    { name: 'grpc', containerPort: ECHO_GRPC_PORT, protocol: 'TCP' },
+  ];
+  echo.readinessProbe = { httpGet: { path: '/', port: 'http' }, periodSeconds: 2, failureThreshold: 3 };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: ECHO_NAME, namespace: v.namespace, labels: { ...commonLabels(plan, v), [COMPONENT_LABEL]: 'echo' } },
+    spec: {
+      replicas: plan.env.replicas,
+      selector: { matchLabels: selector },
+      template: { metadata: podMeta(plan, v, 'echo', selector), spec: podSpec(plan, echo, { terminationGracePeriodSeconds: 5 }) },
+    },
+  };
+}
+
+/**
+ * Port names carry the protocol (Istio's detection); no appProtocol, which Linkerd would read as "opaque"
+ * for anything but http / kubernetes.io/h2c.
+ */
+export function renderEchoService(plan: K8sPlan, v: VariantPlan): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: ECHO_NAME, namespace: v.namespace, labels: { ...commonLabels(plan, v), [COMPONENT_LABEL]: 'echo' } },
+    spec: {
+      selector: { 'app.kubernetes.io/name': 'meshbench-echo' },
+      ports: [
+        { name: 'http-echo', port: ECHO_HTTP_PORT, targetPort: 'http', protocol: 'TCP' },
+        { name: 'grpc-echo', port: ECHO_GRPC_PORT, targetPort: 'grpc', protocol: 'TCP' },
+        { name: 'http-ws', port: ECHO_WS_PORT, targetPort: 'http', protocol: 'TCP' },
+      ],
+    },
+  };
+}
+
+/**
+ * One round's generators (or the proof's probe): an Indexed Job whose pod `i` runs shard `i` of the job. No
+ * retries (a retried generator would measure a different round); the deadline and TTL are backstops for a
+ * meshbench that died without cleaning up.
+ */
+export function renderGeneratorJob(plan: K8sPlan, v: VariantPlan, name: string, job: GeneratorJob, activeDeadlineS: number): V1Job {
+  const pods = job.kind === 'load' ? job.shards : 1;
+  const c = container(plan, GENERATOR_CONTAINER, ['k8s', 'generate', '--job', JSON.stringify(job)], resourcesOf(plan.env.resources.generator));
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, namespace: v.namespace, labels: { ...commonLabels(plan, v), [COMPONENT_LABEL]: 'generator', [JOB_LABEL]: name } },
+    spec: {
+      completionMode: 'Indexed',
+      completions: pods,
+      parallelism: pods,
+      backoffLimit: 0,
+      activeDeadlineSeconds: Math.ceil(activeDeadlineS),
+      ttlSecondsAfterFinished: 3600,
+      template: {
+        metadata: podMeta(plan, v, 'generator', { [JOB_LABEL]: name }),
+        spec: podSpec(plan, c, { restartPolicy: 'Never', terminationGracePeriodSeconds: 5 }),
+      },
+    },
+  };
+}
+
+/** Everything a run applies before its first round, in apply order. */
+export function renderPair(plan: K8sPlan): (V1Namespace | V1ConfigMap | V1Deployment | V1Service)[] {
+  const objects: (V1Namespace | V1ConfigMap | V1Deployment | V1Service)[] = [];
+  for (const v of variantsOf(plan)) objects.push(renderNamespace(plan, v));
+  for (const v of variantsOf(plan)) {
+    if (plan.env.image === undefined && plan.code !== undefined) objects.push(renderCodeConfigMap(plan, v, plan.code));
+    objects.push(renderEchoDeployment(plan, v), renderEchoService(plan, v));
+  }
+  return objects;
+}
+
+/** Whether an object (as read back from the API) carries meshbench's label — the only objects cleanup may touch. */
+export function isOurs(labels: Record<string, string> | undefined, runId?: string): boolean {
+  if (labels?.[MANAGED_BY_KEY] !== 'meshbench') return false;
+  return runId === undefined || labels[RUN_LABEL] === runId;
+}

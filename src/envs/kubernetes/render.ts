@@ -1,0 +1,94 @@
+import { stringify } from 'yaml';
+import type { KubernetesEnvConfig, Scenario } from '../../config/schema.js';
+import { MeshbenchError } from '../../errors.js';
+import { loadSpec } from '../../run/run-scenario.js';
+import { inclusterBundle } from './bundle.js';
+import type { GeneratorJob } from './generator.js';
+import {
+  renderCodeConfigMap,
+  renderEchoDeployment,
+  renderEchoService,
+  renderGeneratorJob,
+  renderNamespace,
+  targetsOf,
+  variantsOf,
+  type K8sPlan,
+} from './manifests.js';
+import { MESH_PROFILES } from './meshes.js';
+
+/**
+ * `meshbench k8s render`: the objects a run applies, as YAML files for GitOps. The top-level
+ * kustomization.yaml deploys the pair (namespaces, code ConfigMap, echo Deployments and Services); jobs/ holds
+ * one generator Job per variant × protocol (a first round, starting at once) and a probe Job per variant — apply
+ * them one at a time once the echo is ready and read the results with `kubectl logs`.
+ * Pure apart from building the code bundle: the same scenario and run id give the same bytes.
+ */
+
+export const RENDER_HEADER = '# Rendered by `meshbench k8s render`; re-render instead of editing.';
+
+/** Fixed (a render is reproducible); a manual probe only needs some trace id to look for in the echo's reply. */
+const RENDER_TRACE_HEADERS = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', b3: '4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1' };
+
+export interface RenderOptions {
+  runId: string;
+  /** Overrides env.image (e.g. an image built from the Dockerfile). */
+  image?: string;
+}
+
+function yamlDocs(objects: readonly object[], comment?: string): string {
+  const head = comment === undefined ? `${RENDER_HEADER}\n` : `${RENDER_HEADER}\n# ${comment}\n`;
+  return head + objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+}
+
+/** File path (relative, "/"-separated) → content. */
+export async function renderFiles(scenario: Scenario, options: RenderOptions): Promise<Map<string, string>> {
+  if (scenario.env.kind !== 'kubernetes') {
+    throw new MeshbenchError('MB_BAD_ARGUMENT', `scenario "${scenario.name}" has env.kind "${scenario.env.kind}": k8s render needs env.kind: kubernetes`);
+  }
+  if (!/^[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?$/.test(options.runId)) {
+    throw new MeshbenchError('MB_BAD_ARGUMENT', `--run-id "${options.runId}": 1–16 lower-case letters, digits and "-" (it becomes part of namespace names)`);
+  }
+  const env: KubernetesEnvConfig = options.image === undefined ? scenario.env : { ...scenario.env, image: options.image };
+  const code = env.image === undefined ? await inclusterBundle() : undefined;
+  const plan: K8sPlan = code === undefined ? { runId: options.runId, env } : { runId: options.runId, env, code };
+  const profile = MESH_PROFILES[env.mesh];
+  const variants = variantsOf(plan);
+  const files = new Map<string, string>();
+  const resources: string[] = [];
+  const add = (path: string, text: string, inKustomization: boolean): void => {
+    files.set(path, text);
+    if (inKustomization) resources.push(path);
+  };
+
+  add('namespaces.yaml', yamlDocs(variants.map((v) => renderNamespace(plan, v))), true);
+  const jobs: string[] = [];
+  for (const v of variants) {
+    if (code !== undefined) add(`${v.variant}/code-configmap.yaml`, yamlDocs([renderCodeConfigMap(plan, v, code)], 'meshbench bundled for the stock node image'), true);
+    add(`${v.variant}/echo.yaml`, yamlDocs([renderEchoDeployment(plan, v), renderEchoService(plan, v)]), true);
+    const targets = targetsOf(plan, v);
+    const shutdown = v.meshed && profile.shutdownUrl !== undefined ? { shutdownUrl: profile.shutdownUrl } : {};
+    const readyTimeoutMs = env.readyTimeoutS * 1000;
+    const probe: GeneratorJob = {
+      kind: 'probe',
+      probes: scenario.protocols.map((p) => ({ protocol: p.name, target: targets[p.name], headers: { ...RENDER_TRACE_HEADERS } })),
+      readyTimeoutMs,
+      ...shutdown,
+    };
+    const probePath = `jobs/${v.variant}-probe.yaml`;
+    files.set(probePath, yamlDocs([renderGeneratorJob(plan, v, 'probe', probe, readyTimeoutMs / 1000 + 60)], 'proof: what the echo reflected, in `kubectl logs job/probe`'));
+    jobs.push(probePath);
+    for (const p of scenario.protocols) {
+      const spec = { ...loadSpec(p, targets[p.name]), workers: Math.min(p.workers, p.connections) };
+      const job: GeneratorJob = { kind: 'load', spec, shards: env.generators, readyTimeoutMs, ...shutdown };
+      const deadlineS = readyTimeoutMs / 1000 + p.warmupS + p.durationS + p.timeoutMs / 1000 + 60;
+      const path = `jobs/${v.variant}-${p.name}.yaml`;
+      files.set(path, yamlDocs([renderGeneratorJob(plan, v, `load-${p.name}`, job, deadlineS)], 'one round of load; each pod prints `meshbench-result {json}`'));
+      jobs.push(path);
+    }
+  }
+  const kustomization = (list: string[]): string =>
+    `${RENDER_HEADER}\n${stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: list })}`;
+  files.set('kustomization.yaml', kustomization(resources));
+  files.set('jobs/kustomization.yaml', kustomization(jobs.map((j) => j.slice('jobs/'.length))));
+  return files;
+}

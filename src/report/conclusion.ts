@@ -1,0 +1,80 @@
+import { BASELINE_VARIANT, type Protocol } from '../protocols.js';
+import type { BudgetCheck, FigureInterval, ResultDocument } from '../result.js';
+import { percent } from '../verdict/budgets.js';
+import { mdTable } from './format.js';
+
+/** How a person names each protocol in a sentence. */
+export const PROTOCOL_LABEL: Record<Protocol, string> = {
+  http1: 'HTTP/1.1',
+  'grpc-bidi': 'gRPC streams',
+  'grpc-unary': 'gRPC unary calls',
+  websocket: 'websockets',
+};
+
+const ms = (us: number) => (us / 1000).toFixed(2);
+
+/** "0.31 ms [0.27, 0.36]" from an interval in µs. */
+export function msInterval(i: FigureInterval | null | undefined, estimateUs: number): string {
+  return i === null || i === undefined ? `${ms(estimateUs)} ms` : `${ms(i.estimate)} ms [${ms(i.low)}, ${ms(i.high)}]`;
+}
+
+function budgetClause(c: BudgetCheck | undefined, rounds: number): string {
+  if (c === undefined) return '';
+  const budget = `the ${c.limit} ms budget`;
+  if (c.status === 'pass') return `; within ${budget}`;
+  if (c.status === 'fail') return `; over ${budget}`;
+  const more = c.roundsNeeded === undefined || c.roundsNeeded === null ? '' : ` (about ${c.roundsNeeded} rounds instead of ${rounds} would likely decide it)`;
+  return `; too close to ${budget} to call${more}`;
+}
+
+/**
+ * The one-paragraph plain-language conclusion, e.g. "On gRPC streams the mesh adds 0.31 ms [0.27, 0.36]
+ * to p99; within the 3 ms budget." Intervals are the verdict's (confidence stated once at the end).
+ */
+export function renderConclusion(doc: ResultDocument): string {
+  const stats = doc.verdict.statistics;
+  const sentences: string[] = [];
+  const invalid = doc.interrupted === true || doc.verdict.validity.length > 0;
+  if (invalid) {
+    sentences.push(`The run is ${doc.interrupted === true ? 'incomplete (interrupted)' : 'invalid'}, so its figures decide nothing: ${doc.interrupted === true ? 'rerun it to the end' : doc.verdict.validity[0]?.detail ?? ''}.`);
+  }
+  if (doc.aa === true) sentences.push('Both variants drove the same unmeshed target (A/A), so any difference is the machine\'s and the method\'s own noise.');
+  for (const p of doc.protocols) {
+    const est = stats?.estimates.find((e) => e.protocol === p.name);
+    for (const [variant, o] of Object.entries(p.overhead)) {
+      if (variant === BASELINE_VARIANT) continue;
+      const interval = est?.overhead[variant]?.p99Us;
+      const figure = msInterval(interval, o.p99Us);
+      const who = variant === 'meshed' ? 'the mesh' : `"${variant}"`;
+      if (doc.aa === true) {
+        // The A/A check's own interval (its confidence is corrected for the number of checks).
+        const check = doc.verdict.checks.find((c) => c.protocol === p.name && c.variant === variant && c.budget === 'p99OverheadZero');
+        const shown = check?.interval == null ? figure : `${check.actual.toFixed(2)} ms [${check.interval.low.toFixed(2)}, ${check.interval.high.toFixed(2)}] (${percent(check.interval.confidence)})`;
+        const verdict = check === undefined ? '' : check.status === 'pass' ? '; the interval contains 0, as it should' : check.status === 'fail' ? '; the interval excludes 0: identical variants were told apart' : '';
+        sentences.push(`On ${PROTOCOL_LABEL[p.name]} the measured P99 difference is ${shown}${verdict}.`);
+        continue;
+      }
+      const check = doc.verdict.checks.find((c) => c.protocol === p.name && c.variant === variant && c.budget === 'p99OverheadMs');
+      const effect = (interval?.estimate ?? o.p99Us) >= 0 ? `adds ${figure} to p99` : `changes p99 by ${figure}`;
+      sentences.push(`On ${PROTOCOL_LABEL[p.name]} ${who} ${effect}${budgetClause(check, doc.scenario.rounds)}.`);
+    }
+  }
+  const level = stats === undefined || doc.aa === true ? '' : ` Intervals are ${percent(stats.confidence)} confidence intervals.`;
+  sentences.push(`Verdict: ${doc.verdict.status.toUpperCase()}.${level}`);
+  return sentences.join(' ');
+}
+
+/** The table of every check: estimate, interval, limit, decision, rounds that would decide it. */
+export function checksTable(doc: ResultDocument): string {
+  const rows = doc.verdict.checks.map((c) => {
+    const ratio = c.budget === 'p99OverheadRatio';
+    const f = (x: number) => x.toFixed(ratio ? 2 : 3);
+    return [
+      c.protocol, c.variant, c.budget, f(c.actual),
+      c.interval === null ? '—' : `[${f(c.interval.low)}, ${f(c.interval.high)}]`,
+      c.budget === 'p99OverheadZero' ? 'contains 0' : `≤ ${f(c.limit)}`,
+      c.status, c.roundsNeeded === undefined || c.roundsNeeded === null ? '' : String(c.roundsNeeded),
+    ];
+  });
+  return mdTable(['protocol', 'variant', 'check', '>estimate', '>interval', 'limit', 'decision', '>rounds to decide'], rows);
+}

@@ -1,0 +1,129 @@
+import { percentileRank } from '../histograms/index.js';
+import type { VariantName } from '../protocols.js';
+import { Random } from './random.js';
+import type { Block, Samples } from './samples.js';
+
+/**
+ * The within-round resampling behind every interval (statistics.ts combines it with the between-round
+ * spread). Each replicate resamples, per variant:
+ *
+ * 1. Time blocks within each round: its interval histograms (1 s), drawn with replacement. Latency spikes
+ *    come in bursts (a GC pause or a descheduled process delays every request in flight, and
+ *    coordinated-omission correction charges every request that should have been sent meanwhile), so
+ *    requests are not independent; blocks keep bursts whole.
+ * 2. Requests within the drawn data: a multinomial resample of the pooled histogram. Its effect on a
+ *    percentile is drawn exactly and in O(1): the k-th smallest of n values drawn from an empirical
+ *    distribution F is F⁻¹(U₍ₖ₎) with U₍ₖ₎ ~ Beta(k, n − k + 1). This level matters when rounds are short
+ *    (one block each), where blocks alone would give no spread at all.
+ *
+ * Rounds are held fixed: the spread between rounds is measured from the per-round figures with Student's t
+ * (statistics.ts), because with 3–4 rounds a bootstrap over them has too few distinct resamples to be
+ * honest. (`levels.rounds` resamples them too — paired: every variant gets the same drawn rounds, as each
+ * round's variants ran back to back — for studying the method.) Resampling with replacement at both levels
+ * slightly over-states within-round variance (Davison & Hinkley 1997, §3.8): the conservative direction.
+ *
+ * Each replicate computes p50 / p99 / p99.9 per variant. Cost per replicate: one pass over the drawn
+ * blocks' non-empty buckets and one partial scan of the grid per figure.
+ */
+export const PERCENTILES = [50, 99, 99.9] as const;
+
+export interface BootstrapOptions {
+  resamples: number;
+  seed: number;
+  /** Names this protocol's random stream, so results do not depend on the order protocols are judged. */
+  stream: string;
+  /** Which levels to resample; by default blocks and requests, rounds held fixed (statistics.ts says why). */
+  levels?: { rounds: boolean; blocks: boolean; requests: boolean };
+}
+
+/** Per variant, per entry of PERCENTILES: `resamples` replicate values in µs (NaN when a replicate drew no data). */
+export type Replicates = Map<VariantName, Float64Array[]>;
+
+export function bootstrap(samples: Samples, options: BootstrapOptions): Replicates {
+  const levels = options.levels ?? { rounds: false, blocks: true, requests: true };
+  const random = new Random(options.seed, options.stream);
+  const units = [...new Set([...samples.variants.values()].flatMap((v) => v.rounds.map((r) => r.round)))].sort((a, b) => a - b);
+  const byRound = new Map<VariantName, Map<number, Block[]>>();
+  for (const [name, v] of samples.variants) byRound.set(name, new Map(v.rounds.map((r) => [r.round, r.blocks])));
+
+  const out: Replicates = new Map();
+  for (const name of samples.variants.keys()) out.set(name, PERCENTILES.map(() => new Float64Array(options.resamples)));
+  const acc = new Float64Array(samples.valuesUs.length);
+  const drawn = new Int32Array(units.length);
+
+  for (let b = 0; b < options.resamples; b++) {
+    for (let u = 0; u < units.length; u++) drawn[u] = units[levels.rounds ? random.int(units.length) : u] ?? 0;
+    for (const [name, rounds] of byRound) {
+      acc.fill(0);
+      let n = 0;
+      for (const round of drawn) {
+        const blocks = rounds.get(round);
+        if (blocks === undefined) continue;
+        for (let k = 0; k < blocks.length; k++) {
+          const block = levels.blocks ? blocks[random.int(blocks.length)] : blocks[k];
+          if (block === undefined) continue;
+          const { positions, counts } = block;
+          for (let i = 0; i < positions.length; i++) {
+            const p = positions[i] ?? 0;
+            acc[p] = (acc[p] ?? 0) + (counts[i] ?? 0);
+          }
+          n += block.total;
+        }
+      }
+      const figures = out.get(name) ?? [];
+      PERCENTILES.forEach((p, f) => {
+        const target = figures[f];
+        if (target === undefined) return;
+        if (n === 0) {
+          target[b] = NaN;
+          return;
+        }
+        const k = percentileRank(p, n);
+        const rank = levels.requests ? Math.max(1, Math.ceil(random.beta(k, n - k + 1) * n)) : k;
+        target[b] = valueAtRank(acc, samples.valuesUs, n, rank);
+      });
+    }
+  }
+  return out;
+}
+
+/** The value of the `rank`-th smallest (1-based) of `n` values counted in `acc`; scans from the nearer end. */
+export function valueAtRank(acc: Float64Array, valuesUs: Float64Array, n: number, rank: number): number {
+  if (rank <= n / 2) {
+    let seen = 0;
+    for (let i = 0; i < acc.length; i++) {
+      seen += acc[i] ?? 0;
+      if (seen >= rank) return valuesUs[i] ?? 0;
+    }
+  } else {
+    let above = n - rank; // values strictly above the answer
+    for (let i = acc.length - 1; i >= 0; i--) {
+      above -= acc[i] ?? 0;
+      if (above < 0) return valuesUs[i] ?? 0;
+    }
+  }
+  return valuesUs[valuesUs.length - 1] ?? 0;
+}
+
+/** Exact p50 / p99 / p99.9 (µs) of every round of every variant, by round number: no resampling. */
+export function roundPercentiles(samples: Samples): Map<VariantName, Map<number, number[]>> {
+  const out = new Map<VariantName, Map<number, number[]>>();
+  const acc = new Float64Array(samples.valuesUs.length);
+  for (const [name, v] of samples.variants) {
+    const rounds = new Map<number, number[]>();
+    for (const r of v.rounds) {
+      acc.fill(0);
+      let n = 0;
+      for (const block of r.blocks) {
+        for (let i = 0; i < block.positions.length; i++) {
+          const p = block.positions[i] ?? 0;
+          acc[p] = (acc[p] ?? 0) + (block.counts[i] ?? 0);
+        }
+        n += block.total;
+      }
+      rounds.set(r.round, PERCENTILES.map((p) => valueAtRank(acc, samples.valuesUs, n, percentileRank(p, n))));
+    }
+    out.set(name, rounds);
+  }
+  return out;
+}

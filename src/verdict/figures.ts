@@ -1,0 +1,130 @@
+import type { VariantName } from '../protocols.js';
+import type { FigureInterval, LatencySummaryUs, OverheadIntervals, PercentileIntervals, ProtocolEstimates, ProtocolResult } from '../result.js';
+import { bootstrap, roundPercentiles, type Replicates } from './bootstrap.js';
+import { collectSamples } from './samples.js';
+import { betweenTerm, figureInterval, type RoundSpread } from './statistics.js';
+
+/** The statistics settings a verdict is computed with (scenario `statistics`). */
+export interface StatisticsSettings {
+  confidence: number;
+  resamples: number;
+  seed: number;
+}
+
+export const DEFAULT_STATISTICS: StatisticsSettings = { confidence: 0.95, resamples: 2000, seed: 1 };
+
+export const METHOD =
+  'the wider of: Student t over the paired per-round figures (rounds − 1 degrees of freedom; Welch for two results), ' +
+  'and the within-round bootstrap percentile interval (1 s time blocks and requests resampled, rounds fixed)';
+
+/** Everything the intervals of one protocol's figures are computed from. */
+export interface ProtocolData {
+  protocol: ProtocolResult;
+  replicates: Replicates;
+  /** Per variant, per round number: exact p50 / p99 / p99.9 of that round. */
+  perRound: Map<VariantName, Map<number, number[]>>;
+}
+
+export function protocolData(protocol: ProtocolResult, settings: StatisticsSettings, stream: string = protocol.name): ProtocolData {
+  const samples = collectSamples(protocol.variants);
+  return {
+    protocol,
+    replicates: bootstrap(samples, { resamples: settings.resamples, seed: settings.seed, stream }),
+    perRound: roundPercentiles(samples),
+  };
+}
+
+/** 0 = p50, 1 = p99, 2 = p99.9 (the order of PERCENTILES). */
+export type PercentileIndex = 0 | 1 | 2;
+
+export type FigureKey =
+  | { kind: 'latency'; variant: VariantName; index: PercentileIndex }
+  | { kind: 'overhead'; variant: VariantName; baseline: VariantName; index: PercentileIndex }
+  | { kind: 'ratio'; variant: VariantName; baseline: VariantName };
+
+/** One figure of one result: its estimate, within-round replicates and per-round values. */
+export interface FigureData {
+  estimate: number;
+  replicates: Float64Array;
+  perRound: number[];
+}
+
+function pick(l: LatencySummaryUs, index: PercentileIndex): number {
+  return index === 0 ? l.p50 : index === 1 ? l.p99 : l.p999;
+}
+
+export function figureData(d: ProtocolData, key: FigureKey): FigureData | null {
+  const v = d.protocol.variants[key.variant];
+  const reps = d.replicates.get(key.variant);
+  const rounds = d.perRound.get(key.variant);
+  if (v === undefined || reps === undefined || rounds === undefined) return null;
+  if (key.kind === 'latency') {
+    return { estimate: pick(v.latencyUs, key.index), replicates: reps[key.index] ?? new Float64Array(), perRound: [...rounds.values()].map((r) => r[key.index] ?? NaN) };
+  }
+  const b = d.protocol.variants[key.baseline];
+  const baseReps = d.replicates.get(key.baseline);
+  const baseRounds = d.perRound.get(key.baseline);
+  if (b === undefined || baseReps === undefined || baseRounds === undefined) return null;
+  const index = key.kind === 'ratio' ? 1 : key.index;
+  const combine = key.kind === 'ratio' ? (x: number, y: number) => (y > 0 ? x / y : NaN) : (x: number, y: number) => x - y;
+  const mine = reps[index] ?? new Float64Array();
+  const theirs = baseReps[index] ?? new Float64Array();
+  const perRound: number[] = [];
+  // Paired by round number: each round's variant against the same round's baseline.
+  for (const [round, r] of rounds) {
+    const base = baseRounds.get(round);
+    if (base !== undefined) perRound.push(combine(r[index] ?? NaN, base[index] ?? NaN));
+  }
+  return {
+    estimate: combine(pick(v.latencyUs, index as PercentileIndex), pick(b.latencyUs, index as PercentileIndex)),
+    replicates: mine.map((x, i) => combine(x, theirs[i] ?? NaN)),
+    perRound,
+  };
+}
+
+export function spreadOf(f: FigureData, scales: boolean): RoundSpread {
+  return { perRound: f.perRound, scales };
+}
+
+/** The interval of a figure of one result; a latency (never negative) has its low end clamped at 0. */
+export function intervalOf(f: FigureData | null, confidence: number, nonNegative = false): FigureInterval | null {
+  if (f === null) return null;
+  const i = figureInterval(f.estimate, f.replicates, [betweenTerm(spreadOf(f, true))], confidence);
+  return i !== null && nonNegative && i.low < 0 ? { ...i, low: 0 } : i;
+}
+
+/**
+ * The interval of `candidate − baseline` for the same figure in two independent results (`compare`):
+ * replicates subtract pairwise (independent streams), and each result brings its own between-round term.
+ */
+export function differenceInterval(candidate: FigureData | null, baseline: FigureData | null, confidence: number): FigureInterval | null {
+  if (candidate === null || baseline === null) return null;
+  const replicates = candidate.replicates.map((x, i) => x - (baseline.replicates[i] ?? NaN));
+  const between = [betweenTerm(spreadOf(candidate, true)), betweenTerm(spreadOf(baseline, false))];
+  return figureInterval(candidate.estimate - baseline.estimate, replicates, between, confidence);
+}
+
+/** Intervals of every compared figure of a protocol: p50 / p99 / p99.9 per variant, overhead and p99 ratio. */
+export function protocolEstimates(d: ProtocolData, variants: readonly VariantName[], confidence: number): ProtocolEstimates {
+  const baseline = variants[0] ?? '';
+  const present = variants.filter((v) => d.protocol.variants[v] !== undefined);
+  const percentiles = (f: (index: PercentileIndex) => FigureKey): PercentileIntervals => {
+    const of = (index: PercentileIndex) => {
+      const key = f(index);
+      return intervalOf(figureData(d, key), confidence, key.kind === 'latency');
+    };
+    return { p50Us: of(0), p99Us: of(1), p999Us: of(2) };
+  };
+  const out: ProtocolEstimates = { protocol: d.protocol.name, variants: {}, overhead: {} };
+  for (const variant of present) {
+    out.variants[variant] = percentiles((index) => ({ kind: 'latency', variant, index }));
+    if (variant === baseline || d.protocol.variants[baseline] === undefined) continue;
+    const overhead: OverheadIntervals = {
+      ...percentiles((index) => ({ kind: 'overhead', variant, baseline, index })),
+      p99Ratio: intervalOf(figureData(d, { kind: 'ratio', variant, baseline }), confidence),
+    };
+    out.overhead[variant] = overhead;
+  }
+  return out;
+}
+

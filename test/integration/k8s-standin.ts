@@ -1,0 +1,354 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { formatOutputLine, parseJob, runGenerator, shutdownProxy } from '../../src/envs/kubernetes/generator.js';
+
+/**
+ * A Kubernetes API STAND-IN for tests — not a Kubernetes. A node:http server on 127.0.0.1:0 that implements
+ * just what meshbench's client-node calls use: discovery, server-side apply (PATCH application/apply-patch+yaml,
+ * fieldManager meshbench), get / list with label and field selectors, watch streams (newline-delimited JSON,
+ * closed after `watchCloseMs` so the client must watch again; optionally one 410 to make it re-list), pod logs,
+ * delete (namespaces cascade), metrics.k8s.io pod metrics, /version.
+ *
+ * It simulates what a cluster with a mesh would do: Deployments become ready after `readyDelayMs` with pods;
+ * a namespace labelled for Istio gets an `istio-proxy` native sidecar (initContainer), one annotated for Linkerd
+ * a `linkerd-proxy` container, an ambient one the ambient.istio.io/redirection annotation. A Job's pods run the
+ * REAL generator (runGenerator, in-process) against a REAL loopback echo — the in-cluster service names rewritten
+ * to it — and their log is the generator's real output line. As the mesh's server-side proxy would, the stand-in
+ * adds x-forwarded-client-cert (Istio) or l5d-client-id (Linkerd) to the meshed namespace's requests, so the
+ * echo reflects them; the proxies' shutdown endpoints are pointed at the stand-in, which records the calls.
+ */
+
+type Obj = { apiVersion?: string; kind?: string; metadata: Meta; spec?: Record<string, unknown>; status?: Record<string, unknown>; [k: string]: unknown };
+interface Meta { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; uid?: string; generation?: number; [k: string]: unknown }
+interface WatchEvent { rv: number; type: string; plural: string; namespace: string | undefined; obj: Obj }
+
+const RESOURCES: Record<string, { group: string; kind: string; namespaced: boolean }> = {
+  namespaces: { group: 'v1', kind: 'Namespace', namespaced: false },
+  pods: { group: 'v1', kind: 'Pod', namespaced: true },
+  configmaps: { group: 'v1', kind: 'ConfigMap', namespaced: true },
+  services: { group: 'v1', kind: 'Service', namespaced: true },
+  deployments: { group: 'apps/v1', kind: 'Deployment', namespaced: true },
+  jobs: { group: 'batch/v1', kind: 'Job', namespaced: true },
+};
+
+export interface StandinOptions {
+  echo: { httpPort: number; grpcPort: number };
+  metricsApi?: boolean;
+  watchCloseMs?: number;
+  readyDelayMs?: number;
+  /** Answer the first watch with a 410 ERROR event (resource version expired). */
+  expireFirstWatch?: boolean;
+  /** Misconfigured cluster: the unmeshed namespace's traffic gets the mesh header too. */
+  leakMeshIntoUnmeshed?: boolean;
+  /** Called for every request before it is handled (tests abort runs in a given phase from here). */
+  onRequest?: (method: string, path: string) => void;
+}
+
+export const STANDIN_TOKEN = 'standin-token';
+const clone = <T>(v: T): T => structuredClone(v);
+
+export class ApiStandin {
+  readonly objects = new Map<string, Obj>();
+  readonly requests: string[] = [];
+  readonly shutdownCalls: string[] = [];
+  readonly logs = new Map<string, string>();
+  private readonly events: WatchEvent[] = [];
+  private readonly watchers = new Set<(e: WatchEvent) => void>();
+  private readonly running = new Map<string, AbortController>();
+  private readonly generators = new Set<Promise<void>>();
+  private rv = 100;
+  private watchCount = 0;
+  private server: Server | undefined;
+  url = '';
+
+  constructor(private readonly opts: StandinOptions) {}
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.running.values()) c.abort();
+    await Promise.allSettled([...this.generators]);
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server === undefined ? resolve() : this.server.close(() => resolve())));
+  }
+
+  kubeconfig(context = 'standin'): string {
+    return [
+      'apiVersion: v1', 'kind: Config', `current-context: ${context}`,
+      'clusters:', `- name: standin`, `  cluster: { server: "${this.url}", insecure-skip-tls-verify: true }`,
+      'users:', `- name: standin`, `  user: { token: ${STANDIN_TOKEN} }`,
+      'contexts:', `- name: ${context}`, '  context: { cluster: standin, user: standin }', '',
+    ].join('\n');
+  }
+
+  /** Puts an object in place without meshbench (e.g. a namespace that is not ours and must survive cleanup). */
+  seed(plural: string, obj: Obj): void {
+    this.store(plural, obj, 'ADDED');
+  }
+
+  list(plural: string, namespace?: string): Obj[] {
+    return [...this.objects.entries()].filter(([k]) => k.startsWith(`${plural}/${namespace ?? ''}/`) || (namespace === undefined && k.startsWith(`${plural}/`))).map(([, o]) => o);
+  }
+
+  private key(plural: string, ns: string | undefined, name: string): string {
+    return `${plural}/${ns ?? ''}/${name}`;
+  }
+
+  private store(plural: string, obj: Obj, type: string): Obj {
+    obj.metadata.resourceVersion = String(++this.rv);
+    this.objects.set(this.key(plural, obj.metadata.namespace, obj.metadata.name), obj);
+    this.emit({ rv: this.rv, type, plural, namespace: obj.metadata.namespace, obj: clone(obj) });
+    return obj;
+  }
+
+  private remove(plural: string, obj: Obj): void {
+    this.objects.delete(this.key(plural, obj.metadata.namespace, obj.metadata.name));
+    this.running.get(this.key(plural, obj.metadata.namespace, obj.metadata.name))?.abort();
+    this.emit({ rv: ++this.rv, type: 'DELETED', plural, namespace: obj.metadata.namespace, obj: clone(obj) });
+  }
+
+  private emit(e: WatchEvent): void {
+    this.events.push(e);
+    for (const w of this.watchers) w(e);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url);
+    this.requests.push(`${req.method ?? '?'} ${url.pathname}${url.search}`);
+    try {
+      this.opts.onRequest?.(req.method ?? '', url.pathname);
+      if (url.pathname === '/quitquitquit') {
+        this.shutdownCalls.push(url.searchParams.get('pod') ?? '?');
+        return this.send(res, 200, {});
+      }
+      if (req.headers.authorization !== `Bearer ${STANDIN_TOKEN}`) return this.status(res, 401, 'Unauthorized');
+      if (url.pathname === '/version') {
+        return this.send(res, 200, { major: '1', minor: '31', gitVersion: 'v1.31.0-standin', gitCommit: 'standin', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.22', compiler: 'gc', platform: 'linux/amd64' });
+      }
+      const body = await readBody(req);
+      if (url.pathname.startsWith('/apis/metrics.k8s.io/')) return this.metrics(res, url.pathname);
+      const discovery = /^\/(api\/v1|apis\/(apps|batch)\/v1)$/.exec(url.pathname);
+      if (discovery !== null) return this.discovery(res, discovery[2] === undefined ? 'v1' : `${discovery[2]}/v1`);
+      const m = /^\/(?:api\/v1|apis\/(?:apps|batch)\/v1)(?:\/namespaces\/([^/]+))?\/([a-z]+)(?:\/([^/]+))?(\/log)?$/.exec(url.pathname);
+      const plural = m?.[2];
+      if (m === null || plural === undefined || RESOURCES[plural] === undefined) return this.status(res, 404, `no route ${url.pathname}`);
+      const [, ns, , name, log] = m;
+      if (log !== undefined && name !== undefined) return this.podLog(res, ns, name);
+      switch (req.method) {
+        case 'PATCH':
+          return this.apply(res, plural, ns, name, req.headers['content-type'], url.searchParams, body);
+        case 'GET':
+          if (name !== undefined) {
+            const o = this.objects.get(this.key(plural, ns, name));
+            return o === undefined ? this.status(res, 404, `${plural} "${name}" not found`) : this.send(res, 200, o);
+          }
+          return url.searchParams.get('watch') === 'true' ? this.watch(res, plural, ns, url.searchParams) : this.listResponse(res, plural, ns, url.searchParams);
+        case 'DELETE':
+          return this.delete(res, plural, ns, name ?? '');
+        default:
+          return this.status(res, 405, `${req.method ?? '?'} not supported by the stand-in`);
+      }
+    } catch (err) {
+      this.status(res, 500, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private send(res: ServerResponse, code: number, body: unknown): void {
+    res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  }
+
+  private status(res: ServerResponse, code: number, message: string): void {
+    this.send(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code });
+  }
+
+  private discovery(res: ServerResponse, groupVersion: string): void {
+    const resources = Object.entries(RESOURCES)
+      .filter(([, r]) => r.group === groupVersion)
+      .map(([name, r]) => ({ name, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'list', 'watch', 'patch', 'delete'] }));
+    this.send(res, 200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources });
+  }
+
+  private apply(res: ServerResponse, plural: string, ns: string | undefined, name: string | undefined, contentType: string | undefined, query: URLSearchParams, body: string): void {
+    if (contentType !== 'application/apply-patch+yaml') return this.status(res, 415, `the stand-in only accepts server-side apply, got ${contentType ?? 'none'}`);
+    if (query.get('fieldManager') !== 'meshbench') return this.status(res, 400, 'fieldManager is required for apply');
+    const obj = JSON.parse(body) as Obj;
+    if (obj.metadata.name !== name || (obj.metadata.namespace ?? undefined) !== ns) return this.status(res, 400, 'name/namespace in the path and the body differ');
+    if (ns !== undefined && !this.objects.has(this.key('namespaces', undefined, ns))) return this.status(res, 404, `namespaces "${ns}" not found`);
+    const existing = this.objects.get(this.key(plural, ns, obj.metadata.name));
+    const merged: Obj = existing === undefined
+      ? { ...obj, metadata: { ...obj.metadata, uid: randomBytes(8).toString('hex'), generation: 1, creationTimestamp: new Date().toISOString() }, status: {} }
+      : { ...existing, ...obj, metadata: { ...existing.metadata, ...obj.metadata, generation: (existing.metadata.generation ?? 1) + 1 }, status: existing.status ?? {} };
+    this.store(plural, merged, existing === undefined ? 'ADDED' : 'MODIFIED');
+    this.send(res, existing === undefined ? 201 : 200, merged);
+    if (existing === undefined && plural === 'deployments') setTimeout(() => this.rollOut(merged), this.opts.readyDelayMs ?? 200);
+    if (existing === undefined && plural === 'jobs') this.startJob(merged);
+  }
+
+  private matches(o: Obj, query: URLSearchParams): boolean {
+    for (const term of (query.get('labelSelector') ?? '').split(',').filter((t) => t !== '')) {
+      const [k = '', v] = term.split(/!?=/);
+      const value = o.metadata.labels?.[k];
+      if (term.includes('!=') ? value === v : v === undefined ? value === undefined : value !== v) return false;
+    }
+    for (const term of (query.get('fieldSelector') ?? '').split(',').filter((t) => t !== '')) {
+      const [k, v] = term.split('=');
+      if (k === 'metadata.name' && o.metadata.name !== v) return false;
+    }
+    return true;
+  }
+
+  private listResponse(res: ServerResponse, plural: string, ns: string | undefined, query: URLSearchParams): void {
+    const items = this.list(plural, ns).filter((o) => this.matches(o, query));
+    this.send(res, 200, { kind: `${RESOURCES[plural]?.kind ?? ''}List`, apiVersion: RESOURCES[plural]?.group, metadata: { resourceVersion: String(this.rv) }, items });
+  }
+
+  private watch(res: ServerResponse, plural: string, ns: string | undefined, query: URLSearchParams): void {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (this.opts.expireFirstWatch === true && this.watchCount++ === 0) {
+      res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', status: 'Failure', code: 410, reason: 'Expired', message: 'too old resource version' } })}\n`);
+      return;
+    }
+    const from = Number(query.get('resourceVersion') ?? '0');
+    const send = (e: WatchEvent): void => {
+      if (e.rv > from && e.plural === plural && (ns === undefined || e.namespace === ns) && this.matches(e.obj, query)) res.write(`${JSON.stringify({ type: e.type, object: e.obj })}\n`);
+    };
+    for (const e of this.events) send(e);
+    this.watchers.add(send);
+    const end = (): void => {
+      this.watchers.delete(send);
+      res.end();
+    };
+    const timer = setTimeout(end, this.opts.watchCloseMs ?? 300);
+    res.on('close', () => {
+      clearTimeout(timer);
+      this.watchers.delete(send);
+    });
+  }
+
+  private delete(res: ServerResponse, plural: string, ns: string | undefined, name: string): void {
+    const o = this.objects.get(this.key(plural, ns, name));
+    if (o === undefined) return this.status(res, 404, `${plural} "${name}" not found`);
+    if (plural === 'namespaces') {
+      for (const [k, child] of [...this.objects.entries()]) if (k.split('/')[1] === name) this.remove(k.split('/')[0] ?? '', child);
+    }
+    if (plural === 'jobs') for (const pod of this.list('pods', ns).filter((p) => p.metadata.labels?.['job-name'] === name)) this.remove('pods', pod);
+    this.remove(plural, o);
+    this.send(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
+  }
+
+  private podLog(res: ServerResponse, ns: string | undefined, name: string): void {
+    const log = this.logs.get(`${ns ?? ''}/${name}`);
+    if (log === undefined) return this.status(res, 404, `no log for pod ${name}`);
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(log);
+  }
+
+  private metrics(res: ServerResponse, path: string): void {
+    if (this.opts.metricsApi === false) return this.status(res, 404, 'the server could not find the requested resource');
+    const ns = /\/namespaces\/([^/]+)\/pods$/.exec(path)?.[1];
+    const items = this.list('pods', ns)
+      .filter((p) => p.status?.['phase'] === 'Running')
+      .map((p) => {
+        const spec = p.spec as { containers?: { name: string }[]; initContainers?: { name: string }[] };
+        const containers = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].map((c) => ({
+          name: c.name,
+          usage: c.name.endsWith('-proxy') ? { cpu: '20000000n', memory: '40960Ki' } : { cpu: '5m', memory: '30Mi' },
+        }));
+        return { metadata: { name: p.metadata.name, namespace: p.metadata.namespace }, timestamp: new Date().toISOString(), window: '15s', containers };
+      });
+    this.send(res, 200, { kind: 'PodMetricsList', apiVersion: 'metrics.k8s.io/v1beta1', metadata: {}, items });
+  }
+
+  /** What the mesh would do to a pod created in `ns` (injection, ambient capture). */
+  private meshPod(ns: string, template: Obj): Obj {
+    const nsObj = this.objects.get(this.key('namespaces', undefined, ns));
+    const labels = nsObj?.metadata.labels ?? {};
+    const pod = clone(template);
+    const spec = (pod.spec ??= {}) as { containers?: { name: string }[]; initContainers?: { name: string; restartPolicy?: string }[] };
+    if (labels['istio-injection'] === 'enabled' || (labels['istio.io/rev'] !== undefined && labels['istio.io/dataplane-mode'] !== 'ambient')) {
+      spec.initContainers = [...(spec.initContainers ?? []), { name: 'istio-proxy', restartPolicy: 'Always' }];
+    }
+    if (nsObj?.metadata.annotations?.['linkerd.io/inject'] === 'enabled') spec.containers = [...(spec.containers ?? []), { name: 'linkerd-proxy' }];
+    if (labels['istio.io/dataplane-mode'] === 'ambient') pod.metadata.annotations = { ...pod.metadata.annotations, 'ambient.istio.io/redirection': 'enabled' };
+    return pod;
+  }
+
+  private rollOut(d: Obj): void {
+    if (!this.objects.has(this.key('deployments', d.metadata.namespace, d.metadata.name))) return;
+    const spec = d.spec as { replicas?: number; template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown> } };
+    const ns = d.metadata.namespace ?? '';
+    for (let i = 0; i < (spec.replicas ?? 1); i++) {
+      const template: Obj = { metadata: { name: `${d.metadata.name}-7d9f8-${randomBytes(3).toString('hex')}`, namespace: ns, labels: spec.template.metadata?.labels ?? {}, ...(spec.template.metadata?.annotations === undefined ? {} : { annotations: spec.template.metadata.annotations }) }, spec: clone(spec.template.spec) };
+      const pod = this.meshPod(ns, template);
+      this.store('pods', { apiVersion: 'v1', kind: 'Pod', ...pod, status: { phase: 'Running', containerStatuses: [{ name: 'echo', ready: true, restartCount: 0 }] } }, 'ADDED');
+    }
+    this.store('deployments', { ...d, status: { readyReplicas: spec.replicas ?? 1, replicas: spec.replicas ?? 1, observedGeneration: d.metadata.generation } }, 'MODIFIED');
+  }
+
+  /** The mesh header the meshed namespace's server-side proxy would add (stand-in for real mTLS). */
+  private meshHeaders(ns: string): Record<string, string> {
+    const nsObj = this.objects.get(this.key('namespaces', undefined, ns));
+    const labels = nsObj?.metadata.labels ?? {};
+    const leak = this.opts.leakMeshIntoUnmeshed === true && labels['meshbench.dev/variant'] === 'unmeshed';
+    if (labels['istio-injection'] === 'enabled' || labels['istio.io/rev'] !== undefined || leak) {
+      return { 'x-forwarded-client-cert': `By=spiffe://cluster.local/ns/${ns}/sa/default;Hash=5e1f;Subject="";URI=spiffe://cluster.local/ns/${ns}/sa/default` };
+    }
+    if (nsObj?.metadata.annotations?.['linkerd.io/inject'] === 'enabled') return { 'l5d-client-id': `default.${ns}.serviceaccount.identity.linkerd.cluster.local` };
+    return {};
+  }
+
+  private startJob(job: Obj): void {
+    const ns = job.metadata.namespace ?? '';
+    const spec = job.spec as { completions?: number; template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: { containers: { args?: string[] }[] } } };
+    const args = spec.template.spec.containers[0]?.args ?? [];
+    const jobText = args[args.indexOf('--job') + 1] ?? '';
+    const { httpPort, grpcPort } = this.opts.echo;
+    const rewritten = jobText.replace(/echo\.[a-z0-9-]+\.svc\.cluster\.local:(\d+)/g, (_m, port: string) => `127.0.0.1:${port === '9090' ? grpcPort : httpPort}`);
+    const controller = new AbortController();
+    this.running.set(this.key('jobs', ns, job.metadata.name), controller);
+    const results: boolean[] = [];
+    const n = spec.completions ?? 1;
+    for (let index = 0; index < n; index++) {
+      const podName = `${job.metadata.name}-${index}-${randomBytes(3).toString('hex')}`;
+      const labels = { ...spec.template.metadata?.labels, 'job-name': job.metadata.name, 'batch.kubernetes.io/job-name': job.metadata.name };
+      const annotations = { ...spec.template.metadata?.annotations, 'batch.kubernetes.io/job-completion-index': String(index) };
+      const pod = this.meshPod(ns, { metadata: { name: podName, namespace: ns, labels, annotations }, spec: clone(spec.template.spec) });
+      this.store('pods', { apiVersion: 'v1', kind: 'Pod', ...pod, status: { phase: 'Running' } }, 'ADDED');
+      const parsed = parseJob(rewritten);
+      const mesh = this.meshHeaders(ns);
+      if (parsed.kind === 'load') parsed.spec.headers = { ...parsed.spec.headers, ...mesh };
+      else for (const p of parsed.probes) p.headers = { ...p.headers, ...mesh };
+      const shutdown = parsed.shutdownUrl === undefined ? undefined : `${this.url}/quitquitquit?pod=${podName}`;
+      const run = runGenerator(parsed, index, controller.signal).then(
+        (out) => ({ ok: true, log: `${formatOutputLine(out)}\n` }),
+        (err: unknown) => ({ ok: false, log: `meshbench-error ${err instanceof Error ? err.message : String(err)}\n` }),
+      ).then(async ({ ok, log }) => {
+        await shutdownProxy(shutdown);
+        this.logs.set(`${ns}/${podName}`, log);
+        const current = this.objects.get(this.key('pods', ns, podName));
+        if (current === undefined || controller.signal.aborted) return;
+        this.store('pods', { ...current, status: { phase: ok ? 'Succeeded' : 'Failed', containerStatuses: [{ name: 'generator', state: { terminated: { reason: ok ? 'Completed' : 'Error', exitCode: ok ? 0 : 4 } } }] } }, 'MODIFIED');
+        results.push(ok);
+        const j = this.objects.get(this.key('jobs', ns, job.metadata.name));
+        if (j === undefined || results.length < n) return;
+        const failed = results.some((r) => !r);
+        this.store('jobs', { ...j, status: { succeeded: results.filter((r) => r).length, failed: results.filter((r) => !r).length, conditions: [{ type: failed ? 'Failed' : 'Complete', status: 'True' }] } }, 'MODIFIED');
+      });
+      this.generators.add(run);
+      void run.finally(() => this.generators.delete(run));
+    }
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,161 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { Service } from 'kubernetes-models/v1/Service';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { Job } from 'kubernetes-models/batch/v1/Job';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { loadScenario, parseScenario } from '../../src/config/load.js';
+import type { Scenario } from '../../src/config/schema.js';
+import { renderFiles } from '../../src/envs/kubernetes/render.js';
+import { packageRoot } from '../../src/paths.js';
+
+/**
+ * Rendered manifests checked two ways against the Kubernetes OpenAPI definitions, with maintained libraries:
+ * kubernetes-models (JSON-schema validators generated from the upstream OpenAPI spec: types, required fields,
+ * formats, enums) and @kubernetes/client-node's models (generated from the same spec), whose attribute maps
+ * catch any field the API does not define — kubernetes-models' schemas accept unknown fields.
+ */
+
+type Validatable = { validate(): void };
+const MODELS: Record<string, (o: object) => Validatable> = {
+  Namespace: (o) => new Namespace(o),
+  ConfigMap: (o) => new ConfigMap(o),
+  Service: (o) => new Service(o),
+  Deployment: (o) => new Deployment(o),
+  Job: (o) => new Job(o),
+};
+const CLIENT_MODELS: Record<string, string> = { Namespace: 'V1Namespace', ConfigMap: 'V1ConfigMap', Service: 'V1Service', Deployment: 'V1Deployment', Job: 'V1Job' };
+
+type AttributeMap = { baseName: string; type: string }[];
+function attributesOf(type: string): AttributeMap | undefined {
+  const model = (k8s as unknown as Record<string, { getAttributeTypeMap?: () => AttributeMap } | undefined>)[type];
+  return model?.getAttributeTypeMap?.();
+}
+
+/** Paths of fields the client-node model of `type` (from the OpenAPI spec) does not define. */
+function unknownFields(value: unknown, type: string, path = ''): string[] {
+  if (value === null || value === undefined) return [];
+  const array = /^Array<(.+)>$/.exec(type);
+  if (array?.[1] !== undefined && Array.isArray(value)) return value.flatMap((v, i) => unknownFields(v, array[1] ?? '', `${path}[${i}]`));
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (map?.[1] !== undefined) return Object.entries(value as object).flatMap(([k, v]) => unknownFields(v, map[1] ?? '', `${path}.${k}`));
+  const attributes = attributesOf(type);
+  if (attributes === undefined) return []; // string, number, IntOrString …
+  return Object.entries(value as object).flatMap(([k, v]) => {
+    const a = attributes.find((x) => x.baseName === k);
+    return a === undefined ? [`${path}.${k}`] : unknownFields(v, a.type, `${path}.${k}`);
+  });
+}
+
+function validate(obj: { kind?: string }): string[] {
+  const kind = obj.kind ?? '?';
+  const make = MODELS[kind];
+  if (make === undefined) return [`no validator for kind ${kind}`];
+  try {
+    make(obj).validate();
+  } catch (err) {
+    return [`${kind}: ${err instanceof Error ? err.message : String(err)}`];
+  }
+  return unknownFields(obj, CLIENT_MODELS[kind] ?? '').map((p) => `${kind}: unknown field ${p}`);
+}
+
+function scenarioFor(mesh: string, env: Record<string, unknown> = {}): Scenario {
+  return parseScenario(
+    {
+      name: `render-${mesh}`,
+      env: { kind: 'kubernetes', mesh, generators: 2, ...(mesh === 'istio-sidecar' || mesh === 'linkerd' ? { sidecarResources: { cpu: '100m', memory: '64Mi', cpuLimit: '1', memoryLimit: '128Mi' } } : {}), ...env },
+      protocols: [{ name: 'http1' }, { name: 'grpc-bidi' }, { name: 'grpc-unary' }, { name: 'websocket' }],
+    },
+    'test',
+  );
+}
+
+type Manifest = { kind?: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: Record<string, unknown> };
+function manifests(files: Map<string, string>): Manifest[] {
+  return [...files.entries()].filter(([p]) => !p.endsWith('kustomization.yaml')).flatMap(([, text]) => parseAllDocuments(text).map((d) => d.toJS() as Manifest));
+}
+
+const MESHES = ['istio-sidecar', 'istio-ambient', 'linkerd', 'none'] as const;
+
+describe('k8s render: manifests valid against the Kubernetes OpenAPI definitions', () => {
+  it.each(MESHES)('%s: every object validates', async (mesh) => {
+    const files = await renderFiles(scenarioFor(mesh), { runId: 'test', image: 'meshbench:dev' });
+    const objects = manifests(files);
+    expect(objects.length).toBeGreaterThan(mesh === 'none' ? 6 : 12);
+    expect(objects.flatMap(validate)).toEqual([]);
+  });
+
+  it('the no-image render (node image + code ConfigMap under 1 MiB) validates', async () => {
+    const files = await renderFiles(scenarioFor('linkerd'), { runId: 'test' });
+    const objects = manifests(files);
+    expect(objects.flatMap(validate)).toEqual([]);
+    const cm = objects.find((o) => o.kind === 'ConfigMap') as (Manifest & { data: Record<string, string> }) | undefined;
+    expect(Buffer.byteLength(JSON.stringify(cm?.data))).toBeLessThan(1024 * 1024);
+    const deployment = objects.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: { image: string; command: string[] }[] } } } } | undefined;
+    expect(deployment?.spec.template.spec.containers[0]).toMatchObject({ image: 'node:20-slim', command: ['node', '/opt/meshbench/dist/incluster.js'] });
+  });
+
+  it('the validators do reject what is wrong (so a pass means something)', () => {
+    expect(validate({ kind: 'Service', metadata: { name: 'x' }, spec: { ports: [{ port: 'eighty' }] } } as Manifest)).not.toEqual([]);
+    expect(validate({ kind: 'Namespace', metadata: { name: 'x', lables: {} } } as unknown as Manifest)).toEqual(['Namespace: unknown field .metadata.lables']);
+  });
+});
+
+describe('k8s render: each mesh gets its own switch, the baseline opts out of all', () => {
+  const ns = (objects: Manifest[], variant: string) => objects.find((o) => o.kind === 'Namespace' && o.metadata.name === `meshbench-test-${variant}`);
+  const podAnnotations = (objects: Manifest[], variant: string) =>
+    (objects.find((o) => o.kind === 'Deployment' && o.metadata.namespace === `meshbench-test-${variant}`)?.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template.metadata.annotations;
+
+  it.each([
+    ['istio-sidecar', { 'istio-injection': 'enabled' }, {}, { 'sidecar.istio.io/proxyCPU': '100m', 'sidecar.istio.io/proxyMemory': '64Mi', 'sidecar.istio.io/proxyCPULimit': '1', 'sidecar.istio.io/proxyMemoryLimit': '128Mi' }],
+    ['istio-ambient', { 'istio.io/dataplane-mode': 'ambient' }, {}, undefined],
+    ['linkerd', {}, { 'linkerd.io/inject': 'enabled' }, { 'config.linkerd.io/proxy-cpu-request': '100m', 'config.linkerd.io/proxy-memory-request': '64Mi', 'config.linkerd.io/proxy-cpu-limit': '1', 'config.linkerd.io/proxy-memory-limit': '128Mi' }],
+  ] as const)('%s', async (mesh, labels, annotations, sizing) => {
+    const objects = manifests(await renderFiles(scenarioFor(mesh), { runId: 'test', image: 'meshbench:dev' }));
+    const meshed = ns(objects, 'meshed');
+    expect(meshed?.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'meshbench', 'meshbench.dev/run': 'test', ...labels });
+    if (Object.keys(annotations).length > 0) expect(meshed?.metadata.annotations).toEqual(annotations);
+    expect(ns(objects, 'unmeshed')?.metadata.labels).toMatchObject({ 'istio-injection': 'disabled', 'istio.io/dataplane-mode': 'none' });
+    expect(ns(objects, 'unmeshed')?.metadata.annotations).toEqual({ 'linkerd.io/inject': 'disabled' });
+    expect(podAnnotations(objects, 'meshed')).toEqual(sizing);
+    // every object is labelled (cleanup selects by label and nothing else)
+    expect(objects.every((o) => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'meshbench' && o.metadata.labels['meshbench.dev/run'] === 'test')).toBe(true);
+    // protocol detection by port name; no appProtocol (Linkerd would treat the port as opaque)
+    const service = objects.find((o) => o.kind === 'Service') as { spec: { ports: { name: string; appProtocol?: string }[] } } | undefined;
+    expect(service?.spec.ports.map((p) => p.name)).toEqual(['http-echo', 'grpc-echo', 'http-ws']);
+    expect(service?.spec.ports.some((p) => p.appProtocol !== undefined)).toBe(false);
+    // generators: an Indexed Job in the same namespace, split over env.generators pods
+    const job = objects.find((o) => o.kind === 'Job' && o.metadata.namespace === 'meshbench-test-meshed' && o.metadata.name === 'load-http1') as { spec: { completionMode: string; completions: number } } | undefined;
+    expect(job?.spec).toMatchObject({ completionMode: 'Indexed', completions: 2 });
+  });
+
+  it('an Istio revision replaces istio-injection; mesh none renders the unmeshed namespace alone', async () => {
+    const rev = manifests(await renderFiles(scenarioFor('istio-sidecar', { istioRevision: '1-24-0' }), { runId: 'test', image: 'i' }));
+    expect(ns(rev, 'meshed')?.metadata.labels).toMatchObject({ 'istio.io/rev': '1-24-0' });
+    expect(ns(rev, 'meshed')?.metadata.labels?.['istio-injection']).toBeUndefined();
+    const none = manifests(await renderFiles(scenarioFor('none'), { runId: 'test', image: 'i' }));
+    expect(none.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name)).toEqual(['meshbench-test-unmeshed']);
+  });
+});
+
+describe('shipped kubernetes scenarios and the k8s/ examples', () => {
+  const EXAMPLES = { 'istio-sidecar': 'k8s-istio-sidecar', 'istio-ambient': 'k8s-istio-ambient', linkerd: 'k8s-linkerd', baseline: 'k8s-baseline' } as const;
+
+  function filesUnder(dir: string): string[] {
+    return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? filesUnder(join(dir, f)) : [join(dir, f)]));
+  }
+
+  it.each(Object.entries(EXAMPLES))('k8s/%s equals a fresh render of scenarios/%s.yaml (run id "example", image meshbench:dev)', async (dir, name) => {
+    const { scenario } = await loadScenario(name);
+    const files = await renderFiles(scenario, { runId: 'example', image: 'meshbench:dev' });
+    const root = join(packageRoot, 'k8s', dir);
+    expect(existsSync(root)).toBe(true);
+    const onDisk = filesUnder(root).map((f) => relative(root, f).split('\\').join('/')).sort();
+    expect(onDisk).toEqual([...files.keys()].sort());
+    for (const [path, text] of files) expect(readFileSync(join(root, path), 'utf8'), path).toBe(text);
+  });
+});
