@@ -4,8 +4,6 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { loadScenario } from '../config/load.js';
 import { MeshbenchError } from '../errors.js';
-import { generateMain } from '../envs/kubernetes/generator.js';
-import { RENDER_HEADER, renderFiles } from '../envs/kubernetes/render.js';
 import { EXIT } from './exit-codes.js';
 
 /**
@@ -15,10 +13,10 @@ import { EXIT } from './exit-codes.js';
  */
 
 /** Writes the render into `out`, replacing an earlier render there but refusing to overwrite anything else. */
-async function writeRender(out: string, files: Map<string, string>): Promise<void> {
+async function writeRender(out: string, files: Map<string, string>, header: string): Promise<void> {
   if (existsSync(out) && (await readdir(out)).length > 0) {
     const marker = join(out, 'kustomization.yaml');
-    const ours = existsSync(marker) && (await readFile(marker, 'utf8')).startsWith(RENDER_HEADER);
+    const ours = existsSync(marker) && (await readFile(marker, 'utf8')).startsWith(header);
     if (!ours) throw new MeshbenchError('MB_BAD_ARGUMENT', `--out ${out}: exists and is not an earlier render (no meshbench kustomization.yaml) — give an empty or new directory`);
     await rm(out, { recursive: true, force: true });
   }
@@ -48,8 +46,9 @@ export function registerK8sCommands(program: Command, setExit: (code: number) =>
     .option('--image <image>', 'use this image (entrypoint: the meshbench CLI, see Dockerfile) instead of env.image')
     .action(async (scenarioArg: string, opts: { out: string; runId: string; image?: string }) => {
       const { scenario } = await loadScenario(scenarioArg);
+      const { renderFiles, RENDER_HEADER } = await import('../envs/kubernetes/render.js');
       const files = await renderFiles(scenario, opts.image === undefined ? { runId: opts.runId } : { runId: opts.runId, image: opts.image });
-      await writeRender(opts.out, files);
+      await writeRender(opts.out, files, RENDER_HEADER);
       process.stdout.write(`${[...files.keys()].map((f) => join(opts.out, f)).join('\n')}\n`);
       setExit(EXIT.pass);
     });
@@ -83,6 +82,7 @@ export function registerK8sCommands(program: Command, setExit: (code: number) =>
     .description('(inside a generator pod) run shard $JOB_COMPLETION_INDEX of a load or probe job; prints one meshbench-result line')
     .requiredOption('--job <json>', 'the job, as the environment wrote it into the pod')
     .action(async (opts: { job: string }) => {
+      const { generateMain } = await import('../envs/kubernetes/generator.js');
       setExit(await generateMain(opts.job, (line) => void process.stdout.write(`${line}\n`), cleanupSignal().signal));
     });
 }

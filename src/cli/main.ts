@@ -7,14 +7,13 @@ import { toolVersion } from '../version.js';
 import { defaultWorkers } from '../load/pool.js';
 import { describeError, EXIT, exitCodeForError } from './exit-codes.js';
 import { registerCompareCommand } from './compare.js';
-import { echoCommand } from './echo.js';
 import { registerK8sCommands } from './k8s.js';
-import { loadCommand } from './load.js';
-import { runCommand } from './run.js';
+import type { LoadCommandOptions } from './load.js';
 
 /**
  * The CLI entry: parses arguments, runs one command, maps its outcome to an exit code. The only place in
- * meshbench that calls process.exit.
+ * meshbench that calls process.exit. Commands load their modules when they run, so `echo` (the container
+ * entrypoint) and `load` do not pay for the local environment's PKI or the verdict's statistics at start-up.
  */
 
 function int(name: string, min: number) {
@@ -68,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--aa', 'A/A calibration: both variants drive the unmeshed targets; passes when no difference is found')
     .action(async (scenarioArg: string, opts: { out?: string; json?: boolean; quiet?: boolean; aa?: boolean }) => {
       const { path, scenario } = await loadScenario(scenarioArg);
+      const { runCommand } = await import('./run.js');
       exitCode = await runCommand(scenario, path, { ...opts, signal: withSignals().signal });
     });
 
@@ -95,7 +95,8 @@ async function main(argv: string[]): Promise<number> {
     .option('-H, --header <name:value...>', 'extra request header (repeatable)')
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'no progress output on stderr')
-    .action(async (target: string, opts: Parameters<typeof loadCommand>[1]) => {
+    .action(async (target: string, opts: LoadCommandOptions) => {
+      const { loadCommand } = await import('./load.js');
       exitCode = await loadCommand(target, { ...opts, signal: withSignals().signal });
     });
 
@@ -106,6 +107,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--http-port <port>', 'HTTP/1.1 and websocket port (0 = any free port)', int('--http-port', 0), 8080)
     .option('--grpc-port <port>', 'gRPC port (0 = any free port)', int('--grpc-port', 0), 9090)
     .action(async (opts: { host: string; httpPort: number; grpcPort: number }) => {
+      const { echoCommand } = await import('./echo.js');
       await echoCommand(opts);
     });
 
