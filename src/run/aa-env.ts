@@ -16,7 +16,10 @@ export function aaEnv(env: RunningEnv): RunningEnv {
   const variants = env.variants.map((v) => ({ name: v.name, targets: base.targets, expect: { kind: 'none' as const } }));
   const wrapped: RunningEnv = {
     kind: env.kind,
-    facts: { ...env.facts, aa: `every variant drives the ${BASELINE_VARIANT} targets` },
+    // A getter: environments add facts while they run (e.g. kubernetes sidecarCost after the rounds).
+    get facts() {
+      return { ...env.facts, aa: `every variant drives the ${BASELINE_VARIANT} targets` };
+    },
     variants,
     sampleProxies: () => env.sampleProxies(BASELINE_VARIANT),
     close: () => env.close(),
