@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { MeshbenchError } from '../errors.js';
 import { renderComparisonMarkdown, renderComparisonText } from '../report/ci-summary.js';
-import { renderComparisonFiles, writeFiles } from '../report/index.js';
+import { defaultOutDir, renderComparisonFiles, writeFiles } from '../report/index.js';
 import type { ResultDocument } from '../result.js';
 import { compareResults, COMPARISON_KIND } from '../verdict/compare.js';
 import { exitCodeForVerdict } from './exit-codes.js';
@@ -53,8 +53,7 @@ export async function compareCommand(baselineArg: string, candidateArg: string, 
     baselinePath: baseline.path,
     candidatePath: candidate.path,
   });
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const outDir = opts.out ?? join('reports', `compare-${doc.candidate.scenario}-${stamp}`);
+  const outDir = opts.out ?? defaultOutDir(`compare-${doc.candidate.scenario}`, new Date());
   const files = await writeFiles(renderComparisonFiles(doc), outDir);
   await appendStepSummary(renderComparisonMarkdown(doc));
   if (opts.json === true) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

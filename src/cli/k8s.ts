@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { loadScenario } from '../config/load.js';
 import { MeshbenchError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
+import { withSignals } from './signals.js';
 
 /**
  * `meshbench k8s …`: render (the run's objects as YAML + kustomization, for GitOps), cleanup (delete leftovers
@@ -25,12 +26,6 @@ async function writeRender(out: string, files: Map<string, string>, header: stri
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, text);
   }
-}
-
-function cleanupSignal(): AbortController {
-  const controller = new AbortController();
-  for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => controller.abort());
-  return controller;
 }
 
 /** Adds `k8s` and its subcommands to `program` (created through it, so they inherit its exit and output settings). */
@@ -83,6 +78,6 @@ export function registerK8sCommands(program: Command, setExit: (code: number) =>
     .requiredOption('--job <json>', 'the job, as the environment wrote it into the pod')
     .action(async (opts: { job: string }) => {
       const { generateMain } = await import('../envs/kubernetes/generator.js');
-      setExit(await generateMain(opts.job, (line) => void process.stdout.write(`${line}\n`), cleanupSignal().signal));
+      setExit(await generateMain(opts.job, (line) => void process.stdout.write(`${line}\n`), withSignals().signal));
     });
 }

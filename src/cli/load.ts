@@ -1,3 +1,4 @@
+import { sumErrors } from '../drivers/driver.js';
 import { drivers } from '../drivers/index.js';
 import { MeshbenchError } from '../errors.js';
 import { summarizeEncoded } from '../histograms/index.js';
@@ -5,7 +6,6 @@ import { runLoad } from '../load/pool.js';
 import type { LoadSpec } from '../load/types.js';
 import type { Protocol } from '../protocols.js';
 import { ms, rate, textTable } from '../report/format.js';
-import { sumErrors } from '../run/aggregate.js';
 import { EXIT } from './exit-codes.js';
 
 export interface LoadCommandOptions {

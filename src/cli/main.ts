@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadScenario } from '../config/load.js';
-import { MeshbenchError } from '../errors.js';
 import { PROTOCOLS } from '../protocols.js';
 import { toolVersion } from '../version.js';
 import { defaultWorkers } from '../load/pool.js';
 import { describeError, EXIT, exitCodeForError } from './exit-codes.js';
+import { withSignals } from './signals.js';
 import { registerCompareCommand } from './compare.js';
 import { registerK8sCommands } from './k8s.js';
 import type { LoadCommandOptions } from './load.js';
@@ -32,21 +32,6 @@ function positive(name: string, allowZero = false) {
   };
 }
 
-/** Runs the work of one command under a signal that SIGINT/SIGTERM abort; a second signal exits at once. */
-function withSignals(): AbortController {
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) {
-      process.stderr.write(`\nmeshbench: ${signal} again, exiting now\n`);
-      process.exit(EXIT.runtime); // 'exit' handlers still kill children and remove temp dirs
-    }
-    process.stderr.write(`\nmeshbench: ${signal} received, stopping and cleaning up (again to force)\n`);
-    controller.abort(new MeshbenchError('MB_INTERRUPTED', `interrupted by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return controller;
-}
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.pass;

@@ -32,6 +32,18 @@ export type ErrorKind =
 
 export const ERROR_KINDS: readonly ErrorKind[] = ['connect', 'reset', 'timeout', 'status', 'protocol', 'other'];
 
+/** A fresh count of zero errors of every kind. */
+export function zeroErrors(): Record<ErrorKind, number> {
+  return Object.fromEntries(ERROR_KINDS.map((k) => [k, 0])) as Record<ErrorKind, number>;
+}
+
+/** All errors of every kind (a kind missing from a parsed document counts 0). */
+export function sumErrors(errors: Readonly<Record<ErrorKind, number>>): number {
+  let total = 0;
+  for (const kind of ERROR_KINDS) total += errors[kind] ?? 0;
+  return total;
+}
+
 export interface CompletionSink {
   onResponse(index: number): void;
   onError(index: number, kind: ErrorKind): void;

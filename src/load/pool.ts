@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { ERROR_KINDS, type ErrorKind } from '../drivers/driver.js';
+import { ERROR_KINDS, sumErrors, zeroErrors } from '../drivers/driver.js';
 import { MeshbenchError } from '../errors.js';
 import { mergeEncoded } from '../histograms/index.js';
 import { distPath } from '../paths.js';
@@ -162,7 +162,7 @@ function mergeProgress(latest: readonly (LoopProgress | undefined)[]): LoadProgr
 
 /** Exact merge of the workers' partial results into one LoadResult (no parts: an empty result). */
 export function mergeResults(spec: Pick<LoadSpec, 'protocol' | 'target' | 'model' | 'rateHz'>, parts: readonly LoopResult[]): LoadResult {
-  const errors = Object.fromEntries(ERROR_KINDS.map((k) => [k, 0])) as Record<ErrorKind, number>;
+  const errors = zeroErrors();
   let count = 0, dropped = 0, behindUs = 0, maxLagUs = 0, measuredMs = 0, late = 0, sent = 0;
   let startedAtMs = parts.length > 0 ? Infinity : Date.now();
   const byIndex: IntervalHistogram[][] = [];
@@ -178,8 +178,7 @@ export function mergeResults(spec: Pick<LoadSpec, 'protocol' | 'target' | 'model
     startedAtMs = Math.min(startedAtMs, p.startedAtMs);
     p.intervals.forEach((iv, i) => (byIndex[i] ??= []).push(iv));
   }
-  let errorCount = 0;
-  for (const kind of ERROR_KINDS) errorCount += errors[kind];
+  const errorCount = sumErrors(errors);
   const histogram = mergeEncoded(parts.map((p) => p.histogram));
   return {
     protocol: spec.protocol,

@@ -1,4 +1,4 @@
-import { ERROR_KINDS, type ErrorKind } from '../drivers/driver.js';
+import { sumErrors, zeroErrors, type ErrorKind } from '../drivers/driver.js';
 import { createLatencyHistogram, encodeHistogram, recordLatency, type LatencyHistogram } from '../histograms/index.js';
 import { epochMsOf } from './clock.js';
 import type { LoadWindow } from './schedule.js';
@@ -25,7 +25,7 @@ const LATE_US = 1_000;
  */
 export class LoopRecorder {
   count = 0;
-  readonly errors = Object.fromEntries(ERROR_KINDS.map((k) => [k, 0])) as Record<ErrorKind, number>;
+  readonly errors = zeroErrors();
   /** All completions (warm-up too), for the progress rate. */
   completions = 0;
   private sentCount = 0;
@@ -128,8 +128,7 @@ export class LoopRecorder {
       this.advance(Math.max(this.win.measureStartUs, Math.min(now, endUs)));
       if (!this.inWarmup && this.intervalStartUs < endUs) this.closeInterval(Math.min(endUs, this.intervalStartUs + this.intervalUs));
     }
-    let errorCount = 0;
-    for (const kind of ERROR_KINDS) errorCount += this.errors[kind];
+    const errorCount = sumErrors(this.errors);
     const histogram = encodeHistogram(this.total);
     return {
       count: this.count,

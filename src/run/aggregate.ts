@@ -1,4 +1,4 @@
-import { ERROR_KINDS, type ErrorKind } from '../drivers/driver.js';
+import { ERROR_KINDS, sumErrors, zeroErrors } from '../drivers/driver.js';
 import type { ProxySample } from '../envs/env.js';
 import { mergeEncoded, summarizeEncoded } from '../histograms/index.js';
 import type { LoadResult } from '../load/types.js';
@@ -14,12 +14,6 @@ export interface RoundRecord {
   /** Proxy usage before and after the round's load (same names, same order). */
   proxiesBefore: ProxySample[];
   proxiesAfter: ProxySample[];
-}
-
-export function sumErrors(errors: Record<ErrorKind, number>): number {
-  let total = 0;
-  for (const kind of ERROR_KINDS) total += errors[kind];
-  return total;
 }
 
 function proxyDeltas(record: RoundRecord): RoundFigures['proxies'] {
@@ -48,7 +42,7 @@ function roundFigures(record: RoundRecord): RoundFigures {
 
 /** Merges a variant's rounds exactly: histograms added, counts summed, rates over the summed window. */
 export function aggregateVariant(records: RoundRecord[]): VariantResult {
-  const errorsByKind = Object.fromEntries(ERROR_KINDS.map((k) => [k, 0])) as Record<ErrorKind, number>;
+  const errorsByKind = zeroErrors();
   let count = 0, dropped = 0, measuredMs = 0, behindUs = 0, maxLagUs = 0, lateWeighted = 0, intendedRateHz = 0;
   for (const { load } of records) {
     count += load.count;

@@ -11,7 +11,8 @@ import { RESULT_SCHEMA_VERSION, type ProtocolResult, type ResultDocument } from 
 import { judge } from '../verdict/index.js';
 import { toolVersion } from '../version.js';
 import { withAa } from './aa-env.js';
-import { aggregateVariant, overheads, sumErrors, type RoundRecord } from './aggregate.js';
+import { sumErrors } from '../drivers/driver.js';
+import { aggregateVariant, overheads, type RoundRecord } from './aggregate.js';
 import { summarizeEncoded } from '../histograms/index.js';
 
 /** What the CLI shows while a run goes on. Purely informational: nothing in the run depends on it. */

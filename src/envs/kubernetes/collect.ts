@@ -1,4 +1,4 @@
-import { ERROR_KINDS } from '../../drivers/driver.js';
+import { sumErrors } from '../../drivers/driver.js';
 import { MeshbenchError } from '../../errors.js';
 import type { LoopResult } from '../../load/loop.js';
 import { mergeResults } from '../../load/pool.js';
@@ -17,9 +17,7 @@ import { COMPLETION_INDEX_ANNOTATION } from './manifests.js';
 type LoadOutput = Extract<GeneratorOutput, { kind: 'load' }>;
 
 function asLoopResult(r: LoadResult): LoopResult {
-  let errors = 0;
-  for (const kind of ERROR_KINDS) errors += r.errors[kind] ?? 0;
-  const sentCount = r.count + errors;
+  const sentCount = r.count + sumErrors(r.errors);
   const { protocol: _p, target: _t, model: _m, ...rest } = r;
   return { ...rest, sentCount, lateCount: Math.round(r.lateShare * sentCount) };
 }
