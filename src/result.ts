@@ -35,6 +35,19 @@ export interface RoundFigures {
   proxies: { name: string; cpuSeconds: number; rssBytes: number }[];
   /** Interval histograms of the measured window (what the .hlog files are rendered from). */
   intervals: IntervalHistogram[];
+  /**
+   * Hiccups seen while the round ran (meters/hiccup.ts): per source — `generator` (the load threads) and each
+   * process the env runs here (e.g. `echo (meshed)`) — how late a 1 ms timer woke, µs. Under time pairing the
+   * variants of a round ran together and share the same records.
+   */
+  hiccups: HiccupRecord[];
+}
+
+export interface HiccupRecord {
+  source: string;
+  /** Compressed base64 HDR histogram, µs. */
+  histogram: string;
+  latencyUs: LatencySummaryUs;
 }
 
 export interface ProxyCost {
@@ -65,6 +78,8 @@ export interface VariantResult {
   serviceHistogram: string;
   rounds: RoundFigures[];
   proxies: ProxyCost[];
+  /** Hiccups per source over all rounds (merged histograms' summaries, µs); see RoundFigures.hiccups. */
+  hiccupsUs: Record<string, LatencySummaryUs>;
 }
 
 export interface Overhead {
@@ -174,6 +189,15 @@ export interface Verdict {
   statistics?: StatisticsRecord;
 }
 
+/** The scheduling a run's processes got (src/run/placement.ts). */
+export interface PlacementRecord {
+  requested: 'high' | 'normal';
+  /** The nice value the run's processes ran at. */
+  obtained: `nice ${number}`;
+  /** Why a stronger policy was not obtained. */
+  note?: string;
+}
+
 export interface ResultDocument {
   schemaVersion: typeof RESULT_SCHEMA_VERSION;
   tool: { name: 'meshbench'; version: string };
@@ -189,6 +213,8 @@ export interface ResultDocument {
     facts: Record<string, unknown>;
     /** Variant names in the order they are compared; the first is the baseline. */
     variants: VariantName[];
+    /** The scheduling the run's processes got (src/run/placement.ts); absent in documents before it existed. */
+    placement?: PlacementRecord;
   };
   proofs: ProofRecord[];
   protocols: ProtocolResult[];

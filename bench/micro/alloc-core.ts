@@ -2,7 +2,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import type { CompletionSink, Driver, DriverConnection } from '../../src/drivers/driver.js';
 import { Http1ResponseParser, type Http1ParserHandler } from '../../src/drivers/http1-parser.js';
-import { nowUs } from '../../src/load/clock.js';
+import { nowUs } from '../../src/timing/clock.js';
 import { LoadLoop } from '../../src/load/loop.js';
 
 /**
@@ -51,7 +51,7 @@ const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve,
 
 async function measure(model: 'open' | 'closed'): Promise<{ bytesPerRequest: number | null; gcs: number; nsPerRequest: number; requests: number }> {
   const driver = new SocketlessDriver();
-  const loop = new LoadLoop(driver, { model, rateHz: model === 'open' ? 1e9 : 0, connections: CONNECTIONS, durationMs: 600_000, warmupMs: 0, timeoutMs: 600_000, intervalMs: 600_000, maxRequests: 0 });
+  const loop = new LoadLoop(driver, { model, rateHz: model === 'open' ? 1e9 : 0, connections: CONNECTIONS, durationMs: 600_000, warmupMs: 0, timeoutMs: 600_000, intervalMs: 600_000, maxRequests: 0, lateThresholdUs: 1000 });
   await loop.connect();
   const running = loop.run({ startUs: nowUs() + 1000 });
   await settle(); // every connection has sent its first request

@@ -1,6 +1,6 @@
 import { build, initWebAssembly } from 'hdr-histogram-js';
 import { createLatencyHistogram, recordLatency } from '../../src/histograms/index.js';
-import { nowUs } from '../../src/load/clock.js';
+import { nowUs } from '../../src/timing/clock.js';
 
 /**
  * What timing and recording one request costs: ns per clock read (nowUs), per histogram record (the JS

@@ -49,6 +49,7 @@ export async function loadCommand(target: string, opts: LoadCommandOptions): Pro
     workers: Math.min(opts.workers, opts.connections),
     intervalMs: 1000,
     maxRequests: 0,
+    lateThresholdUs: 1000,
   };
   try {
     await drivers[spec.protocol].probe({ target: spec.target, payloadBytes: spec.payloadBytes, headers: spec.headers }, Math.min(spec.timeoutMs, 5000));

@@ -147,7 +147,19 @@ export const scenarioSchema = z
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-"'),
     description: z.string().optional(),
     env: envSchema.default({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http' }),
-    /** Rounds per variant. Variants alternate A B B A … so drift hits both equally. */
+    /**
+     * How the variants are paired. time (default for local and static): both variants are driven at once by
+     * one generator, requests alternating A B A B …, and judged per 1 s time block — a stall of the machine
+     * hits both. rounds (kubernetes, where each variant's generator runs in its own namespace): variants take
+     * turns, A B B A …, and rounds are the units.
+     */
+    pairing: z.enum(['time', 'rounds']).optional(),
+    /**
+     * Scheduling of the run's own processes (src/run/placement.ts): high (nice −20 where allowed, else the
+     * highest allowed) or normal (as started). Recorded in result.json.
+     */
+    placement: z.enum(['high', 'normal']).default('high'),
+    /** Rounds per variant (pairing rounds: variants alternate A B B A … so drift hits both equally). */
     rounds: z.int().min(1).max(10_000).default(4),
     protocols: z.array(protocolSchema).min(1),
     budgets: budgetsSchema.default({}),
@@ -156,6 +168,9 @@ export const scenarioSchema = z
   })
   .superRefine((scenario, ctx) => {
     if (scenario.env.kind === 'kubernetes') checkKubernetesEnv(scenario.env, ctx);
+    if (scenario.env.kind === 'kubernetes' && scenario.pairing === 'time') {
+      ctx.addIssue({ code: 'custom', path: ['pairing'], message: 'kubernetes runs each variant\'s generators in its own namespace, so variants cannot share one generator: use pairing: rounds' });
+    }
     const seen = new Set<string>();
     scenario.protocols.forEach((p, i) => {
       if (seen.has(p.name)) {
@@ -180,7 +195,10 @@ export const scenarioSchema = z
         }
       }
     });
-  });
+  })
+  .transform((scenario) => ({ ...scenario, pairing: scenario.pairing ?? (scenario.env.kind === 'kubernetes' ? ('rounds' as const) : ('time' as const)) }));
+
+export type Pairing = 'time' | 'rounds';
 
 function checkKubernetesEnv(env: z.infer<typeof kubernetesEnvSchema>, ctx: z.core.$RefinementCtx): void {
   if (env.mesh === 'istio-ambient' && env.sidecarResources !== undefined) {

@@ -19,6 +19,11 @@ export interface VariantTargets {
   /** Target per protocol, in the form src/drivers/driver.ts DriverOptions.target expects. */
   targets: Partial<Record<Protocol, string>>;
   expect: MeshExpectation;
+  /**
+   * The same workload reached without its mesh path (local: the meshed echo's own ports). `run --aa` drives
+   * these, so an A/A run has the asymmetry a real run has — two workload processes — with both paths direct.
+   */
+  direct?: Partial<Record<Protocol, string>>;
 }
 
 /** A sample of the sidecar proxies' resource use (recorded with every result). */
@@ -57,6 +62,11 @@ export interface RunningEnv {
    * reachable from elsewhere (inside the cluster) proves them there.
    */
   prove?(protocols: readonly Protocol[], signal: AbortSignal | undefined): Promise<ProofRecord[]>;
+  /**
+   * Hiccups (meters/hiccup.ts) of the processes the env runs on this machine (echo servers), by process name,
+   * recorded since the previous call (compressed base64 histograms, µs). Absent: the env has none to report.
+   */
+  takeHiccups?(): Promise<Record<string, string>>;
   /** Current cumulative usage of the variant's proxies (empty for variants without proxies). */
   sampleProxies(variant: VariantName): Promise<ProxySample[]>;
   /** Stops everything the env started and removes its files. Idempotent; safe to call on any path. */

@@ -1,14 +1,14 @@
 import type { CompletionSink, Driver, DriverConnection, ErrorKind } from '../drivers/driver.js';
-import { nowUs } from './clock.js';
+import { nowUs } from '../timing/clock.js';
 import { LoopRecorder, type LoopResult } from './recorder.js';
 import { firstIndexAtOrAfter, loadWindow, type LoadWindow } from './schedule.js';
 import type { LoadSpec } from './types.js';
-import { Waker } from './waker.js';
+import { Waker } from '../timing/waker.js';
 
 export type { LoopResult } from './recorder.js';
 
 /** The part of a LoadSpec one loop needs; rate, connections and maxRequests are this loop's share. */
-export type LoopSpec = Pick<LoadSpec, 'model' | 'rateHz' | 'connections' | 'durationMs' | 'warmupMs' | 'timeoutMs' | 'intervalMs' | 'maxRequests'>;
+export type LoopSpec = Pick<LoadSpec, 'model' | 'rateHz' | 'connections' | 'durationMs' | 'warmupMs' | 'timeoutMs' | 'intervalMs' | 'maxRequests' | 'lateThresholdUs'>;
 
 export interface LoopProgress {
   /** Since the start of warm-up. */
@@ -49,7 +49,9 @@ const PAUSED = 2;
  * intended time (coordinated-omission correction, as wrk2); the service histogram counts from the send.
  * Closed loop: each connection resends on completion (after an error or time-out it pauses 10 ms).
  * A request belongs to the measured window when its intended (open) or send (closed) time is inside it.
- * At the window's end sending stops, in-flight requests get up to timeoutMs, unsent due ones are `dropped`.
+ * At the window's end sending stops, in-flight requests get up to timeoutMs, unsent due ones are `dropped` —
+ * and recorded as late, from their intended time to the end of the drain, so a stall at the end of a
+ * window cannot hide in them.
  */
 export class LoadLoop implements CompletionSink {
   private readonly n: number;
@@ -73,6 +75,8 @@ export class LoadLoop implements CompletionSink {
   private capped = false;
   private measuredSends = 0;
   private dropped = 0;
+  /** First dropped schedule index (open loop); the dropped ones are [droppedFromK, droppedFromK + dropped). */
+  private droppedFromK = 0;
   private sending = false;
   private finished = true;
   private drainDeadlineUs = Infinity;
@@ -101,7 +105,7 @@ export class LoadLoop implements CompletionSink {
     this.free = new Int32Array(this.n);
     this.open = spec.model === 'open';
     this.timeoutUs = spec.timeoutMs * 1000;
-    this.rec = new LoopRecorder(this.open, spec.intervalMs);
+    this.rec = new LoopRecorder(this.open, spec.intervalMs, spec.lateThresholdUs);
   }
 
   /** Opens every connection; rejects (after closing those that opened) if one cannot be opened. */
@@ -276,7 +280,8 @@ export class LoadLoop implements CompletionSink {
     if (this.open) {
       // Due but unsent: intended inside the window and at or before now (an abort drops nothing not yet due).
       const dueEndK = Math.min(this.endK, firstIndexAtOrAfter(this.scheduleStartUs, this.spec.rateHz, now + 1));
-      this.dropped = Math.max(0, dueEndK - Math.max(this.nextK, this.measureK));
+      this.droppedFromK = Math.max(this.nextK, this.measureK);
+      this.dropped = Math.max(0, dueEndK - this.droppedFromK);
     }
     this.drainDeadlineUs = now + this.timeoutUs;
     if (this.outstanding === 0) this.finish();
@@ -343,7 +348,11 @@ export class LoadLoop implements CompletionSink {
     if (this.pauseTimer !== undefined) clearTimeout(this.pauseTimer);
     void this.waker?.close();
     this.waker = undefined;
-    const result = this.rec.result(nowUs(), this.dropped, this.open ? this.spec.rateHz : 0);
+    const now = nowUs();
+    for (let k = this.droppedFromK; k < this.droppedFromK + this.dropped; k++) {
+      this.rec.unsent(now, this.scheduleStartUs + Math.floor((k * 1e6) / this.spec.rateHz));
+    }
+    const result = this.rec.result(now, this.dropped, this.open ? this.spec.rateHz : 0);
     if (this.failure !== undefined) this.fail?.(this.failure);
     else this.settle?.(result);
   }

@@ -1,22 +1,27 @@
 import type { LoopProgress, LoopResult, LoopSpec } from './loop.js';
 import type { LoadSpec } from './types.js';
 
+/** One lane of a worker: its own driver (target) and loop, on the worker's one thread. */
+export interface LaneData {
+  driver: Pick<LoadSpec, 'protocol' | 'target' | 'payloadBytes' | 'headers'>;
+  /** This worker's share of the lane's load. */
+  loop: LoopSpec;
+  /** Shift of this lane's open-loop schedule so workers and lanes interleave. */
+  phaseUs: number;
+}
+
 /** What the pool gives one load worker (structured-cloned into the worker thread). */
 export interface LoadWorkerData {
   index: number;
-  driver: Pick<LoadSpec, 'protocol' | 'target' | 'payloadBytes' | 'headers'>;
-  /** This worker's share of the load. */
-  loop: LoopSpec;
-  /** Shift of this worker's open-loop schedule so the workers interleave. */
-  phaseUs: number;
+  lanes: LaneData[];
 }
 
 /** Pool → worker. `start` carries the common start of warm-up on the shared (process.hrtime) µs clock. */
 export type ToLoadWorker = { type: 'start'; startSharedUs: number } | { type: 'stop' };
 
-/** Worker → pool: ready (connections open), ~1/s progress, then exactly one of result or error. */
+/** Worker → pool: ready (connections open), ~1/s progress per lane, then exactly one of result (one per lane) or error. */
 export type FromLoadWorker =
   | { type: 'ready' }
-  | { type: 'progress'; progress: LoopProgress }
-  | { type: 'result'; result: LoopResult }
+  | { type: 'progress'; lane: number; progress: LoopProgress }
+  | { type: 'result'; results: LoopResult[]; hiccupHistogram: string }
   | { type: 'error'; message: string };

@@ -4,7 +4,7 @@ import { ERROR_KINDS, sumErrors, zeroErrors } from '../drivers/driver.js';
 import { MeshbenchError } from '../errors.js';
 import { mergeEncoded } from '../histograms/index.js';
 import { distPath } from '../paths.js';
-import { sharedNowUs } from './clock.js';
+import { sharedNowUs } from '../timing/clock.js';
 import type { LoopProgress, LoopResult } from './loop.js';
 import type { FromLoadWorker, LoadWorkerData, ToLoadWorker } from './messages.js';
 import { phaseOffsetUs, shareOf } from './schedule.js';
@@ -48,18 +48,40 @@ const FINISH_SLACK_MS = 15_000;
  * Rejects with MB_LOAD_FAILED when a worker cannot open its connections, crashes, or does not finish in
  * time. On `signal` abort the workers stop and the promise resolves with what was measured so far.
  */
-export function runLoad(spec: LoadSpec, signal?: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<LoadResult> {
+export async function runLoad(spec: LoadSpec, signal?: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<LoadResult> {
+  const [result] = await runLoads([spec], signal, onProgress === undefined ? undefined : (_lane, p) => onProgress(p));
+  return result as LoadResult;
+}
+
+/**
+ * Runs several load jobs at once, paired in time: every worker thread drives its share of every job (a
+ * "lane" each), and the lanes' open-loop schedules interleave — with two lanes at rate R each, requests
+ * go out A B A B … at 2R, evenly spaced — so whatever stalls the generator or the machine hits every lane
+ * alike, and the lanes' interval histograms cover the same instants (block i of one lane is paired with
+ * block i of the other). The first spec sets the shape (model, rate, connections, workers, durations);
+ * the others must match it and differ only in target (and headers). Results come back in spec order, each
+ * carrying the generator threads' hiccups over the job.
+ */
+export function runLoads(specs: readonly LoadSpec[], signal?: AbortSignal, onProgress?: (lane: number, p: LoadProgress) => void): Promise<LoadResult[]> {
+  const spec = specs[0];
+  if (spec === undefined) return Promise.resolve([]);
+  const mismatch = specs.find((s) => SHAPE.some((k) => s[k] !== spec[k]));
+  if (mismatch !== undefined) {
+    return Promise.reject(new MeshbenchError('MB_LOAD_FAILED', `paired load jobs must share their shape (${SHAPE.join(', ')}); ${mismatch.target} differs from ${spec.target}`));
+  }
+  const lanes = specs.length;
   let workers = Math.max(1, Math.min(Math.floor(spec.workers), spec.connections));
   if (spec.maxRequests > 0) workers = Math.min(workers, spec.maxRequests);
   if (!(spec.connections >= 1)) return Promise.reject(new MeshbenchError('MB_LOAD_FAILED', `load needs at least one connection, got ${spec.connections}`));
-  if (signal?.aborted === true) return Promise.resolve(mergeResults(spec, []));
-  return new Promise<LoadResult>((resolve, reject) => {
+  if (signal?.aborted === true) return Promise.resolve(specs.map((s) => mergeResults(s, [])));
+  const what = specs.map((s) => s.target).join(' + ');
+  return new Promise<LoadResult[]>((resolve, reject) => {
     const threads: Worker[] = [];
-    const results: (LoopResult | undefined)[] = new Array<LoopResult | undefined>(workers).fill(undefined);
-    const latest: (LoopProgress | undefined)[] = new Array<LoopProgress | undefined>(workers).fill(undefined);
-    const reports = new Array<number>(workers).fill(0);
+    const results: (FromLoadWorker & { type: 'result' } | undefined)[] = new Array<undefined>(workers).fill(undefined);
+    const latest: (LoopProgress | undefined)[][] = specs.map(() => new Array<LoopProgress | undefined>(workers).fill(undefined));
+    const reports: number[][] = specs.map(() => new Array<number>(workers).fill(0));
+    const reported = new Array<number>(lanes).fill(0);
     let ready = 0;
-    let reported = 0;
     let started = false;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
@@ -72,16 +94,17 @@ export function runLoad(spec: LoadSpec, signal?: AbortSignal, onProgress?: (p: L
     };
     const failWith = (message: string, cause?: unknown): void => {
       if (settled) return;
-      const err = new MeshbenchError('MB_LOAD_FAILED', `${spec.protocol} load against ${spec.target}: ${message}`, { cause });
+      const err = new MeshbenchError('MB_LOAD_FAILED', `${spec.protocol} load against ${what}: ${message}`, { cause });
       void cleanup().then(() => reject(err));
     };
-    const finishWith = (parts: LoopResult[]): void => {
+    const finishWith = (parts: (FromLoadWorker & { type: 'result' })[]): void => {
       if (settled) return;
-      void cleanup().then(() => resolve(mergeResults(spec, parts)));
+      const hiccups = parts.map((p) => p.hiccupHistogram);
+      void cleanup().then(() => resolve(specs.map((s, lane) => mergeResults(s, parts.map((p) => p.results[lane]).filter((r) => r !== undefined), hiccups))));
     };
-    const arm = (ms: number, what: string): void => {
+    const arm = (ms: number, why: string): void => {
       if (timer !== undefined) clearTimeout(timer);
-      timer = setTimeout(() => failWith(`${what} within ${Math.round(ms / 1000)} s`), ms);
+      timer = setTimeout(() => failWith(`${why} within ${Math.round(ms / 1000)} s`), ms);
     };
     function onAbort(): void {
       if (settled) return;
@@ -100,17 +123,22 @@ export function runLoad(spec: LoadSpec, signal?: AbortSignal, onProgress?: (p: L
             arm(spec.warmupMs + spec.durationMs + spec.timeoutMs + FINISH_SLACK_MS, 'load workers did not finish');
           }
           break;
-        case 'progress':
-          latest[w] = message.progress;
-          reports[w] = (reports[w] ?? 0) + 1;
-          if (onProgress !== undefined && Math.min(...reports) > reported) {
-            reported = Math.min(...reports);
-            onProgress(mergeProgress(latest));
+        case 'progress': {
+          const laneLatest = latest[message.lane];
+          const laneReports = reports[message.lane];
+          if (laneLatest === undefined || laneReports === undefined) break;
+          laneLatest[w] = message.progress;
+          laneReports[w] = (laneReports[w] ?? 0) + 1;
+          const least = Math.min(...laneReports);
+          if (onProgress !== undefined && least > (reported[message.lane] ?? 0)) {
+            reported[message.lane] = least;
+            onProgress(message.lane, mergeProgress(laneLatest));
           }
           break;
+        }
         case 'result':
-          results[w] = message.result;
-          if (results.every((r) => r !== undefined)) finishWith(results as LoopResult[]);
+          results[w] = message;
+          if (results.every((r) => r !== undefined)) finishWith(results as (FromLoadWorker & { type: 'result' })[]);
           break;
         case 'error':
           failWith(`load worker ${w + 1} of ${workers} failed: ${message.message}`);
@@ -119,22 +147,26 @@ export function runLoad(spec: LoadSpec, signal?: AbortSignal, onProgress?: (p: L
     };
 
     signal?.addEventListener('abort', onAbort, { once: true });
-    arm(READY_TIMEOUT_MS, `load workers did not open their ${spec.connections} connection(s)`);
+    arm(READY_TIMEOUT_MS, `load workers did not open their ${spec.connections * lanes} connection(s)`);
     for (let w = 0; w < workers; w++) {
       const data: LoadWorkerData = {
         index: w,
-        driver: { protocol: spec.protocol, target: spec.target, payloadBytes: spec.payloadBytes, headers: spec.headers },
-        loop: {
-          model: spec.model,
-          rateHz: spec.rateHz / workers,
-          connections: shareOf(spec.connections, workers, w),
-          durationMs: spec.durationMs,
-          warmupMs: spec.warmupMs,
-          timeoutMs: spec.timeoutMs,
-          intervalMs: spec.intervalMs,
-          maxRequests: spec.maxRequests > 0 ? shareOf(spec.maxRequests, workers, w) : 0,
-        },
-        phaseUs: spec.model === 'open' ? phaseOffsetUs(w, spec.rateHz) : 0,
+        lanes: specs.map((s, lane) => ({
+          driver: { protocol: s.protocol, target: s.target, payloadBytes: s.payloadBytes, headers: s.headers },
+          loop: {
+            model: s.model,
+            rateHz: s.rateHz / workers,
+            connections: shareOf(s.connections, workers, w),
+            durationMs: s.durationMs,
+            warmupMs: s.warmupMs,
+            timeoutMs: s.timeoutMs,
+            intervalMs: s.intervalMs,
+            maxRequests: s.maxRequests > 0 ? shareOf(s.maxRequests, workers, w) : 0,
+            lateThresholdUs: s.lateThresholdUs,
+          },
+          // Slot k of the union schedule (rate R × lanes) goes to lane k mod lanes, worker ⌊k / lanes⌋ mod workers.
+          phaseUs: s.model === 'open' ? phaseOffsetUs(w * lanes + lane, s.rateHz * lanes) : 0,
+        })),
       };
       const thread = new Worker(distPath('load/worker.js'), { workerData: data });
       threads.push(thread);
@@ -147,6 +179,9 @@ export function runLoad(spec: LoadSpec, signal?: AbortSignal, onProgress?: (p: L
     }
   });
 }
+
+/** What paired jobs must share: everything that shapes the schedule and the windows. */
+const SHAPE = ['protocol', 'model', 'rateHz', 'connections', 'durationMs', 'warmupMs', 'workers', 'intervalMs', 'maxRequests', 'timeoutMs'] as const;
 
 function mergeProgress(latest: readonly (LoopProgress | undefined)[]): LoadProgress {
   const merged: LoadProgress = { elapsedMs: 0, count: 0, rateHz: 0, p99Us: 0 };
@@ -161,7 +196,7 @@ function mergeProgress(latest: readonly (LoopProgress | undefined)[]): LoadProgr
 }
 
 /** Exact merge of the workers' partial results into one LoadResult (no parts: an empty result). */
-export function mergeResults(spec: Pick<LoadSpec, 'protocol' | 'target' | 'model' | 'rateHz'>, parts: readonly LoopResult[]): LoadResult {
+export function mergeResults(spec: Pick<LoadSpec, 'protocol' | 'target' | 'model' | 'rateHz'>, parts: readonly LoopResult[], hiccups: readonly string[] = []): LoadResult {
   const errors = zeroErrors();
   let count = 0, dropped = 0, behindUs = 0, maxLagUs = 0, measuredMs = 0, late = 0, sent = 0;
   let startedAtMs = parts.length > 0 ? Infinity : Date.now();
@@ -201,5 +236,6 @@ export function mergeResults(spec: Pick<LoadSpec, 'protocol' | 'target' | 'model
       histogram: mergeEncoded(ivs.map((iv) => iv.histogram)),
     })),
     startedAtMs,
+    hiccupHistogram: mergeEncoded(hiccups),
   };
 }

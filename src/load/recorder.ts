@@ -1,17 +1,15 @@
 import { sumErrors, zeroErrors, type ErrorKind } from '../drivers/driver.js';
 import { createLatencyHistogram, encodeHistogram, recordLatency, type LatencyHistogram } from '../histograms/index.js';
-import { epochMsOf } from './clock.js';
+import { epochMsOf } from '../timing/clock.js';
 import type { LoadWindow } from './schedule.js';
 import type { IntervalHistogram, LoadResult } from './types.js';
 
-/** A loop's result: a LoadResult without the job's identity, plus what an exact merge needs. */
-export interface LoopResult extends Omit<LoadResult, 'protocol' | 'target' | 'model'> {
-  /** Measured-window sends more than 1 ms late, and all measured-window sends (lateShare = late / sent). */
+/** A loop's result: a LoadResult without the job's identity and hiccups, plus what an exact merge needs. */
+export interface LoopResult extends Omit<LoadResult, 'protocol' | 'target' | 'model' | 'hiccupHistogram'> {
+  /** Measured-window requests sent more than lateThresholdUs late or never sent, and all of them (lateShare = late / sent). */
   lateCount: number;
   sentCount: number;
 }
-
-const LATE_US = 1_000;
 
 /**
  * What a load loop measured: latency histograms, interval histograms, counts and lateness. Every method
@@ -48,6 +46,7 @@ export class LoopRecorder {
   constructor(
     private readonly open: boolean,
     intervalMs: number,
+    private readonly lateThresholdUs: number,
   ) {
     this.intervalUs = Math.max(1, intervalMs) * 1000;
   }
@@ -68,7 +67,7 @@ export class LoopRecorder {
     this.sentCount++;
     this.behindUs += lagUs;
     if (lagUs > this.maxLagUs) this.maxLagUs = lagUs;
-    if (lagUs > LATE_US) this.lateCount++;
+    if (lagUs > this.lateThresholdUs) this.lateCount++;
   }
 
   response(now: number, intendedUs: number, sentUs: number, measured: boolean): void {
@@ -81,6 +80,17 @@ export class LoopRecorder {
     } else if (this.inWarmup) {
       recordLatency(this.interval, now - intendedUs);
     }
+  }
+
+  /**
+   * An open-loop request intended at `intendedUs` inside the window that was never sent (the window ended
+   * first): recorded as a response at `now` (the end of the drain) and counted late.
+   */
+  unsent(now: number, intendedUs: number): void {
+    this.sentCount++;
+    this.lateCount++;
+    if (now >= this.intervalEndUs) this.advance(now);
+    recordLatency(this.interval, now - intendedUs);
   }
 
   error(kind: ErrorKind, measured: boolean): void {

@@ -25,6 +25,8 @@ export interface LoadSpec {
   intervalMs: number;
   /** Hard cap on requests started in the measured window (bounds every load loop in count). 0 = none. */
   maxRequests: number;
+  /** A measured-window request sent more than this long after its intended time counts as late (lateShare). */
+  lateThresholdUs: number;
 }
 
 /** One interval histogram (for .hlog). Times are wall-clock epoch milliseconds. */
@@ -44,7 +46,11 @@ export interface LoadResult {
   count: number;
   /** Errors in the measured window, by kind (timeouts included as `timeout`). */
   errors: Record<ErrorKind, number>;
-  /** Requests the open-loop schedule wanted started in the window but that were never sent (backlog at end). */
+  /**
+   * Requests the open-loop schedule wanted started in the window but that were never sent (backlog at end).
+   * They are not hidden: each is recorded in `histogram` as late, from its intended time to the end of the
+   * drain, and counted in `lateShare`.
+   */
   dropped: number;
   intendedRateHz: number; // 0 for closed loop
   achievedRateHz: number; // (count + errors) / measured seconds
@@ -55,7 +61,7 @@ export interface LoadResult {
    */
   behindUs: number;
   maxLagUs: number;
-  /** Share of measured-window requests sent more than 1 ms after their intended time. */
+  /** Share of measured-window requests sent more than `lateThresholdUs` after their intended time, or never sent. */
   lateShare: number;
   /** Latency from intended send time (open loop; corrected for coordinated omission) or send time (closed). */
   histogram: string;
@@ -63,4 +69,6 @@ export interface LoadResult {
   serviceHistogram: string;
   intervals: IntervalHistogram[];
   startedAtMs: number;
+  /** The generator threads' hiccups during the job (meters/hiccup.ts; compressed base64, µs; merged over threads). */
+  hiccupHistogram: string;
 }

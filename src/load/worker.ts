@@ -1,47 +1,61 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadDriver } from '../drivers/load-driver.js';
-import { toLocalUs } from './clock.js';
+import { HiccupMeter } from '../meters/hiccup.js';
+import { toLocalUs } from '../timing/clock.js';
 import { LoadLoop } from './loop.js';
 import type { FromLoadWorker, LoadWorkerData, ToLoadWorker } from './messages.js';
 
 /**
- * Load worker thread (entry point, started by pool.ts): opens this worker's share of connections,
- * reports ready, runs the loop from the common start time, and posts its partial result (histograms
- * encoded) — or an error saying what broke.
+ * Load worker thread (entry point, started by pool.ts): opens this worker's share of connections for every
+ * lane (one lane per target: paired variants run side by side on this one thread, so a stall of the thread or
+ * the machine hits all of them alike), reports ready, runs every lane's loop from the common start time, and
+ * posts the lanes' partial results (histograms encoded) with this thread's hiccups — or an error saying what
+ * broke.
  */
 const data = workerData as LoadWorkerData;
 const port = parentPort;
-if (port === null) throw new Error('load/worker.js must run as a worker thread (started by runLoad)');
+if (port === null) throw new Error('load/worker.js must run as a worker thread (started by runLoads)');
 
 const post = (message: FromLoadWorker): void => port.postMessage(message);
 const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-const driver = (await loadDriver(data.driver.protocol)).create({ target: data.driver.target, payloadBytes: data.driver.payloadBytes, headers: data.driver.headers });
-const loop = new LoadLoop(driver, data.loop);
+const loops = await Promise.all(
+  data.lanes.map(async (lane) => {
+    const driver = (await loadDriver(lane.driver.protocol)).create({ target: lane.driver.target, payloadBytes: lane.driver.payloadBytes, headers: lane.driver.headers });
+    return new LoadLoop(driver, lane.loop);
+  }),
+);
+const meter = new HiccupMeter();
+const closeAll = (): Promise<unknown> => Promise.allSettled([...loops.map((l) => l.close()), meter.close()]);
 
 async function start(startSharedUs: number): Promise<void> {
   try {
-    const result = await loop.run({
-      startUs: toLocalUs(startSharedUs),
-      phaseUs: data.phaseUs,
-      onProgress: (progress) => post({ type: 'progress', progress }),
-    });
-    await loop.close();
-    post({ type: 'result', result });
+    const startUs = toLocalUs(startSharedUs);
+    meter.start();
+    const results = await Promise.all(
+      loops.map((loop, lane) =>
+        loop.run({ startUs, phaseUs: data.lanes[lane]?.phaseUs ?? 0, onProgress: (progress) => post({ type: 'progress', lane, progress }) }),
+      ),
+    );
+    const hiccupHistogram = meter.take();
+    await closeAll();
+    post({ type: 'result', results, hiccupHistogram });
   } catch (err) {
-    await loop.close().catch(() => undefined);
+    for (const loop of loops) loop.stop();
+    await closeAll();
     post({ type: 'error', message: describe(err) });
   }
 }
 
 port.on('message', (message: ToLoadWorker) => {
   if (message.type === 'start') void start(message.startSharedUs);
-  else loop.stop();
+  else for (const loop of loops) loop.stop();
 });
 
 try {
-  await loop.connect();
+  await Promise.all(loops.map((loop) => loop.connect()));
   post({ type: 'ready' });
 } catch (err) {
+  await closeAll();
   post({ type: 'error', message: describe(err) });
 }

@@ -17,7 +17,10 @@ export function renderMarkdown(doc: ResultDocument): string {
     ['started / finished', `${doc.startedAt} / ${doc.finishedAt}`],
     ['environment', `${doc.environment.kind}; variants ${doc.environment.variants.join(', ')}; baseline ${doc.environment.variants[0] ?? ''}`],
     ['machine', `node ${doc.environment.node}, ${doc.environment.platform}, ${doc.environment.cpus} CPUs`],
-    ['rounds', `${doc.scenario.rounds} per variant, interleaved A B B A`],
+    ['rounds', doc.scenario.pairing === 'time'
+      ? `${doc.scenario.rounds}; in each, both variants driven at once by one generator, requests alternating (time pairing)`
+      : `${doc.scenario.rounds} per variant, interleaved A B B A`],
+    ['placement', doc.environment.placement === undefined ? 'not recorded' : `${doc.environment.placement.obtained} (requested ${doc.environment.placement.requested})${doc.environment.placement.note === undefined ? '' : `; ${doc.environment.placement.note}`}`],
     ['meshbench', `${doc.tool.version}, result schema ${doc.schemaVersion}`],
     ...Object.entries(doc.environment.facts).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
   ]), '');
@@ -71,6 +74,7 @@ function protocolSection(p: ProtocolResult, estimates: ProtocolEstimates | undef
     out.push('Sidecar cost:', '', mdTable(['variant', 'proxy', '>CPU s', '>CPU µs/request', '>peak RSS MiB'], proxies), '');
   }
   out.push(...estimatesTable(p, estimates));
+  out.push(...hiccupsTable(p));
   out.push('Per round:', '');
   const rounds = Object.entries(p.variants)
     .flatMap(([name, v]) => v.rounds.map((r) => ({ name, r })))
@@ -79,6 +83,24 @@ function protocolSection(p: ProtocolResult, estimates: ProtocolEstimates | undef
     r.round + 1, name, r.count, r.errors, rate(r.achievedRateHz), ms(r.latencyUs.p50), ms(r.latencyUs.p99), ms(r.latencyUs.max), ms(r.maxLagUs),
   ])), '');
   return out;
+}
+
+/**
+ * The hiccups (a 1 ms timer's lateness) of the generator and the env's processes while this protocol ran:
+ * stalls of the platform or the harness itself, beside the latencies they would otherwise hide in.
+ */
+function hiccupsTable(p: ProtocolResult): string[] {
+  // Time-paired variants ran together and share the same records: list them once.
+  const seen = new Set<string>();
+  const rows: string[][] = [];
+  for (const [name, v] of Object.entries(p.variants)) {
+    const key = JSON.stringify(v.hiccupsUs ?? {});
+    if (seen.has(key)) continue;
+    seen.add(key);
+    for (const [source, h] of Object.entries(v.hiccupsUs ?? {})) rows.push([source, name, ms(h.p50), ms(h.p99), ms(h.p999), ms(h.max), String(h.count)]);
+  }
+  if (rows.length === 0) return [];
+  return ['Hiccups — how late a 1 ms timer woke in each process while this protocol ran (ms):', '', mdTable(['source', 'during rounds of', '>p50', '>p99', '>p99.9', '>max', '>ticks'], rows), ''];
 }
 
 /** p50 / p99 / p99.9 of each variant and of the overhead, each with its interval. */

@@ -3,27 +3,33 @@ import { MeshbenchError } from '../errors.js';
 import { BASELINE_VARIANT } from '../protocols.js';
 
 /**
- * `run --aa`: the same environment, but every variant drives the baseline's (unmeshed) targets, from where
- * the baseline's load runs, and must prove unmeshed. The rest of the pipeline is untouched — rounds are
- * interleaved and judged as in any run — so an A/A run measures exactly what the method makes of two
- * identical variants.
+ * `run --aa`: the same environment, but every variant drives its workload directly — the meshed variant its
+ * own echo without the sidecars (`direct`), so there are two echo processes as in a real run, both direct —
+ * from where the baseline's load runs, and must prove unmeshed. Where an env has no direct path for a variant
+ * (static, kubernetes) it drives the baseline's targets. The rest of the pipeline is untouched — variants are
+ * paired and judged as in any run — so an A/A run measures exactly what the method makes of two identical
+ * variants.
  */
 export function aaEnv(env: RunningEnv): RunningEnv {
   const base = env.variants.find((v) => v.name === BASELINE_VARIANT);
   if (base === undefined) {
     throw new MeshbenchError('MB_BAD_ARGUMENT', `--aa needs the "${BASELINE_VARIANT}" variant, and this environment has only ${env.variants.map((v) => v.name).join(', ')}`);
   }
-  const variants = env.variants.map((v) => ({ name: v.name, targets: base.targets, expect: { kind: 'none' as const } }));
+  const variants = env.variants.map((v) => ({ name: v.name, targets: v.name === BASELINE_VARIANT ? base.targets : (v.direct ?? base.targets), expect: { kind: 'none' as const } }));
+  const how = env.variants.every((v) => v.name === BASELINE_VARIANT || v.direct !== undefined)
+    ? 'every variant drives its own workload directly (no mesh path)'
+    : `every variant drives the ${BASELINE_VARIANT} targets`;
   const wrapped: RunningEnv = {
     kind: env.kind,
     // A getter: environments add facts while they run (e.g. kubernetes sidecarCost after the rounds).
     get facts() {
-      return { ...env.facts, aa: `every variant drives the ${BASELINE_VARIANT} targets` };
+      return { ...env.facts, aa: how };
     },
     variants,
     sampleProxies: () => env.sampleProxies(BASELINE_VARIANT),
     close: () => env.close(),
   };
+  if (env.takeHiccups !== undefined) wrapped.takeHiccups = env.takeHiccups.bind(env);
   const { runLoad, prove } = env;
   if (runLoad !== undefined) wrapped.runLoad = (_variant, spec, signal, onProgress) => runLoad.call(env, BASELINE_VARIANT, spec, signal, onProgress);
   if (prove !== undefined) {

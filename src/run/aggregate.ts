@@ -3,7 +3,7 @@ import type { ProxySample } from '../envs/env.js';
 import { mergeEncoded, summarizeEncoded } from '../histograms/index.js';
 import type { LoadResult } from '../load/types.js';
 import { BASELINE_VARIANT } from '../protocols.js';
-import type { Overhead, ProxyCost, RoundFigures, VariantResult } from '../result.js';
+import type { HiccupRecord, LatencySummaryUs, Overhead, ProxyCost, RoundFigures, VariantResult } from '../result.js';
 
 /** One variant's run in one round, as the orchestrator collected it. */
 export interface RoundRecord {
@@ -14,6 +14,8 @@ export interface RoundRecord {
   /** Proxy usage before and after the round's load (same names, same order). */
   proxiesBefore: ProxySample[];
   proxiesAfter: ProxySample[];
+  /** Encoded hiccup histograms by source (the generator's and the env's processes') over the round. */
+  hiccups: Record<string, string>;
 }
 
 function proxyDeltas(record: RoundRecord): RoundFigures['proxies'] {
@@ -37,7 +39,15 @@ function roundFigures(record: RoundRecord): RoundFigures {
     lateShare: load.lateShare,
     proxies: proxyDeltas(record),
     intervals: load.intervals,
+    hiccups: Object.entries(record.hiccups).map(([source, histogram]): HiccupRecord => ({ source, histogram, latencyUs: summarizeEncoded(histogram) })),
   };
+}
+
+/** Per source, the summary of its hiccup histograms merged over the rounds. */
+function hiccupSummaries(rounds: readonly RoundFigures[]): Record<string, LatencySummaryUs> {
+  const bySource = new Map<string, string[]>();
+  for (const r of rounds) for (const h of r.hiccups) bySource.set(h.source, [...(bySource.get(h.source) ?? []), h.histogram]);
+  return Object.fromEntries([...bySource].map(([source, list]) => [source, summarizeEncoded(mergeEncoded(list))]));
 }
 
 /** Merges a variant's rounds exactly: histograms added, counts summed, rates over the summed window. */
@@ -76,6 +86,7 @@ export function aggregateVariant(records: RoundRecord[]): VariantResult {
     serviceHistogram,
     rounds,
     proxies: proxyCosts(rounds, count),
+    hiccupsUs: hiccupSummaries(rounds),
   };
 }
 

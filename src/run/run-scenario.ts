@@ -3,7 +3,8 @@ import type { ProtocolConfig, Scenario } from '../config/schema.js';
 import type { ProofRecord, RunningEnv } from '../envs/env.js';
 import { startEnv } from '../envs/index.js';
 import { provePaths } from '../envs/proof.js';
-import { runLoad } from '../load/pool.js';
+import { runLoads, type LoadProgress } from '../load/pool.js';
+import { MeshbenchError } from '../errors.js';
 import { variantOrder } from '../load/rounds.js';
 import type { LoadSpec } from '../load/types.js';
 import type { Protocol, VariantName } from '../protocols.js';
@@ -11,6 +12,7 @@ import { RESULT_SCHEMA_VERSION, type ProtocolResult, type ResultDocument } from 
 import { judge } from '../verdict/index.js';
 import { toolVersion } from '../version.js';
 import { withAa } from './aa-env.js';
+import { applyPlacement } from './placement.js';
 import { sumErrors } from '../drivers/driver.js';
 import { aggregateVariant, overheads, type RoundRecord } from './aggregate.js';
 import { summarizeEncoded } from '../histograms/index.js';
@@ -31,7 +33,7 @@ export interface RunOptions {
   onEvent?: (event: RunEvent) => void;
 }
 
-export function loadSpec(config: ProtocolConfig, target: string): LoadSpec {
+export function loadSpec(config: ProtocolConfig, target: string, lateThresholdMs = 1): LoadSpec {
   return {
     protocol: config.name,
     target: config.name === 'http1' || config.name === 'websocket' ? withPath(target, config.path) : target,
@@ -46,6 +48,7 @@ export function loadSpec(config: ProtocolConfig, target: string): LoadSpec {
     workers: Math.min(config.workers, config.connections, availableParallelism()),
     intervalMs: 1000,
     maxRequests: 0,
+    lateThresholdUs: Math.round(lateThresholdMs * 1000),
   };
 }
 
@@ -68,7 +71,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const { signal, onEvent } = options;
   const startedAt = new Date().toISOString();
   const protocols = scenario.protocols.map((p) => p.name);
-  const env: RunningEnv = await withAa(await startEnv(scenario.env, protocols, signal), options.aa);
+  // Before anything starts: worker threads and child processes inherit the scheduling.
+  const placement = applyPlacement(scenario.placement);
+  const env: RunningEnv = await withAa(await startEnv(scenario.env, protocols, signal).catch((err: unknown) => {
+    placement.restore();
+    throw err;
+  }), options.aa);
   try {
     const variants = env.variants.map((v) => v.name);
     onEvent?.({ type: 'env-ready', kind: env.kind, variants });
@@ -77,30 +85,48 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     onEvent?.({ type: 'proven', proofs });
 
     const records = new Map<string, RoundRecord[]>(); // key: protocol/variant
-    const steps = scenario.rounds * scenario.protocols.length * variants.length;
+    const keep = (config: ProtocolConfig, variant: VariantName, record: RoundRecord): void => {
+      const key = `${config.name}/${variant}`;
+      records.set(key, [...(records.get(key) ?? []), record]);
+    };
+    const paired = scenario.pairing === 'time';
+    if (paired && env.runLoad !== undefined) {
+      throw new MeshbenchError('MB_BAD_SCENARIO', `pairing: time needs the generator on this machine, and the ${env.kind} environment runs its own: use pairing: rounds`);
+    }
+    const spec = (config: ProtocolConfig, target: string): LoadSpec => loadSpec(config, target, scenario.validity.lateThresholdMs);
+    const steps = scenario.rounds * scenario.protocols.length * (paired ? 1 : variants.length);
     let step = 0;
     let interrupted = false;
     rounds: for (let round = 0; round < scenario.rounds; round++) {
       for (const config of scenario.protocols) {
-        const order = variantOrder(variants, round);
-        for (const [position, variant] of order.entries()) {
+        // ABBA: the order alternates per round — who runs first (rounds), or who takes the first slot of each pair (time).
+        const order = variantOrder(variants, round).flatMap((name) => {
+          const target = env.variants.find((v) => v.name === name)?.targets[config.name];
+          return target === undefined ? [] : [{ name, target }];
+        });
+        const groups = paired ? [order] : order.map((v) => [v]);
+        for (const group of groups) {
           if (signal?.aborted) { interrupted = true; break rounds; }
-          const target = env.variants.find((v) => v.name === variant)?.targets[config.name];
-          if (target === undefined) continue;
-          onEvent?.({ type: 'round-start', round, rounds: scenario.rounds, protocol: config.name, variant, step: ++step, steps });
-          const proxiesBefore = await env.sampleProxies(variant);
+          const label = group.map((v) => v.name).join(' + ');
+          onEvent?.({ type: 'round-start', round, rounds: scenario.rounds, protocol: config.name, variant: label, step: ++step, steps });
+          const proxiesBefore = await Promise.all(group.map((v) => env.sampleProxies(v.name)));
+          await env.takeHiccups?.(); // what the env's processes saw between rounds is not this round's
           const roundStartedAt = new Date().toISOString();
-          const runVariantLoad = env.runLoad?.bind(env, variant) ?? runLoad;
-          const load = await runVariantLoad(loadSpec(config, target), signal, (p) =>
-            onEvent?.({ type: 'progress', protocol: config.name, variant, ...p }),
-          );
-          const proxiesAfter = await env.sampleProxies(variant);
+          const progress = (lane: number, p: LoadProgress): void => onEvent?.({ type: 'progress', protocol: config.name, variant: group[lane]?.name ?? label, ...p });
+          const loads = env.runLoad === undefined
+            ? await runLoads(group.map((v) => spec(config, v.target)), signal, progress)
+            : [await env.runLoad(group[0]?.name ?? '', spec(config, group[0]?.target ?? ''), signal, (p) => progress(0, p))];
+          const envHiccups = (await env.takeHiccups?.()) ?? {};
+          const proxiesAfter = await Promise.all(group.map((v) => env.sampleProxies(v.name)));
           if (signal?.aborted) { interrupted = true; break rounds; } // a cut-short round is not comparable
-          const key = `${config.name}/${variant}`;
-          const list = records.get(key) ?? [];
-          list.push({ round, order: position, startedAt: roundStartedAt, load, proxiesBefore, proxiesAfter });
-          records.set(key, list);
-          onEvent?.({ type: 'round-end', protocol: config.name, variant, count: load.count, errors: sumErrors(load.errors), p99Us: summarizeEncoded(load.histogram).p99 });
+          group.forEach((v, lane) => {
+            const load = loads[lane];
+            if (load === undefined) return;
+            const position = paired ? lane : order.findIndex((o) => o.name === v.name);
+            const hiccups = { generator: load.hiccupHistogram, ...envHiccups };
+            keep(config, v.name, { round, order: position, startedAt: roundStartedAt, load, proxiesBefore: proxiesBefore[lane] ?? [], proxiesAfter: proxiesAfter[lane] ?? [], hiccups });
+            onEvent?.({ type: 'round-end', protocol: config.name, variant: v.name, count: load.count, errors: sumErrors(load.errors), p99Us: summarizeEncoded(load.histogram).p99 });
+          });
         }
       }
     }
@@ -131,7 +157,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       scenario,
       startedAt,
       finishedAt: new Date().toISOString(),
-      environment: { kind: env.kind, node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: env.facts, variants },
+      environment: { kind: env.kind, node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: env.facts, variants, placement: placement.record },
       proofs,
       protocols: results,
       verdict: judge(scenario, results, { interrupted, aa: options.aa === true }),
@@ -141,5 +167,6 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     return doc;
   } finally {
     await env.close();
+    placement.restore();
   }
 }

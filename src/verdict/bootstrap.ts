@@ -87,6 +87,72 @@ export function bootstrap(samples: Samples, options: BootstrapOptions): Replicat
   return out;
 }
 
+/**
+ * The paired time-block bootstrap behind every interval of a time-paired run (scenario `pairing: time`):
+ * the variants ran side by side, so block i of one variant's round covers the same second as block i of the
+ * other's, and a (round, block) pair is one unit. Each replicate draws as many units as there are, with
+ * replacement, the same draw for every variant, and computes each variant's p50 / p99 / p99.9 on the merged
+ * drawn blocks. A replicate's overhead (meshed − unmeshed) is therefore the same quantity as the estimate —
+ * the difference of percentiles of the merged histograms — resampled with its pairing kept: a second in which
+ * the machine stalled is drawn for both variants or for neither, so shared stalls cancel instead of
+ * widening the interval. Blocks keep bursts whole (a stall delays every request in flight, and
+ * coordinated-omission correction charges those that should have been sent), and requests are not resampled
+ * again inside them (a second level would count within-block noise twice).
+ */
+export function pairedBootstrap(samples: Samples, options: Omit<BootstrapOptions, 'levels'>): Replicates {
+  const random = new Random(options.seed, options.stream);
+  const variants = [...samples.variants.entries()];
+  const units: { round: number; block: number }[] = [];
+  const first = variants[0]?.[1];
+  for (const r of first?.rounds ?? []) {
+    const lengths = variants.map(([, v]) => v.rounds.find((o) => o.round === r.round)?.blocks.length ?? 0);
+    const n = Math.min(...lengths);
+    for (let block = 0; block < n; block++) units.push({ round: r.round, block });
+  }
+  const blocksOf = variants.map(([, v]) => {
+    const byRound = new Map(v.rounds.map((r) => [r.round, r.blocks]));
+    return units.map((u) => byRound.get(u.round)?.[u.block]);
+  });
+  const out: Replicates = new Map();
+  for (const [name] of variants) out.set(name, PERCENTILES.map(() => new Float64Array(options.resamples)));
+  const acc = new Float64Array(samples.valuesUs.length);
+  const drawn = new Int32Array(units.length);
+  for (let b = 0; b < options.resamples; b++) {
+    for (let u = 0; u < units.length; u++) drawn[u] = random.int(units.length);
+    variants.forEach(([name], v) => {
+      const blocks = blocksOf[v] ?? [];
+      acc.fill(0);
+      let n = 0;
+      for (let u = 0; u < drawn.length; u++) {
+        const block = blocks[drawn[u] ?? 0];
+        if (block === undefined) continue;
+        const { positions, counts } = block;
+        for (let i = 0; i < positions.length; i++) {
+          const p = positions[i] ?? 0;
+          acc[p] = (acc[p] ?? 0) + (counts[i] ?? 0);
+        }
+        n += block.total;
+      }
+      const figures = out.get(name) ?? [];
+      PERCENTILES.forEach((p, f) => {
+        const target = figures[f];
+        if (target !== undefined) target[b] = n === 0 ? NaN : valueAtRank(acc, samples.valuesUs, n, percentileRank(p, n));
+      });
+    });
+  }
+  return out;
+}
+
+/** How many paired (round, block) units a time-paired protocol has: the blocks every variant has. */
+export function pairedUnits(samples: Samples): number {
+  const variants = [...samples.variants.values()];
+  let units = 0;
+  for (const r of variants[0]?.rounds ?? []) {
+    units += Math.min(...variants.map((v) => v.rounds.find((o) => o.round === r.round)?.blocks.length ?? 0));
+  }
+  return units;
+}
+
 /** The value of the `rank`-th smallest (1-based) of `n` values counted in `acc`; scans from the nearer end. */
 export function valueAtRank(acc: Float64Array, valuesUs: Float64Array, n: number, rank: number): number {
   if (rank <= n / 2) {

@@ -3,7 +3,7 @@ import { BASELINE_VARIANT, type Protocol, type VariantName } from '../protocols.
 import { RESULT_SCHEMA_VERSION, type FigureInterval, type ResultDocument, type VerdictStatus } from '../result.js';
 import { toolVersion } from '../version.js';
 import { percent, scaleInterval } from './budgets.js';
-import { differenceInterval, figureData, METHOD, protocolData, type FigureKey, type ProtocolData } from './figures.js';
+import { differenceInterval, figureData, METHODS, protocolData, type FigureKey, type ProtocolData } from './figures.js';
 import { statisticsSettings } from './index.js';
 import { decide, roundsToDecide } from './statistics.js';
 import { validityProblems } from './validity.js';
@@ -156,7 +156,7 @@ export function compareResults(baseline: ResultDocument, candidate: ResultDocume
     baseline: describe(options.baselinePath, baseline),
     candidate: describe(options.candidatePath, candidate),
     tolerance: { ms: options.toleranceMs, ratio: options.toleranceRatio },
-    statistics: { method: METHOD, confidence: settings.confidence, resamples: settings.resamples, seed: settings.seed },
+    statistics: { method: METHODS[settings.pairing], confidence: settings.confidence, resamples: settings.resamples, seed: settings.seed },
     checks,
     notes: recorded,
     verdict: compareVerdict(checks, invalid, settings.confidence),

@@ -1,36 +1,52 @@
 import type { VariantName } from '../protocols.js';
 import type { FigureInterval, LatencySummaryUs, OverheadIntervals, PercentileIntervals, ProtocolEstimates, ProtocolResult } from '../result.js';
-import { bootstrap, roundPercentiles, type Replicates } from './bootstrap.js';
+import type { Pairing } from '../config/schema.js';
+import { bootstrap, pairedBootstrap, pairedUnits, roundPercentiles, type Replicates } from './bootstrap.js';
 import { collectSamples } from './samples.js';
-import { betweenTerm, figureInterval, type RoundSpread } from './statistics.js';
+import { betweenTerm, figureInterval, type BetweenTerm } from './statistics.js';
 
 /** The statistics settings a verdict is computed with (scenario `statistics`). */
 export interface StatisticsSettings {
   confidence: number;
   resamples: number;
   seed: number;
+  /** How the result's variants were paired (scenario `pairing`; documents without it: rounds). */
+  pairing: Pairing;
 }
 
-export const DEFAULT_STATISTICS: StatisticsSettings = { confidence: 0.95, resamples: 2000, seed: 1 };
+export const DEFAULT_STATISTICS: StatisticsSettings = { confidence: 0.95, resamples: 2000, seed: 1, pairing: 'rounds' };
 
-export const METHOD =
-  'the wider of: Student t over the paired per-round figures (rounds − 1 degrees of freedom; Welch for two results), ' +
-  'and the within-round bootstrap percentile interval (1 s time blocks and requests resampled, rounds fixed)';
+export const METHODS: Record<Pairing, string> = {
+  time:
+    'paired time-block bootstrap: the variants ran side by side; (round, 1 s block) units are resampled with replacement, ' +
+    'the same draw for every variant, and each figure is recomputed on the merged drawn blocks (percentile interval)',
+  rounds:
+    'the wider of: Student t over the paired per-round figures (rounds − 1 degrees of freedom; Welch for two results), ' +
+    'and the within-round bootstrap percentile interval (1 s time blocks and requests resampled, rounds held fixed)',
+};
 
 /** Everything the intervals of one protocol's figures are computed from. */
 export interface ProtocolData {
   protocol: ProtocolResult;
+  pairing: Pairing;
+  /** The independent units the interval rests on: paired time blocks (time) or rounds (rounds). */
+  units: number;
   replicates: Replicates;
   /** Per variant, per round number: exact p50 / p99 / p99.9 of that round. */
   perRound: Map<VariantName, Map<number, number[]>>;
 }
 
 export function protocolData(protocol: ProtocolResult, settings: StatisticsSettings, stream: string = protocol.name): ProtocolData {
-  const samples = collectSamples(protocol.variants);
+  const time = settings.pairing === 'time';
+  const samples = collectSamples(protocol.variants, time);
+  const options = { resamples: settings.resamples, seed: settings.seed, stream };
+  const perRound = roundPercentiles(samples);
   return {
     protocol,
-    replicates: bootstrap(samples, { resamples: settings.resamples, seed: settings.seed, stream }),
-    perRound: roundPercentiles(samples),
+    pairing: settings.pairing,
+    units: time ? pairedUnits(samples) : Math.min(...[...perRound.values()].map((r) => r.size)),
+    replicates: time ? pairedBootstrap(samples, options) : bootstrap(samples, options),
+    perRound,
   };
 }
 
@@ -47,6 +63,7 @@ export interface FigureData {
   estimate: number;
   replicates: Float64Array;
   perRound: number[];
+  pairing: Pairing;
 }
 
 function pick(l: LatencySummaryUs, index: PercentileIndex): number {
@@ -59,7 +76,7 @@ export function figureData(d: ProtocolData, key: FigureKey): FigureData | null {
   const rounds = d.perRound.get(key.variant);
   if (v === undefined || reps === undefined || rounds === undefined) return null;
   if (key.kind === 'latency') {
-    return { estimate: pick(v.latencyUs, key.index), replicates: reps[key.index] ?? new Float64Array(), perRound: [...rounds.values()].map((r) => r[key.index] ?? NaN) };
+    return { estimate: pick(v.latencyUs, key.index), replicates: reps[key.index] ?? new Float64Array(), perRound: [...rounds.values()].map((r) => r[key.index] ?? NaN), pairing: d.pairing };
   }
   const b = d.protocol.variants[key.baseline];
   const baseReps = d.replicates.get(key.baseline);
@@ -79,17 +96,24 @@ export function figureData(d: ProtocolData, key: FigureKey): FigureData | null {
     estimate: combine(pick(v.latencyUs, index as PercentileIndex), pick(b.latencyUs, index as PercentileIndex)),
     replicates: mine.map((x, i) => combine(x, theirs[i] ?? NaN)),
     perRound,
+    pairing: d.pairing,
   };
 }
 
-export function spreadOf(f: FigureData, scales: boolean): RoundSpread {
-  return { perRound: f.perRound, scales };
+/**
+ * The between-round term of a figure. Time-paired: the paired block bootstrap already carries all the spread
+ * (drift hits both variants within each block), so the term only counts rounds (variance 0), for the
+ * rounds-needed estimate.
+ */
+function between(f: FigureData, scales: boolean): BetweenTerm {
+  const term = betweenTerm({ perRound: f.perRound, scales });
+  return f.pairing === 'time' ? { ...term, variance: 0 } : term;
 }
 
 /** The interval of a figure of one result; a latency (never negative) has its low end clamped at 0. */
 export function intervalOf(f: FigureData | null, confidence: number, nonNegative = false): FigureInterval | null {
   if (f === null) return null;
-  const i = figureInterval(f.estimate, f.replicates, [betweenTerm(spreadOf(f, true))], confidence);
+  const i = figureInterval(f.estimate, f.replicates, [between(f, true)], confidence);
   return i !== null && nonNegative && i.low < 0 ? { ...i, low: 0 } : i;
 }
 
@@ -100,8 +124,7 @@ export function intervalOf(f: FigureData | null, confidence: number, nonNegative
 export function differenceInterval(candidate: FigureData | null, baseline: FigureData | null, confidence: number): FigureInterval | null {
   if (candidate === null || baseline === null) return null;
   const replicates = candidate.replicates.map((x, i) => x - (baseline.replicates[i] ?? NaN));
-  const between = [betweenTerm(spreadOf(candidate, true)), betweenTerm(spreadOf(baseline, false))];
-  return figureInterval(candidate.estimate - baseline.estimate, replicates, between, confidence);
+  return figureInterval(candidate.estimate - baseline.estimate, replicates, [between(candidate, true), between(baseline, false)], confidence);
 }
 
 /** Intervals of every compared figure of a protocol: p50 / p99 / p99.9 per variant, overhead and p99 ratio. */

@@ -1,9 +1,9 @@
-import type { Scenario } from '../config/schema.js';
+import type { Pairing, Scenario } from '../config/schema.js';
 import { BASELINE_VARIANT } from '../protocols.js';
 import type { BudgetCheck, ProtocolEstimates, ProtocolResult, ValidityProblem, Verdict } from '../result.js';
 import { aaChecks, aaConfidence } from './aa.js';
 import { checkBudgets, describeCheck, effectiveBudgets, percent } from './budgets.js';
-import { DEFAULT_STATISTICS, METHOD, protocolData, protocolEstimates, type ProtocolData, type StatisticsSettings } from './figures.js';
+import { DEFAULT_STATISTICS, METHODS, protocolData, protocolEstimates, type ProtocolData, type StatisticsSettings } from './figures.js';
 import { validityProblems } from './validity.js';
 
 export interface JudgeOptions {
@@ -14,8 +14,8 @@ export interface JudgeOptions {
 }
 
 /** The scenario's statistics settings; documents written before they existed get the defaults. */
-export function statisticsSettings(scenario: Partial<Pick<Scenario, 'statistics'>>): StatisticsSettings {
-  return { ...DEFAULT_STATISTICS, ...scenario.statistics };
+export function statisticsSettings(scenario: Partial<Pick<Scenario, 'statistics' | 'pairing'>>): StatisticsSettings {
+  return { ...DEFAULT_STATISTICS, ...scenario.statistics, pairing: scenario.pairing ?? DEFAULT_STATISTICS.pairing };
 }
 
 /**
@@ -59,10 +59,12 @@ export function judge(scenario: Scenario, protocols: ProtocolResult[], options: 
   reasons.push(...failed.map((c) => `${aa ? 'A/A difference' : 'over budget'}: ${describeCheck(c)}`));
   const perRoundS = secondsPerRound(scenario, variants.length);
   reasons.push(...undecided.map((c) => `undecided: ${describeCheck(c)}${moreTime(c, scenario.rounds, perRoundS)}`));
+  const thin = data.filter((d) => d.units < MIN_UNITS[d.pairing]);
+  reasons.push(...thin.map((d) => `too little evidence: ${d.protocol.name} has ${d.units} ${UNIT_NAMES[d.pairing]}; an interval needs at least ${MIN_UNITS[d.pairing]} to see drift, so it never passes`));
   let status: Verdict['status'];
   if (interrupted || validity.length > 0) status = 'inconclusive';
   else if (failed.length > 0) status = 'fail';
-  else if (undecided.length > 0) status = 'inconclusive';
+  else if (undecided.length > 0 || thin.length > 0) status = 'inconclusive';
   else status = 'pass';
   if (status === 'pass') {
     if (checks.length === 0) reasons.push('no budgets set: nothing to fail');
@@ -71,9 +73,17 @@ export function judge(scenario: Scenario, protocols: ProtocolResult[], options: 
   }
   return {
     status, reasons, checks, validity,
-    statistics: { method: METHOD, confidence: settings.confidence, resamples: settings.resamples, seed: settings.seed, estimates },
+    statistics: { method: METHODS[settings.pairing], confidence: settings.confidence, resamples: settings.resamples, seed: settings.seed, estimates },
   };
 }
+
+/**
+ * The fewest independent units a passing verdict rests on. Rounds: with fewer than 3, Student's t has 1
+ * degree of freedom or none, and a round-to-round drift cannot be seen. Paired time blocks: a bootstrap over
+ * fewer than 10 has too few distinct resamples for its percentiles to mean what they claim.
+ */
+export const MIN_UNITS: Record<Pairing, number> = { rounds: 3, time: 10 };
+const UNIT_NAMES: Record<Pairing, string> = { rounds: 'round(s) per variant', time: 'paired 1 s time block(s)' };
 
 function aaPreamble(checks: number, confidence: number): string {
   return `A/A run: both variants drove the same unmeshed targets, so every P99 difference must have an interval containing 0 ` +

@@ -38,16 +38,20 @@ export interface Samples {
 /**
  * Builds the samples of the given variants. A variant without interval histograms (a result document made
  * by hand, or one whose rounds were all empty) is left out: its figures can only be judged as points.
+ *
+ * `aligned` (time pairing): every interval stays a block of its own, empty ones too, so block i of one
+ * variant's round covers the same instants as block i of the other's (the variants ran side by side).
  */
-export function collectSamples(variants: Record<VariantName, VariantResult | undefined>): Samples {
+export function collectSamples(variants: Record<VariantName, VariantResult | undefined>, aligned = false): Samples {
   const sparse = new Map<VariantName, { round: number; blocks: SparseBuckets[] }[]>();
   const used = new Set<number>();
   for (const [name, v] of Object.entries(variants)) {
     if (v === undefined) continue;
     const rounds: { round: number; blocks: SparseBuckets[] }[] = [];
     for (const r of v.rounds) {
-      const intervals = r.intervals.map((i) => sparseBucketsOf(i.histogram)).filter((b) => b.total > 0);
-      const blocks = coalesce(intervals, MAX_BLOCKS_PER_ROUND);
+      const intervals = r.intervals.map((i) => sparseBucketsOf(i.histogram));
+      const blocks = aligned ? intervals : coalesce(intervals.filter((b) => b.total > 0), MAX_BLOCKS_PER_ROUND);
+      if (aligned && blocks.every((b) => b.total === 0)) continue;
       if (blocks.length === 0) continue;
       for (const b of blocks) for (const i of b.indexes) used.add(i);
       rounds.push({ round: r.round, blocks });

@@ -1,3 +1,5 @@
+import { createInterface } from 'node:readline';
+import { HiccupMeter } from '../meters/hiccup.js';
 import { startEchoServers, type EchoServerOptions } from './index.js';
 
 /**
@@ -7,7 +9,14 @@ import { startEchoServers, type EchoServerOptions } from './index.js';
  *   {"event":"listening","host":"127.0.0.1","httpPort":41234,"grpcPort":41235}
  * (keys in that order, no spaces). SIGTERM or SIGINT closes the servers; the process then exits by itself
  * (the CLI returns; nothing here calls process.exit).
+ *
+ * The process runs a hiccup meter (meters/hiccup.ts) on its event loop. Each line `hiccups` on the control
+ * stream (the CLI: stdin, when it is a pipe) is answered on stdout with the hiccups since the previous ask:
+ *   {"event":"hiccups","histogram":"<compressed base64, µs>"}
  */
+
+/** The line that asks an echo process for its hiccups. */
+export const HICCUPS_REQUEST = 'hiccups';
 
 export interface EchoListening {
   event: 'listening';
@@ -17,6 +26,8 @@ export interface EchoListening {
 }
 
 export interface EchoProcessOptions extends EchoServerOptions {
+  /** Where `hiccups` requests come from (the CLI: stdin when it is a pipe); none: the meter is not read. */
+  control?: NodeJS.ReadableStream;
   /** Also stops the servers when aborted (for embedding and tests; the process itself stops on signals). */
   signal?: AbortSignal;
 }
@@ -69,6 +80,12 @@ export async function runEchoProcess(
   const signal = opts.signal;
   if (signal?.aborted === true) return;
   const servers = await startEchoServers({ host: opts.host, httpPort: opts.httpPort, grpcPort: opts.grpcPort });
+  const meter = new HiccupMeter().start();
+  const answer = (line: string): void => {
+    if (line.trim() === HICCUPS_REQUEST) write(JSON.stringify({ event: 'hiccups', histogram: meter.take() }));
+  };
+  const input = opts.control === undefined ? undefined : createInterface({ input: opts.control, terminal: false });
+  input?.on('line', answer);
   let onStop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => {
     onStop = resolve;
@@ -84,6 +101,7 @@ export async function runEchoProcess(
   } finally {
     for (const name of STOP_SIGNALS) process.off(name, onStop);
     signal?.removeEventListener('abort', onStop);
-    await servers.close();
+    input?.close();
+    await Promise.all([servers.close(), meter.close()]);
   }
 }

@@ -36,7 +36,7 @@ describe('the in-cluster bundle (stock node image + ConfigMap)', () => {
       const { httpPort, grpcPort } = JSON.parse(line) as { httpPort: number; grpcPort: number };
       const load: GeneratorJob = {
         kind: 'load',
-        spec: { protocol: 'grpc-bidi', target: `127.0.0.1:${grpcPort}`, model: 'open', rateHz: 200, connections: 4, durationMs: 500, warmupMs: 100, payloadBytes: 32, timeoutMs: 2000, headers: {}, workers: 4, intervalMs: 1000, maxRequests: 0 },
+        spec: { protocol: 'grpc-bidi', target: `127.0.0.1:${grpcPort}`, model: 'open', rateHz: 200, connections: 4, durationMs: 500, warmupMs: 100, payloadBytes: 32, timeoutMs: 2000, headers: {}, workers: 4, intervalMs: 1000, maxRequests: 0, lateThresholdUs: 1000 },
         shards: 2,
         readyTimeoutMs: 5000,
       };

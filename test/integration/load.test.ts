@@ -30,6 +30,7 @@ const spec = (over: Partial<LoadSpec> = {}): LoadSpec => ({
   workers: 2,
   intervalMs: 500,
   maxRequests: 0,
+  lateThresholdUs: 1000,
   ...over,
 });
 

@@ -12,7 +12,7 @@ import type { LoadResult, LoadSpec } from '../../src/load/types.js';
 
 const spec: LoadSpec = {
   protocol: 'http1', target: 'http://echo.ns.svc.cluster.local:8080/', model: 'open', rateHz: 1000, connections: 7, durationMs: 1000, warmupMs: 0,
-  payloadBytes: 64, timeoutMs: 1000, headers: {}, workers: 3, intervalMs: 1000, maxRequests: 0,
+  payloadBytes: 64, timeoutMs: 1000, headers: {}, workers: 3, intervalMs: 1000, maxRequests: 0, lateThresholdUs: 1000,
 };
 
 function podResult(values: number[], errors = 0, lateShare = 0): LoadResult {

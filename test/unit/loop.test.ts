@@ -64,7 +64,7 @@ class FakeDriver implements Driver {
   }
 }
 
-const base: LoopSpec = { model: 'open', rateHz: 200, connections: 4, durationMs: 1000, warmupMs: 0, timeoutMs: 1000, intervalMs: 250, maxRequests: 0 };
+const base: LoopSpec = { model: 'open', rateHz: 200, connections: 4, durationMs: 1000, warmupMs: 0, timeoutMs: 1000, intervalMs: 250, maxRequests: 0, lateThresholdUs: 1000 };
 const errorTotal = (e: Record<ErrorKind, number>): number => Object.values(e).reduce((a, b) => a + b, 0);
 
 describe('open loop', () => {

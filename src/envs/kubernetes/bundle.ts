@@ -23,7 +23,7 @@ export const CODE_LIMIT_BYTES = 1024 * 1024 - 16 * 1024;
  * Modules started as threads by path (distPath): each must exist at its dist/ path in the pod. A thread
  * entry added to src/load must be listed here (the bundle test runs a real load from the bundle to catch it).
  */
-export const THREAD_ENTRIES: readonly string[] = ['load/worker', 'load/ticker'];
+export const THREAD_ENTRIES: readonly string[] = ['load/worker', 'timing/ticker'];
 
 export interface CodeBundle {
   /** ConfigMap data: key → text (keys cannot hold "/", so "dist/load/worker.js" is "dist__load__worker.js"). */

@@ -18,7 +18,7 @@ type LoadOutput = Extract<GeneratorOutput, { kind: 'load' }>;
 
 function asLoopResult(r: LoadResult): LoopResult {
   const sentCount = r.count + sumErrors(r.errors);
-  const { protocol: _p, target: _t, model: _m, ...rest } = r;
+  const { protocol: _p, target: _t, model: _m, hiccupHistogram: _h, ...rest } = r;
   return { ...rest, sentCount, lateCount: Math.round(r.lateShare * sentCount) };
 }
 
@@ -35,8 +35,10 @@ export function mergeOutputs(spec: LoadSpec, outputs: readonly GeneratorOutput[]
   if (missing.length > 0 || byIndex.size !== shards) {
     throw new MeshbenchError('MB_LOAD_FAILED', `results of generator(s) ${missing.join(', ') || '?'} of ${shards} are missing`);
   }
-  const parts = [...byIndex.values()].sort((a, b) => a.index - b.index).map((o) => asLoopResult(o.result));
-  return mergeResults(spec, parts);
+  const sorted = [...byIndex.values()].sort((a, b) => a.index - b.index);
+  // A generator image older than the hiccup meter reports none.
+  const hiccups = sorted.flatMap((o) => (typeof o.result.hiccupHistogram === 'string' ? [o.result.hiccupHistogram] : []));
+  return mergeResults(spec, sorted.map((o) => asLoopResult(o.result)), hiccups);
 }
 
 /** A pod's completion index (Indexed Jobs annotate it), or undefined. */

@@ -16,8 +16,9 @@ import {
   renderServerSidecar,
   type SidecarPlan,
 } from './haproxy-config.js';
+import { HICCUPS_REQUEST } from '../../workloads/child.js';
 import { CERT_KEY_TYPE, createPki, type PkiFiles } from './pki.js';
-import { ChildFailed, ProcessSet, readListening, reservePorts, unlessAborted, waitForPort, type ManagedChild } from './processes.js';
+import { ChildFailed, ProcessSet, readEvent, readListening, reservePorts, unlessAborted, waitForPort, type ManagedChild } from './processes.js';
 
 /**
  * The local environment: the same echo service twice (two `meshbench echo` processes), one reached directly
@@ -27,6 +28,7 @@ import { ChildFailed, ProcessSet, readListening, reservePorts, unlessAborted, wa
 
 const HOST = '127.0.0.1';
 const ECHO_READY_MS = 15_000;
+const HICCUPS_ANSWER_MS = 5_000;
 const SIDECAR_READY_MS = 10_000;
 const BIND_ATTEMPTS = 3;
 const BIND_SETTLE_MS = 50;
@@ -103,13 +105,22 @@ function defaultEchoCommand(): { command: string; args: readonly string[] } {
 }
 
 async function startEcho(set: ProcessSet, name: string, cmd: { command: string; args: readonly string[] }): Promise<Echo> {
-  const child = await set.spawn(name, cmd.command, [...cmd.args, '--host', HOST, '--http-port', '0', '--grpc-port', '0']);
+  const child = await set.spawn(name, cmd.command, [...cmd.args, '--host', HOST, '--http-port', '0', '--grpc-port', '0'], 'pipe', 'pipe');
   const line = await readListening(child, ECHO_READY_MS);
   const { httpPort, grpcPort } = line;
   if (typeof httpPort !== 'number' || typeof grpcPort !== 'number') {
     throw new ChildFailed(child, `reported no ports: ${JSON.stringify(line)}`);
   }
   return { child, httpPort, grpcPort };
+}
+
+/** Asks an echo process for its hiccups since the last ask (src/workloads/child.ts answers on stdout). */
+async function takeEchoHiccups(child: ManagedChild): Promise<string> {
+  const answer = readEvent(child, 'hiccups', HICCUPS_ANSWER_MS, 'report its hiccups');
+  child.child.stdin?.write(`${HICCUPS_REQUEST}\n`);
+  const { histogram } = await answer;
+  if (typeof histogram !== 'string') throw new ChildFailed(child, 'reported hiccups without a histogram');
+  return histogram;
 }
 
 async function writeConfig(path: string, text: string): Promise<void> {
@@ -213,7 +224,12 @@ export async function startLocalEnv(
       plan.mode === 'http' ? { kind: 'header', header: XFCC } : { kind: 'unverified', why: 'L4 sidecars add no headers' };
     const variants: VariantTargets[] = [
       { name: BASELINE_VARIANT, targets: targetsFor(protocols, unmeshedEcho.httpPort, unmeshedEcho.grpcPort), expect: { kind: 'none' } },
-      { name: MESHED_VARIANT, targets: targetsFor(protocols, plan.clientPorts.http, plan.clientPorts.grpc), expect: meshedExpect },
+      {
+        name: MESHED_VARIANT,
+        targets: targetsFor(protocols, plan.clientPorts.http, plan.clientPorts.grpc),
+        expect: meshedExpect,
+        direct: targetsFor(protocols, meshedEcho.httpPort, meshedEcho.grpcPort),
+      },
     ];
     const facts: Record<string, unknown> = {
       haproxy: version, // the `haproxy -v` line
@@ -252,7 +268,13 @@ export async function startLocalEnv(
         }),
       );
     };
-    return { kind: 'local', facts, variants, sampleProxies, close: () => set.close(), dir, pki, plan, pids: () => set.pids() };
+    const echoes = [
+      ['echo (unmeshed)', unmeshedEcho.child],
+      ['echo (meshed)', meshedEcho.child],
+    ] as const;
+    const takeHiccups = async (): Promise<Record<string, string>> =>
+      Object.fromEntries(await Promise.all(echoes.map(async ([name, child]) => [name, await takeEchoHiccups(child)] as const)));
+    return { kind: 'local', facts, variants, sampleProxies, takeHiccups, close: () => set.close(), dir, pki, plan, pids: () => set.pids() };
   } catch (err) {
     await set.close();
     throw err;

@@ -105,10 +105,10 @@ export class ProcessSet {
    * (code ENOENT) so callers can turn it into MB_MISSING_DEPENDENCY. A piped stdout must be read (see
    * readListening), or the child blocks once the pipe is full.
    */
-  async spawn(name: string, command: string, args: readonly string[], stdout: 'pipe' | 'ignore' = 'pipe'): Promise<ManagedChild> {
+  async spawn(name: string, command: string, args: readonly string[], stdout: 'pipe' | 'ignore' = 'pipe', stdin: 'pipe' | 'ignore' = 'ignore'): Promise<ManagedChild> {
     this.refuseWhenClosing(`start ${name}`);
     this.register();
-    const child = spawn(command, args, { stdio: ['ignore', stdout, 'pipe'] });
+    const child = spawn(command, args, { stdio: [stdin, stdout, 'pipe'] });
     let stderr = '';
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (d: string) => {
@@ -299,6 +299,14 @@ export class ChildFailed extends MeshbenchError {
 
 /** Reads stdout lines until one parses as JSON with `"event":"listening"`, within `timeoutMs`. */
 export function readListening(child: ManagedChild, timeoutMs: number): Promise<Record<string, unknown>> {
+  return readEvent(child, 'listening', timeoutMs, 'report its ports');
+}
+
+/**
+ * The next JSON line `{"event":"<event>",…}` the child writes to stdout (other lines are skipped); rejects
+ * with ChildFailed when it exits first or does not write one within `timeoutMs` (`what` says what it failed to do).
+ */
+export function readEvent(child: ManagedChild, event: string, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
   const stdout = child.child.stdout;
   if (stdout === null) return Promise.reject(new ChildFailed(child, 'has no stdout'));
   stdout.setEncoding('utf8');
@@ -319,11 +327,11 @@ export function readListening(child: ManagedChild, timeoutMs: number): Promise<R
         const line = buf.slice(0, i).trim();
         buf = buf.slice(i + 1);
         const parsed = parseJsonObject(line);
-        if (parsed?.['event'] === 'listening') return finish(null, parsed);
+        if (parsed?.['event'] === event) return finish(null, parsed);
       }
     };
-    const onExitEarly = (): void => finish(new ChildFailed(child, `exited (${child.exitStatus() ?? '?'}) before reporting its ports`));
-    const timer = setTimeout(() => finish(new ChildFailed(child, `did not report its ports within ${timeoutMs} ms`)), timeoutMs);
+    const onExitEarly = (): void => finish(new ChildFailed(child, `exited (${child.exitStatus() ?? '?'}) before it could ${what}`));
+    const timer = setTimeout(() => finish(new ChildFailed(child, `did not ${what} within ${timeoutMs} ms`)), timeoutMs);
     stdout.on('data', onData);
     child.child.once('exit', onExitEarly);
     if (child.hasExited()) onExitEarly();

@@ -53,7 +53,7 @@ export class Waker {
     const sab = new SharedArrayBuffer(CTL_SLOTS * 4);
     this.ctl = new Int32Array(sab);
     const data: TickerData = { sab, maxEarlyUs };
-    this.ticker = new Worker(distPath('load/ticker.js'), { workerData: data });
+    this.ticker = new Worker(distPath('timing/ticker.js'), { workerData: data });
     this.ticker.unref();
     this.ticker.on('error', (err) => {
       if (!this.closed) onFailure(err);
