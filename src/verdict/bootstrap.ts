@@ -143,16 +143,6 @@ export function pairedBootstrap(samples: Samples, options: Omit<BootstrapOptions
   return out;
 }
 
-/** How many paired (round, block) units a time-paired protocol has: the blocks every variant has. */
-export function pairedUnits(samples: Samples): number {
-  const variants = [...samples.variants.values()];
-  let units = 0;
-  for (const r of variants[0]?.rounds ?? []) {
-    units += Math.min(...variants.map((v) => v.rounds.find((o) => o.round === r.round)?.blocks.length ?? 0));
-  }
-  return units;
-}
-
 /** The value of the `rank`-th smallest (1-based) of `n` values counted in `acc`; scans from the nearer end. */
 export function valueAtRank(acc: Float64Array, valuesUs: Float64Array, n: number, rank: number): number {
   if (rank <= n / 2) {

@@ -1,7 +1,7 @@
 import type { VariantName } from '../protocols.js';
 import type { FigureInterval, LatencySummaryUs, OverheadIntervals, PercentileIntervals, ProtocolEstimates, ProtocolResult } from '../result.js';
 import type { Pairing } from '../config/schema.js';
-import { bootstrap, pairedBootstrap, pairedUnits, roundPercentiles, type Replicates } from './bootstrap.js';
+import { bootstrap, pairedBootstrap, roundPercentiles, type Replicates } from './bootstrap.js';
 import { collectSamples } from './samples.js';
 import { betweenTerm, figureInterval, type BetweenTerm } from './statistics.js';
 
@@ -30,8 +30,8 @@ export const METHODS: Record<Pairing, string> = {
 export interface ProtocolData {
   protocol: ProtocolResult;
   pairing: Pairing;
-  /** The independent units the interval rests on: paired time blocks (time) or rounds (rounds). */
-  units: number;
+  /** Rounds in which every variant has data: the units of the between-round term. */
+  rounds: number;
   replicates: Replicates;
   /** Per variant, per round number: exact p50 / p99 / p99.9 of that round. */
   perRound: Map<VariantName, Map<number, number[]>>;
@@ -45,7 +45,7 @@ export function protocolData(protocol: ProtocolResult, settings: StatisticsSetti
   return {
     protocol,
     pairing: settings.pairing,
-    units: time ? pairedUnits(samples) : Math.min(...[...perRound.values()].map((r) => r.size)),
+    rounds: perRound.size === 0 ? 0 : Math.min(...[...perRound.values()].map((r) => r.size)),
     replicates: time ? pairedBootstrap(samples, options) : bootstrap(samples, options),
     perRound,
   };

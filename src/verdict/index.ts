@@ -1,4 +1,4 @@
-import type { Pairing, Scenario } from '../config/schema.js';
+import type { Scenario } from '../config/schema.js';
 import { BASELINE_VARIANT } from '../protocols.js';
 import type { BudgetCheck, ProtocolEstimates, ProtocolResult, ValidityProblem, Verdict } from '../result.js';
 import { aaChecks, aaConfidence } from './aa.js';
@@ -59,8 +59,8 @@ export function judge(scenario: Scenario, protocols: ProtocolResult[], options: 
   reasons.push(...failed.map((c) => `${aa ? 'A/A difference' : 'over budget'}: ${describeCheck(c)}`));
   const perRoundS = secondsPerRound(scenario, variants.length);
   reasons.push(...undecided.map((c) => `undecided: ${describeCheck(c)}${moreTime(c, scenario.rounds, perRoundS)}`));
-  const thin = data.filter((d) => d.units < MIN_UNITS[d.pairing]);
-  reasons.push(...thin.map((d) => `too little evidence: ${d.protocol.name} has ${d.units} ${UNIT_NAMES[d.pairing]}; an interval needs at least ${MIN_UNITS[d.pairing]} to see drift, so it never passes`));
+  const thin = data.filter((d) => d.rounds < MIN_ROUNDS);
+  reasons.push(...thin.map((d) => `too little evidence: ${d.protocol.name} has ${d.rounds} round(s) with every variant; its interval needs at least ${MIN_ROUNDS} to see drift between rounds, so it never passes (scenario rounds ≥ ${MIN_ROUNDS})`));
   let status: Verdict['status'];
   if (interrupted || validity.length > 0) status = 'inconclusive';
   else if (failed.length > 0) status = 'fail';
@@ -78,12 +78,11 @@ export function judge(scenario: Scenario, protocols: ProtocolResult[], options: 
 }
 
 /**
- * The fewest independent units a passing verdict rests on. Rounds: with fewer than 3, Student's t has 1
- * degree of freedom or none, and a round-to-round drift cannot be seen. Paired time blocks: a bootstrap over
- * fewer than 10 has too few distinct resamples for its percentiles to mean what they claim.
+ * The fewest rounds a passing verdict rests on, in either pairing: with fewer than 3, the between-round t
+ * term has 1 degree of freedom or none, and drift between rounds (of the machine, or of one variant's own
+ * processes) cannot be seen.
  */
-export const MIN_UNITS: Record<Pairing, number> = { rounds: 3, time: 10 };
-const UNIT_NAMES: Record<Pairing, string> = { rounds: 'round(s) per variant', time: 'paired 1 s time block(s)' };
+export const MIN_ROUNDS = 3;
 
 function aaPreamble(checks: number, confidence: number): string {
   return `A/A run: both variants drove the same unmeshed targets, so every P99 difference must have an interval containing 0 ` +

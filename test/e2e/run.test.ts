@@ -30,10 +30,10 @@ describe('meshbench run (e2e, real echo processes + real HAProxy mTLS pair)', ()
         const v = p.variants[name];
         expect(v, `${p.name}/${name}`).toBeDefined();
         if (v === undefined) continue;
-        expect(v.count).toBeGreaterThan(100); // 2 rounds × 1 s × 200 req/s = 400 intended
+        expect(v.count).toBeGreaterThan(100); // 3 rounds × 1 s × 200 req/s = 600 intended
         expect(v.errors).toBe(0);
         expect(v.achievedRateHz).toBeGreaterThan(0);
-        expect(v.rounds).toHaveLength(2);
+        expect(v.rounds).toHaveLength(3);
         const l = v.latencyUs;
         expect(l.p50).toBeGreaterThan(0);
         expect(l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max).toBe(true);
