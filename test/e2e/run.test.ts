@@ -61,7 +61,7 @@ describe('meshbench run (e2e, real echo processes + real HAProxy mTLS pair)', ()
   it('fails (exit 1) when a budget is exceeded', async () => {
     const out = join(work, 'fail');
     const scenario = join(work, 'tight.yaml');
-    const text = readFileSync(fixture('e2e-short.yaml'), 'utf8').replace('p99Ms: 2000', 'p99Ms: 0.001').replace(/rounds: 2/, 'rounds: 1');
+    const text = readFileSync(fixture('e2e-short.yaml'), 'utf8').replace('p99Ms: 2000', 'p99Ms: 0.001').replace(/rounds: 3/, 'rounds: 1');
     await writeFile(scenario, text);
     const run = await runCli(['run', scenario, '--out', out]);
     expect(run.code, run.stderr).toBe(1);
