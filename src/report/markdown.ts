@@ -1,5 +1,5 @@
 import type { FigureInterval, ProtocolEstimates, ProtocolResult, ResultDocument } from '../result.js';
-import { percent } from '../verdict/budgets.js';
+import { percent } from './wording.js';
 import { checksTable, renderConclusion } from './conclusion.js';
 import { mdTable, mib, ms, rate, signedMs } from './format.js';
 

@@ -8,7 +8,7 @@ import { variantOrder } from '../load/rounds.js';
 import type { LoadSpec } from '../load/types.js';
 import type { Protocol, VariantName } from '../protocols.js';
 import { RESULT_SCHEMA_VERSION, type ProtocolResult, type ResultDocument } from '../result.js';
-import { judge } from '../verdict/index.js';
+import { judgeRun } from './judge.js';
 import { toolVersion } from '../version.js';
 import { withAa } from './aa-env.js';
 import { sumErrors } from '../drivers/driver.js';
@@ -134,7 +134,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       environment: { kind: env.kind, node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: env.facts, variants },
       proofs,
       protocols: results,
-      verdict: judge(scenario, results, { interrupted, aa: options.aa === true }),
+      verdict: judgeRun(scenario, results, { interrupted, aa: options.aa === true }),
     };
     if (interrupted) doc.interrupted = true;
     if (options.aa === true) doc.aa = true;

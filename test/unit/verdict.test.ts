@@ -3,7 +3,7 @@ import { parseScenario } from '../../src/config/load.js';
 import type { ScenarioInput } from '../../src/config/schema.js';
 import type { ProtocolResult, RoundFigures, VariantResult } from '../../src/result.js';
 import { overheads } from '../../src/run/aggregate.js';
-import { judge } from '../../src/verdict/index.js';
+import { judgeRun } from '../../src/run/judge.js';
 
 interface Fig { p99Ms: number; errors?: number; count?: number; rateHz?: number; lateShare?: number }
 
@@ -44,39 +44,39 @@ describe('verdict v1', () => {
     ['invalid and over budget: still inconclusive', { p99Ms: 1 }, { p99Ms: 9, errors: 500 }, 'inconclusive', /over budget/],
     ['nothing recorded', { p99Ms: 1 }, { p99Ms: 1, count: 0, errors: 10 }, 'inconclusive', /no successful response/],
   ])('%s', (_label, unmeshed, meshed, status, reason) => {
-    const v = judge(scenario(), [protocol(unmeshed, meshed)]);
+    const v = judgeRun(scenario(), [protocol(unmeshed, meshed)]);
     expect(v.status).toBe(status);
     expect(v.reasons.some((r) => reason.test(r)), v.reasons.join('\n')).toBe(true);
   });
 
   it('an interrupted run is never a pass', () => {
-    const v = judge(scenario(), [protocol({ p99Ms: 1 }, { p99Ms: 1 })], true);
+    const v = judgeRun(scenario(), [protocol({ p99Ms: 1 }, { p99Ms: 1 })], { interrupted: true });
     expect(v.status).toBe('inconclusive');
   });
 
   it('without budgets a valid run passes and says so', () => {
-    const v = judge(scenario({ budgets: {} }), [protocol({ p99Ms: 1 }, { p99Ms: 50 })]);
+    const v = judgeRun(scenario({ budgets: {} }), [protocol({ p99Ms: 1 }, { p99Ms: 50 })]);
     expect(v.status).toBe('pass');
     expect(v.reasons[0]).toMatch(/no budgets set/);
   });
 
   it('per-protocol budgets override the scenario budgets', () => {
     const s = scenario({ protocols: [{ name: 'http1', budgets: { p99OverheadMs: 0.5 } }] });
-    const v = judge(s, [protocol({ p99Ms: 1 }, { p99Ms: 2 })]);
+    const v = judgeRun(s, [protocol({ p99Ms: 1 }, { p99Ms: 2 })]);
     expect(v.status).toBe('fail');
     expect(v.checks.find((c) => c.budget === 'p99OverheadMs')).toMatchObject({ limit: 0.5, actual: 1, status: 'fail' });
     expect(v.checks.find((c) => c.budget === 'p99Ms' && c.variant === 'meshed')).toMatchObject({ limit: 5, status: 'pass' });
   });
 
   it('checks the overhead ratio', () => {
-    const v = judge(scenario({ budgets: { p99OverheadRatio: 1.5 } }), [protocol({ p99Ms: 1 }, { p99Ms: 2 })]);
+    const v = judgeRun(scenario({ budgets: { p99OverheadRatio: 1.5 } }), [protocol({ p99Ms: 1 }, { p99Ms: 2 })]);
     expect(v.status).toBe('fail');
     expect(v.checks).toEqual([expect.objectContaining({ budget: 'p99OverheadRatio', actual: 2, limit: 1.5, status: 'fail' })]);
   });
 
   it('closed-loop runs are not judged on rate or lateness', () => {
     const s = scenario({ protocols: [{ name: 'http1', model: 'closed' }] });
-    const v = judge(s, [protocol({ p99Ms: 1, rateHz: 10, lateShare: 0.9 }, { p99Ms: 1, rateHz: 10 })]);
+    const v = judgeRun(s, [protocol({ p99Ms: 1, rateHz: 10, lateShare: 0.9 }, { p99Ms: 1, rateHz: 10 })]);
     expect(v.status).toBe('pass');
   });
 });
