@@ -84,9 +84,21 @@ describe('statistics', () => {
     }
   });
 
-  it('Student t quantiles', () => {
-    expect(tQuantile(0.95, 2)).toBeCloseTo(4.303, 3);
-    expect(tQuantile(0.95, 1)).toBeCloseTo(12.706, 3);
+  // Two-sided 95 % critical values of Student's t (t₀.₉₇₅), as printed in every statistics table.
+  it.each([
+    [1, 12.706],
+    [2, 4.303],
+    [5, 2.571],
+    [10, 2.228],
+    [30, 2.042],
+  ])('Student t quantile at 95 %%, df %i = %f', (df, t) => {
+    expect(tQuantile(0.95, df)).toBeCloseTo(t, 3);
+  });
+
+  it('Student t quantile: non-integer df lies between its neighbours; large df tends to the normal', () => {
+    expect(tQuantile(0.95, 2.5)).toBeLessThan(tQuantile(0.95, 2));
+    expect(tQuantile(0.95, 2.5)).toBeGreaterThan(tQuantile(0.95, 3));
+    expect(tQuantile(0.99, 10)).toBeCloseTo(3.169, 3);
     expect(tQuantile(0.95, 1e6)).toBeCloseTo(1.96, 2);
   });
 
