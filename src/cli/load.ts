@@ -1,6 +1,6 @@
 import { sumErrors } from '../drivers/driver.js';
 import { drivers } from '../drivers/index.js';
-import { MeshbenchError } from '../errors.js';
+import { errorMessage, MeshbenchError } from '../errors.js';
 import { summarizeEncoded } from '../histograms/index.js';
 import { runLoad } from '../load/pool.js';
 import type { LoadSpec } from '../load/types.js';
@@ -53,7 +53,7 @@ export async function loadCommand(target: string, opts: LoadCommandOptions): Pro
   try {
     await drivers[spec.protocol].probe({ target: spec.target, payloadBytes: spec.payloadBytes, headers: spec.headers }, Math.min(spec.timeoutMs, 5000));
   } catch (err) {
-    throw new MeshbenchError('MB_UNREACHABLE_TARGET', `${target} did not answer a ${spec.protocol} probe (${err instanceof Error ? err.message : String(err)}): check the address, port and --protocol`);
+    throw new MeshbenchError('MB_UNREACHABLE_TARGET', `${target} did not answer a ${spec.protocol} probe (${errorMessage(err)}): check the address, port and --protocol`);
   }
   const tty = process.stderr.isTTY === true && opts.quiet !== true;
   const result = await runLoad(spec, opts.signal, (p) => {

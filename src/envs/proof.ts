@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DriverOptions, ProbeResult } from '../drivers/driver.js';
 import { drivers } from '../drivers/index.js';
-import { MeshbenchError } from '../errors.js';
+import { errorMessage, MeshbenchError } from '../errors.js';
 import { REFLECT_PREFIX, type Protocol } from '../protocols.js';
 import type { MeshExpectation, ProofRecord, RunningEnv } from './env.js';
 
@@ -75,10 +75,6 @@ export function judge(expect: MeshExpectation, result: ProbeResult, traceparent:
   }
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /**
  * Proves every variant × protocol; returns the records (they go into result.json), or throws
  * MB_MESH_UNPROVEN naming each failed variant/protocol and what was seen.
@@ -98,7 +94,7 @@ export async function provePaths(env: RunningEnv, protocols: readonly Protocol[]
         const result = await probe(protocol, { target, payloadBytes: PROBE_PAYLOAD_BYTES, headers: { traceparent } }, PROBE_TIMEOUT_MS);
         records.push({ ...base, ...judge(variant.expect, result, traceparent) });
       } catch (err) {
-        records.push({ ...base, marker: null, ok: false, detail: `${target} did not answer the probe: ${describe(err)}` });
+        records.push({ ...base, marker: null, ok: false, detail: `${target} did not answer the probe: ${errorMessage(err)}` });
       }
     }
   }

@@ -3,6 +3,7 @@ import { loadDriver } from '../drivers/load-driver.js';
 import { toLocalUs } from './clock.js';
 import { LoadLoop } from './loop.js';
 import type { FromLoadWorker, LoadWorkerData, ToLoadWorker } from './messages.js';
+import { errorMessage } from '../errors.js';
 
 /**
  * Load worker thread (entry point, started by pool.ts): opens this worker's share of connections,
@@ -14,7 +15,6 @@ const port = parentPort;
 if (port === null) throw new Error('load/worker.js must run as a worker thread (started by runLoad)');
 
 const post = (message: FromLoadWorker): void => port.postMessage(message);
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 const driver = (await loadDriver(data.driver.protocol)).create({ target: data.driver.target, payloadBytes: data.driver.payloadBytes, headers: data.driver.headers });
 const loop = new LoadLoop(driver, data.loop);
@@ -30,7 +30,7 @@ async function start(startSharedUs: number): Promise<void> {
     post({ type: 'result', result });
   } catch (err) {
     await loop.close().catch(() => undefined);
-    post({ type: 'error', message: describe(err) });
+    post({ type: 'error', message: errorMessage(err) });
   }
 }
 
@@ -43,5 +43,5 @@ try {
   await loop.connect();
   post({ type: 'ready' });
 } catch (err) {
-  post({ type: 'error', message: describe(err) });
+  post({ type: 'error', message: errorMessage(err) });
 }

@@ -1,3 +1,5 @@
+import { errorMessage } from '../../errors.js';
+
 /**
  * Entry point of the in-cluster bundle (bundle.ts): what a pod runs when meshbench comes from a ConfigMap on
  * the stock Node image instead of an image of its own. It speaks the two commands pods use, with the same
@@ -37,7 +39,7 @@ async function main(args: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`meshbench: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`meshbench: ${errorMessage(err)}\n`);
     process.exit(4);
   },
 );

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MeshbenchError } from '../../errors.js';
+import { interrupted, MeshbenchError } from '../../errors.js';
 
 /**
  * Child processes and private files of one local environment, with one owner of their lifetime.
@@ -234,10 +234,6 @@ export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | unde
       },
     );
   });
-}
-
-export function interrupted(what: string): MeshbenchError {
-  return new MeshbenchError('MB_INTERRUPTED', `interrupted while ${what}`);
 }
 
 /**
