@@ -43,8 +43,8 @@ function traceNote(sent: string, echoed: string | undefined): string {
   return traceId(echoed) === traceId(sent) ? 'traceparent propagated (trace id kept, span id changed)' : `traceparent changed to ${echoed}`;
 }
 
-/** Judges one probe result against the expectation. */
-export function judge(expect: MeshExpectation, result: ProbeResult, traceparent: string): { ok: boolean; marker: string | null; detail: string } {
+/** Checks one probe result against the variant's expectation: was the path the one it should be? */
+export function checkProbe(expect: MeshExpectation, result: ProbeResult, traceparent: string): { ok: boolean; marker: string | null; detail: string } {
   const trace = traceNote(traceparent, result.headers[`${REFLECT_PREFIX}traceparent`]);
   if (!isSuccessStatus(result.status)) {
     return { ok: false, marker: null, detail: `the probe answered with status ${String(result.status)}; ${trace}` };
@@ -92,7 +92,7 @@ export async function provePaths(env: RunningEnv, protocols: readonly Protocol[]
       const traceparent = newTraceparent();
       try {
         const result = await probe(protocol, { target, payloadBytes: PROBE_PAYLOAD_BYTES, headers: { traceparent } }, PROBE_TIMEOUT_MS);
-        records.push({ ...base, ...judge(variant.expect, result, traceparent) });
+        records.push({ ...base, ...checkProbe(variant.expect, result, traceparent) });
       } catch (err) {
         records.push({ ...base, marker: null, ok: false, detail: `${target} did not answer the probe: ${errorMessage(err)}` });
       }
