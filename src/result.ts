@@ -1,8 +1,7 @@
 import type { Scenario } from './config/schema.js';
-import type { LatencySummary } from './histograms/index.js';
+import type { IntervalHistogram, LatencySummary } from './histograms/index.js';
 import type { ErrorKind } from './drivers/driver.js';
-import type { ProofRecord } from './envs/env.js';
-import type { IntervalHistogram, LoadModel } from './load/types.js';
+import type { LoadModel } from './load/types.js';
 import type { Protocol, VariantName } from './protocols.js';
 
 /**
@@ -161,6 +160,23 @@ export interface ValidityProblem {
   variant: VariantName;
   round: number | null;
   rule: 'maxErrorRate' | 'minAchievedRateRatio' | 'maxLateShare' | 'noSamples';
+  detail: string;
+}
+
+/** What a variant is expected to show when proven. */
+export type MeshExpectation =
+  | { kind: 'none' } // no mesh marker header may come back
+  | { kind: 'header'; header: string } // this reflected header must come back non-empty (e.g. x-forwarded-client-cert)
+  | { kind: 'unverified'; why: string }; // cannot be proven by headers (e.g. L4-only ambient); recorded as such
+
+/** How one variant × protocol path was proven (src/envs/proof.ts), recorded in result.json `proofs`. */
+export interface ProofRecord {
+  variant: VariantName;
+  protocol: Protocol;
+  expect: MeshExpectation;
+  /** The marker header value seen (mTLS proof), or null when none came back. */
+  marker: string | null;
+  ok: boolean;
   detail: string;
 }
 

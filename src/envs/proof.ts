@@ -3,7 +3,8 @@ import type { DriverOptions, ProbeResult } from '../drivers/driver.js';
 import { drivers } from '../drivers/index.js';
 import { errorMessage, MeshbenchError } from '../errors.js';
 import { REFLECT_PREFIX, type Protocol } from '../protocols.js';
-import type { MeshExpectation, ProofRecord, RunningEnv } from './env.js';
+import type { MeshExpectation, ProofRecord } from '../result.js';
+import type { RunningEnv } from './env.js';
 
 /**
  * Proof that each variant's path is what it claims, before any load: one probe per variant × protocol

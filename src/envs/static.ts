@@ -1,7 +1,8 @@
 import type { StaticEnvConfig } from '../config/schema.js';
 import { errorMessage, MeshbenchError } from '../errors.js';
 import { BASELINE_VARIANT, MESHED_VARIANT, type Protocol } from '../protocols.js';
-import type { MeshExpectation, RunningEnv, VariantTargets } from './env.js';
+import type { MeshExpectation } from '../result.js';
+import type { RunningEnv, VariantTargets } from './env.js';
 import { unlessAborted } from './local/processes.js';
 import { driverProbe, type ProbeFn } from './proof.js';
 

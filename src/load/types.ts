@@ -1,4 +1,5 @@
 import type { ErrorKind } from '../drivers/driver.js';
+import type { IntervalHistogram } from '../histograms/index.js';
 import type { Protocol } from '../protocols.js';
 
 /** How requests are started. */
@@ -25,14 +26,6 @@ export interface LoadSpec {
   intervalMs: number;
   /** Hard cap on requests started in the measured window (bounds every load loop in count). 0 = none. */
   maxRequests: number;
-}
-
-/** One interval histogram (for .hlog). Times are wall-clock epoch milliseconds. */
-export interface IntervalHistogram {
-  startMs: number;
-  endMs: number;
-  /** hdr-histogram-js encodeIntoCompressedBase64 of a latency histogram in µs. */
-  histogram: string;
 }
 
 /** What one load job produced (merged over workers when it comes out of the pool). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../src/drivers/driver.js';
-import type { MeshExpectation, RunningEnv } from '../../src/envs/env.js';
+import type { RunningEnv } from '../../src/envs/env.js';
+import type { MeshExpectation } from '../../src/result.js';
 import { checkProbe, newTraceparent, provePaths, type ProbeFn } from '../../src/envs/proof.js';
 import { isMeshbenchError } from '../../src/errors.js';
 

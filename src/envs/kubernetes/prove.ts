@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { REFLECT_PREFIX } from '../../protocols.js';
-import type { MeshExpectation, ProofRecord } from '../env.js';
+import type { MeshExpectation, ProofRecord } from '../../result.js';
 import { checkProbe } from '../proof.js';
 import type { KubeItem } from './client.js';
 import type { ProbeOutcome } from './generator.js';
