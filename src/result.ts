@@ -13,7 +13,7 @@ import type { Protocol, VariantName } from './protocols.js';
  * verdict.reasons[], protocols[].name and protocols[].variants.<name>.{count, errors, achievedRateHz,
  * latencyUs.{p50,p90,p99,p999,max}}.
  */
-export const RESULT_SCHEMA_VERSION = 1;
+export const RESULT_SCHEMA_VERSION = 2; // 2: environment.node renamed environment.nodeVersion
 
 /** p50, p90, p99, p99.9, max, min, mean and count of a latency histogram, in µs. */
 export type LatencySummaryUs = LatencySummary;
@@ -199,7 +199,8 @@ export interface ResultDocument {
   finishedAt: string;
   environment: {
     kind: string;
-    node: string;
+    /** process.version of the harness, e.g. "v20.20.2". */
+    nodeVersion: string;
     platform: string;
     cpus: number;
     facts: Record<string, unknown>;

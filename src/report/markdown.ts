@@ -16,7 +16,7 @@ export function renderMarkdown(doc: ResultDocument): string {
     ['scenario', `${doc.scenario.name} (${doc.scenarioPath})`],
     ['started / finished', `${doc.startedAt} / ${doc.finishedAt}`],
     ['environment', `${doc.environment.kind}; variants ${doc.environment.variants.join(', ')}; baseline ${doc.environment.variants[0] ?? ''}`],
-    ['machine', `node ${doc.environment.node}, ${doc.environment.platform}, ${doc.environment.cpus} CPUs`],
+    ['machine', `node ${doc.environment.nodeVersion}, ${doc.environment.platform}, ${doc.environment.cpus} CPUs`],
     ['rounds', `${doc.scenario.rounds} per variant, interleaved A B B A`],
     ['meshbench', `${doc.tool.version}, result schema ${doc.schemaVersion}`],
     ...Object.entries(doc.environment.facts).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),

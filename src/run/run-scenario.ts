@@ -103,7 +103,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       scenario,
       startedAt,
       finishedAt: new Date().toISOString(),
-      environment: { kind: env.kind, node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: env.facts, variants },
+      environment: { kind: env.kind, nodeVersion: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: env.facts, variants },
       proofs,
       protocols: results,
       verdict: judgeRun(scenario, results, { interrupted, aa: options.aa === true }),

@@ -45,7 +45,7 @@ describe('meshbench compare', () => {
   });
 
   const incompatible: [string, (d: ResultDocument) => ResultDocument, RegExp][] = [
-    ['another schema version', (d) => ({ ...d, schemaVersion: 2 as 1 }), /candidate: result schema version 2; this meshbench reads version 1/],
+    ['another schema version', (d) => ({ ...d, schemaVersion: 3 as 2 }), /candidate: result schema version 3; this meshbench reads version 2/],
     ['another scenario', (d) => ({ ...d, scenario: { ...d.scenario, name: 'other' } }), /different scenarios: baseline "gate", candidate "other"/],
     ['other protocols', (d) => ({ ...d, protocols: [] }), /different protocols/],
     ['another load', (d) => ({ ...d, scenario: scenario({ protocols: [{ name: 'http1', rateHz: 500 }] }) }), /http1: different load — rateHz 1000 in the baseline, 500 in the candidate/],

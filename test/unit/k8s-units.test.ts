@@ -26,7 +26,7 @@ function podResult(values: number[], errors = 0, lateShare = 0): LoadResult {
     intervals: [{ startMs: 1000, endMs: 2000, histogram: encoded }], startedAtMs: 1000,
   };
 }
-const out = (index: number, result: LoadResult): GeneratorOutput => ({ kind: 'load', index, shards: 2, result, startLagMs: 0, node: 'v20' });
+const out = (index: number, result: LoadResult): GeneratorOutput => ({ kind: 'load', index, shards: 2, result, startLagMs: 0, nodeVersion: 'v20' });
 
 describe('generator shards and the exact merge of their results', () => {
   it.each([1, 2, 3, 7])('%i shard(s): connections, workers and rate add up; every shard has ≥ 1 connection and worker', (shards) => {

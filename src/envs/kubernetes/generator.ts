@@ -41,8 +41,8 @@ export type ProbeOutcome =
   | { protocol: Protocol; target: string; error: string };
 
 export type GeneratorOutput =
-  | { kind: 'load'; index: number; shards: number; result: LoadResult; startLagMs: number; node: string }
-  | { kind: 'probe'; index: number; results: ProbeOutcome[]; node: string };
+  | { kind: 'load'; index: number; shards: number; result: LoadResult; startLagMs: number; nodeVersion: string }
+  | { kind: 'probe'; index: number; results: ProbeOutcome[]; nodeVersion: string };
 
 export const RESULT_PREFIX = 'meshbench-result ';
 const PROBE_TIMEOUT_MS = 5000;
@@ -93,7 +93,7 @@ export async function runGenerator(job: GeneratorJob, index: number, signal?: Ab
         results.push({ protocol: probe.protocol, target: probe.target, error: errorMessage(err) });
       }
     }
-    return { kind: 'probe', index, results, node: process.version };
+    return { kind: 'probe', index, results, nodeVersion: process.version };
   }
   if (index >= job.shards) throw new MeshbenchError('MB_BAD_ARGUMENT', `completion index ${index} is outside the job's ${job.shards} shard(s)`);
   const spec = shardSpec(job.spec, job.shards, index);
@@ -105,7 +105,7 @@ export async function runGenerator(job: GeneratorJob, index: number, signal?: Ab
     else startLagMs = -waitMs;
   }
   const result = await runLoad(spec, signal);
-  return { kind: 'load', index, shards: job.shards, result, startLagMs, node: process.version };
+  return { kind: 'load', index, shards: job.shards, result, startLagMs, nodeVersion: process.version };
 }
 
 /** Asks the pod's sidecar to exit (Istio quitquitquit, Linkerd /shutdown); errors are expected and ignored. */
