@@ -2,7 +2,7 @@ import { sumErrors } from '../drivers/driver.js';
 import { drivers } from '../drivers/index.js';
 import { errorMessage, MeshbenchError } from '../errors.js';
 import { summarizeEncoded } from '../histograms/index.js';
-import { runLoad } from '../load/pool.js';
+import { defaultWorkers, runLoad } from '../load/pool.js';
 import type { LoadSpec } from '../load/types.js';
 import type { Protocol } from '../protocols.js';
 import { ms, rate, textTable } from '../report/format.js';
@@ -16,7 +16,8 @@ export interface LoadCommandOptions {
   warmup: number;
   payload: number;
   timeout: number;
-  workers: number;
+  /** Absent: defaultWorkers() (half the cores, at least 1). */
+  workers?: number;
   header?: string[];
   json?: boolean;
   quiet?: boolean;
@@ -46,7 +47,7 @@ export async function loadCommand(target: string, opts: LoadCommandOptions): Pro
     payloadBytes: opts.payload,
     timeoutMs: opts.timeout,
     headers: parseHeaders(opts.header),
-    workers: Math.min(opts.workers, opts.connections),
+    workers: Math.min(opts.workers ?? defaultWorkers(), opts.connections),
     intervalMs: 1000,
     maxRequests: 0,
   };

@@ -19,6 +19,7 @@ import { interrupted, MeshbenchError } from '../../errors.js';
  */
 
 const STDERR_TAIL_BYTES = 8192;
+// A program of its own (node -e), so its process.exit ends the watchdog, never the harness.
 const WATCHDOG_SCRIPT = `
 const pids = new Set(); let dir = '';
 let buf = '';
