@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../src/config/load.js';
 import type { ScenarioInput } from '../../src/config/schema.js';
+import { createLatencyHistogram, encodeHistogram, recordLatency, summarize } from '../../src/histograms/index.js';
+import type { IntervalHistogram } from '../../src/histograms/index.js';
 import type { ProtocolResult, RoundFigures, VariantResult } from '../../src/result.js';
 import { overheads } from '../../src/run/aggregate.js';
 import { judgeRun } from '../../src/run/judge.js';
@@ -9,12 +11,36 @@ interface Fig { p99Ms: number; errors?: number; count?: number; rateHz?: number;
 
 const latency = (p99Us: number) => ({ p50: p99Us / 2, p90: p99Us * 0.8, p99: p99Us, p999: p99Us * 1.2, max: p99Us * 2, min: 1, mean: p99Us / 2, count: 1 });
 
+/** The largest latency (µs) whose histogram bucket reports at most `us`, so no interval reaches past the figure. */
+function atMost(us: number): number {
+  for (let v = us; v > 0; v--) {
+    const h = createLatencyHistogram();
+    recordLatency(h, v);
+    if (summarize(h).max <= us) return v;
+  }
+  return us;
+}
+
+/**
+ * Three 1 s interval histograms holding `count` responses at the figure's P99, so the verdict takes its
+ * interval path (resampling the blocks) and the interval sits at the figure: tight, and never above it.
+ */
+function intervals(count: number, p99Us: number): IntervalHistogram[] {
+  const value = atMost(p99Us);
+  return [0, 1, 2].map((i) => {
+    const h = createLatencyHistogram();
+    const n = Math.floor(count / 3) + (i < count % 3 ? 1 : 0);
+    for (let k = 0; k < n; k++) recordLatency(h, value);
+    return { startMs: i * 1000, endMs: (i + 1) * 1000, histogram: encodeHistogram(h) };
+  });
+}
+
 function variant(f: Fig): VariantResult {
   const count = f.count ?? 3000;
   const errors = f.errors ?? 0;
   const round: RoundFigures = {
     round: 0, order: 0, startedAt: '', count, errors, achievedRateHz: f.rateHz ?? 1000, latencyUs: latency(f.p99Ms * 1000),
-    maxLagUs: 0, lateShare: f.lateShare ?? 0, proxies: [], intervals: [],
+    maxLagUs: 0, lateShare: f.lateShare ?? 0, proxies: [], intervals: intervals(count, f.p99Ms * 1000),
   };
   return {
     count, errors, errorsByKind: { connect: 0, reset: errors, timeout: 0, status: 0, protocol: 0, other: 0 }, dropped: 0,
@@ -32,11 +58,11 @@ function scenario(extra: Partial<ScenarioInput> = {}) {
   return parseScenario({ name: 't', protocols: [{ name: 'http1', rateHz: 1000 }], budgets: { p99Ms: 5, p99OverheadMs: 3 }, ...extra }, 'test');
 }
 
-describe('verdict v1', () => {
+describe('verdict on interval histograms', () => {
   it.each<[string, Fig, Fig, 'pass' | 'fail' | 'inconclusive', RegExp]>([
     ['within both budgets', { p99Ms: 1 }, { p99Ms: 2 }, 'pass', /all 3 budget checks hold/],
-    ['meshed over the absolute P99', { p99Ms: 1 }, { p99Ms: 5.5 }, 'fail', /http1\/meshed: P99 5\.500 ms > budget 5\.000 ms/],
-    ['overhead over budget though both under 5 ms', { p99Ms: 0.5 }, { p99Ms: 4 }, 'fail', /P99 overhead 3\.500 ms > budget 3\.000 ms/],
+    ['meshed over the absolute P99', { p99Ms: 1 }, { p99Ms: 5.5 }, 'fail', /http1\/meshed: P99 5\.500 ms \[5\.499, 5\.500\] \(95 %\) > budget 5\.000 ms/],
+    ['overhead over budget though both under 5 ms', { p99Ms: 0.5 }, { p99Ms: 4 }, 'fail', /P99 overhead 3\.500 ms \[3\.499, 3\.500\] \(95 %\) > budget 3\.000 ms/],
     ['a figure equal to its budget passes', { p99Ms: 2 }, { p99Ms: 5 }, 'pass', /budget checks hold/],
     ['too many errors', { p99Ms: 1 }, { p99Ms: 1, errors: 100 }, 'inconclusive', /invalid: http1\/meshed round 1: 3\.2\d? % of requests failed/],
     ['rate not achieved', { p99Ms: 1, rateHz: 900 }, { p99Ms: 1 }, 'inconclusive', /achieved 900 req\/s of 1000 intended/],
@@ -47,6 +73,11 @@ describe('verdict v1', () => {
     const v = judgeRun(scenario(), [protocol(unmeshed, meshed)]);
     expect(v.status).toBe(status);
     expect(v.reasons.some((r) => reason.test(r)), v.reasons.join('\n')).toBe(true);
+    // Decided on intervals, not on the point estimates: every check of variants that recorded responses has one.
+    const recorded = new Set([['unmeshed', unmeshed], ['meshed', meshed]].filter(([, f]) => ((f as Fig).count ?? 3000) > 0).map(([n]) => n));
+    const expected = v.checks.filter((c) => recorded.has(c.variant) && (c.budget === 'p99Ms' || recorded.size === 2));
+    expect(expected.length).toBeGreaterThan(0);
+    for (const c of expected) expect(c.interval, JSON.stringify(c)).toMatchObject({ confidence: 0.95 });
   });
 
   it('an interrupted run is never a pass', () => {
