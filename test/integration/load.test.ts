@@ -6,7 +6,7 @@ import { runLoad, type LoadProgress } from '../../src/load/pool.js';
 import type { LoadSpec } from '../../src/load/types.js';
 import { startEchoServers, type EchoServers } from '../../src/workloads/index.js';
 
-// Needs `npm run build` first: the pool starts dist/load/worker.js.
+// The pool starts dist/load/worker.js (test/setup/build.ts builds it when older than src/).
 let echo: EchoServers;
 beforeAll(async () => {
   echo = await startEchoServers();
