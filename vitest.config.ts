@@ -1,9 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
-// Unit tests run first, in parallel. Integration and e2e tests put load on the 2 cores and start real
-// processes (echo servers, haproxy), so they run afterwards (groupOrder) in one fork, one file at a time.
+// Unit tests run first, in parallel: pure and not timing-sensitive. Integration and e2e tests put load on the
+// 2 cores, start real processes (echo servers, haproxy) or assert on timing (the waker, the run loop), so they
+// run afterwards (groupOrder) in one fork, one file at a time. Worker threads and child processes start
+// compiled entries, so test/setup/build.ts builds dist/ first whenever it is older than src/.
 export default defineConfig({
   test: {
+    globalSetup: ['test/setup/build.ts'],
     // test-results/vitest.json lets .ci/run print a plain "N passed, N failed" closing line.
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
     projects: [

@@ -36,3 +36,13 @@ export class MeshbenchError extends Error {
 export function isMeshbenchError(err: unknown): err is MeshbenchError {
   return err instanceof MeshbenchError;
 }
+
+/** The text of anything thrown: an Error's message, else its string form. (The CLI's describeError adds code and stack.) */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The error every stage throws when its AbortSignal fired (Ctrl-C, SIGTERM) while it was doing `what`. */
+export function interrupted(what: string): MeshbenchError {
+  return new MeshbenchError('MB_INTERRUPTED', `interrupted while ${what}`);
+}

@@ -1,8 +1,7 @@
 import type { Scenario } from './config/schema.js';
-import type { LatencySummary } from './histograms/index.js';
+import type { IntervalHistogram, LatencySummary } from './histograms/index.js';
 import type { ErrorKind } from './drivers/driver.js';
-import type { ProofRecord } from './envs/env.js';
-import type { IntervalHistogram, LoadModel } from './load/types.js';
+import type { LoadModel } from './load/types.js';
 import type { Protocol, VariantName } from './protocols.js';
 
 /**
@@ -14,7 +13,7 @@ import type { Protocol, VariantName } from './protocols.js';
  * verdict.reasons[], protocols[].name and protocols[].variants.<name>.{count, errors, achievedRateHz,
  * latencyUs.{p50,p90,p99,p999,max}}.
  */
-export const RESULT_SCHEMA_VERSION = 1;
+export const RESULT_SCHEMA_VERSION = 2; // 2: environment.node renamed environment.nodeVersion
 
 /** p50, p90, p99, p99.9, max, min, mean and count of a latency histogram, in µs. */
 export type LatencySummaryUs = LatencySummary;
@@ -179,6 +178,23 @@ export interface ValidityProblem {
   detail: string;
 }
 
+/** What a variant is expected to show when proven. */
+export type MeshExpectation =
+  | { kind: 'none' } // no mesh marker header may come back
+  | { kind: 'header'; header: string } // this reflected header must come back non-empty (e.g. x-forwarded-client-cert)
+  | { kind: 'unverified'; why: string }; // cannot be proven by headers (e.g. L4-only ambient); recorded as such
+
+/** How one variant × protocol path was proven (src/envs/proof.ts), recorded in result.json `proofs`. */
+export interface ProofRecord {
+  variant: VariantName;
+  protocol: Protocol;
+  expect: MeshExpectation;
+  /** The marker header value seen (mTLS proof), or null when none came back. */
+  marker: string | null;
+  ok: boolean;
+  detail: string;
+}
+
 export interface Verdict {
   status: VerdictStatus;
   /** Plain sentences, most important first; each names the protocol, variant and figures. */
@@ -207,7 +223,8 @@ export interface ResultDocument {
   finishedAt: string;
   environment: {
     kind: string;
-    node: string;
+    /** process.version of the harness, e.g. "v20.20.2". */
+    nodeVersion: string;
     platform: string;
     cpus: number;
     facts: Record<string, unknown>;

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { Client, credentials } from '@grpc/grpc-js';
 import { WebSocket } from 'ws';
-import { ECHO_STREAM_PATH, loadEchoProto } from '../../src/workloads/proto.js';
+import { ECHO_STREAM_PATH, loadEchoProto } from '../../src/echo-proto.js';
 
 /**
  * Minimal hand-written ping-pong clients, the baseline the generator is compared with (each its own

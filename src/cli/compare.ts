@@ -5,7 +5,8 @@ import { MeshbenchError } from '../errors.js';
 import { renderComparisonMarkdown, renderComparisonText } from '../report/ci-summary.js';
 import { defaultOutDir, renderComparisonFiles, writeFiles } from '../report/index.js';
 import type { ResultDocument } from '../result.js';
-import { compareResults, COMPARISON_KIND } from '../verdict/compare.js';
+import { compareRuns } from '../run/judge.js';
+import { COMPARISON_KIND } from '../verdict/compare.js';
 import { exitCodeForVerdict } from './exit-codes.js';
 import { appendStepSummary } from './step-summary.js';
 
@@ -47,7 +48,7 @@ export async function readResult(arg: string): Promise<{ path: string; doc: Resu
 export async function compareCommand(baselineArg: string, candidateArg: string, opts: CompareCommandOptions): Promise<number> {
   const baseline = await readResult(baselineArg);
   const candidate = await readResult(candidateArg);
-  const doc = compareResults(baseline.doc, candidate.doc, {
+  const doc = compareRuns(baseline.doc, candidate.doc, {
     toleranceMs: opts.toleranceMs,
     toleranceRatio: opts.toleranceRatio,
     baselinePath: baseline.path,

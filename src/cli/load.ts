@@ -1,8 +1,8 @@
 import { sumErrors } from '../drivers/driver.js';
 import { drivers } from '../drivers/index.js';
-import { MeshbenchError } from '../errors.js';
+import { errorMessage, MeshbenchError } from '../errors.js';
 import { summarizeEncoded } from '../histograms/index.js';
-import { runLoad } from '../load/pool.js';
+import { defaultWorkers, runLoad } from '../load/pool.js';
 import type { LoadSpec } from '../load/types.js';
 import type { Protocol } from '../protocols.js';
 import { ms, rate, textTable } from '../report/format.js';
@@ -16,7 +16,8 @@ export interface LoadCommandOptions {
   warmup: number;
   payload: number;
   timeout: number;
-  workers: number;
+  /** Absent: defaultWorkers() (half the cores, at least 1). */
+  workers?: number;
   header?: string[];
   json?: boolean;
   quiet?: boolean;
@@ -46,7 +47,7 @@ export async function loadCommand(target: string, opts: LoadCommandOptions): Pro
     payloadBytes: opts.payload,
     timeoutMs: opts.timeout,
     headers: parseHeaders(opts.header),
-    workers: Math.min(opts.workers, opts.connections),
+    workers: Math.min(opts.workers ?? defaultWorkers(), opts.connections),
     intervalMs: 1000,
     maxRequests: 0,
     lateThresholdUs: 1000,
@@ -54,7 +55,7 @@ export async function loadCommand(target: string, opts: LoadCommandOptions): Pro
   try {
     await drivers[spec.protocol].probe({ target: spec.target, payloadBytes: spec.payloadBytes, headers: spec.headers }, Math.min(spec.timeoutMs, 5000));
   } catch (err) {
-    throw new MeshbenchError('MB_UNREACHABLE_TARGET', `${target} did not answer a ${spec.protocol} probe (${err instanceof Error ? err.message : String(err)}): check the address, port and --protocol`);
+    throw new MeshbenchError('MB_UNREACHABLE_TARGET', `${target} did not answer a ${spec.protocol} probe (${errorMessage(err)}): check the address, port and --protocol`);
   }
   const tty = process.stderr.isTTY === true && opts.quiet !== true;
   const result = await runLoad(spec, opts.signal, (p) => {

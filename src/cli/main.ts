@@ -3,7 +3,6 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { loadScenario } from '../config/load.js';
 import { PROTOCOLS } from '../protocols.js';
 import { toolVersion } from '../version.js';
-import { defaultWorkers } from '../load/pool.js';
 import { describeError, EXIT, exitCodeForError } from './exit-codes.js';
 import { withSignals } from './signals.js';
 import { registerCompareCommand } from './compare.js';
@@ -11,8 +10,9 @@ import { registerK8sCommands } from './k8s.js';
 import type { LoadCommandOptions } from './load.js';
 
 /**
- * The CLI entry: parses arguments, runs one command, maps its outcome to an exit code. The only place in
- * meshbench that calls process.exit. Commands load their modules when they run, so `echo` (the container
+ * The CLI entry: parses arguments, runs one command, maps its outcome to an exit code. Only CLI entries call
+ * process.exit: this one, cli/signals.ts (a second Ctrl-C forces it), and cli/incluster.ts (the entry the
+ * pods run); everything else returns or throws. Commands load their modules when they run, so `echo` (the container
  * entrypoint) and `load` do not pay for the local environment's PKI or the verdict's statistics at start-up.
  */
 
@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--warmup <s>', 'seconds of unrecorded warm-up', positive('--warmup', true), 1)
     .option('--payload <bytes>', 'request body / message size', int('--payload', 0), 64)
     .option('--timeout <ms>', 'request timeout', int('--timeout', 1), 5000)
-    .option('-w, --workers <n>', 'worker threads (default: half the cores, at least 1)', int('--workers', 1), defaultWorkers())
+    .option('-w, --workers <n>', 'worker threads (default: half the cores, at least 1)', int('--workers', 1))
     .option('-H, --header <name:value...>', 'extra request header (repeatable)')
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'no progress output on stderr')

@@ -1,4 +1,5 @@
 import { appendFile } from 'node:fs/promises';
+import { errorMessage } from '../errors.js';
 
 /**
  * GitHub Actions shows the Markdown a step appends to the file named by $GITHUB_STEP_SUMMARY on the run's
@@ -12,7 +13,7 @@ export async function appendStepSummary(markdown: string, env: NodeJS.ProcessEnv
     await appendFile(path, `${markdown}\n`);
     return path;
   } catch (err) {
-    process.stderr.write(`meshbench: could not append to $GITHUB_STEP_SUMMARY (${path}): ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`meshbench: could not append to $GITHUB_STEP_SUMMARY (${path}): ${errorMessage(err)}\n`);
     return null;
   }
 }

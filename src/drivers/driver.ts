@@ -26,7 +26,7 @@ export type ErrorKind =
   | 'connect' // could not (re)connect
   | 'reset' // connection closed or reset mid-request
   | 'timeout' // no response within timeoutMs (reported by the load loop, not the driver)
-  | 'status' // non-success status (HTTP >= 400 or != 2xx, gRPC status != OK)
+  | 'status' // error status: HTTP >= 400 (2xx and 3xx count as responses), gRPC status != OK
   | 'protocol' // malformed response, unexpected frame, echoed payload mismatch
   | 'other';
 

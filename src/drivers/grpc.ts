@@ -11,7 +11,7 @@ import {
   type StatusObject,
 } from '@grpc/grpc-js';
 import { MeshbenchError } from '../errors.js';
-import { ECHO_STREAM_PATH, ECHO_UNARY_PATH, loadEchoProto } from '../workloads/proto.js';
+import { ECHO_STREAM_PATH, ECHO_UNARY_PATH, loadEchoProto } from '../echo-proto.js';
 import type {
   CompletionSink,
   Driver,

@@ -106,11 +106,6 @@ export class Http1ResponseParser {
     this.resetMessage();
   }
 
-  /** True between responses: no byte of a next response has been seen. */
-  get idle(): boolean {
-    return this.state === S_STATUS && this.partialLen === 0;
-  }
-
   /**
    * The server closed its side. A response delimited by the close completes here (returns true); anything
    * else in flight is left as is, for the caller to count as a reset.

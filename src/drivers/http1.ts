@@ -14,6 +14,7 @@ import type {
   ProbeResult,
 } from './driver.js';
 import { Http1ResponseParser, type Http1ParserHandler } from './http1-parser.js';
+import { parseTarget } from './target.js';
 
 /**
  * HTTP/1.1 on raw sockets. The request is serialized once at create() and the same Buffer is written for
@@ -43,20 +44,7 @@ interface Endpoint {
   servername: string;
 }
 
-function parseTarget(target: string): URL {
-  let url: URL;
-  try {
-    url = new URL(target);
-  } catch (cause) {
-    throw new MeshbenchError('MB_BAD_ARGUMENT', `http1 target "${target}" is not a URL; use http://host:port/path`, {
-      cause,
-    });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new MeshbenchError('MB_BAD_ARGUMENT', `http1 target "${target}" must start with http:// or https://`);
-  }
-  return url;
-}
+const parseHttpTarget = (target: string): URL => parseTarget(target, 'http1', ['http:', 'https:'], 'http://host:port/path (or https://)');
 
 function endpointOf(url: URL): Endpoint {
   const secure = url.protocol === 'https:';
@@ -68,7 +56,7 @@ function endpointOf(url: URL): Endpoint {
 
 /** The whole request, head and body, as one Buffer. */
 export function serializeRequest(options: DriverOptions): Buffer {
-  const url = parseTarget(options.target);
+  const url = parseHttpTarget(options.target);
   const post = options.payloadBytes > 0;
   let host = url.host;
   let extra = '';
@@ -286,7 +274,7 @@ class Http1Driver implements Driver {
   private readonly request: Buffer;
 
   constructor(options: DriverOptions) {
-    this.endpoint = endpointOf(parseTarget(options.target));
+    this.endpoint = endpointOf(parseHttpTarget(options.target));
     this.request = serializeRequest(options);
   }
 
@@ -303,7 +291,7 @@ class Http1Driver implements Driver {
 
 /** One request through node:http (not the hot path): status and lower-cased headers, first value each. */
 function probe(options: DriverOptions, timeoutMs: number): Promise<ProbeResult> {
-  const url = parseTarget(options.target);
+  const url = parseHttpTarget(options.target);
   const body = Buffer.alloc(options.payloadBytes, 0x78);
   const request = url.protocol === 'https:' ? https.request : http.request;
   return new Promise((resolve, reject) => {

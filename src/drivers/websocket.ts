@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { WebSocket, type ClientOptions, type RawData } from 'ws';
 import { MeshbenchError } from '../errors.js';
 import type { CompletionSink, Driver, DriverConnection, DriverModule, DriverOptions, ProbeResult } from './driver.js';
+import { parseTarget } from './target.js';
 
 /**
  * Websocket (ws): one WebSocket per connection index, binary messages of payloadBytes (one Buffer, reused),
@@ -20,18 +21,7 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 const CLOSE_GRACE_MS = 1000;
 const SEND_OPTIONS = { binary: true, compress: false, fin: true } as const;
 
-function parseTarget(target: string): URL {
-  let url: URL | undefined;
-  try {
-    url = new URL(target);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== 'ws:' && url.protocol !== 'wss:')) {
-    throw new MeshbenchError('MB_BAD_ARGUMENT', `websocket target "${target}" must be ws://host:port/path (or wss://)`);
-  }
-  return url;
-}
+const parseWsTarget = (target: string): URL => parseTarget(target, 'websocket', ['ws:', 'wss:'], 'ws://host:port/path (or wss://)');
 
 function clientOptions(options: DriverOptions, handshakeTimeoutMs: number): ClientOptions {
   return {
@@ -174,7 +164,7 @@ class WebsocketDriver implements Driver {
 
   constructor(options: DriverOptions) {
     this.shared = {
-      url: parseTarget(options.target).href,
+      url: parseWsTarget(options.target).href,
       options: clientOptions(options, HANDSHAKE_TIMEOUT_MS),
       payload: Buffer.alloc(options.payloadBytes, 0x78),
     };
@@ -196,7 +186,7 @@ class WebsocketDriver implements Driver {
  * echo and closes: status 101 and the upgrade headers (lower-cased, first value each).
  */
 function probe(options: DriverOptions, timeoutMs: number): Promise<ProbeResult> {
-  const url = parseTarget(options.target).href;
+  const url = parseWsTarget(options.target).href;
   const payload = Buffer.alloc(options.payloadBytes, 0x78);
   return new Promise<ProbeResult>((resolve, reject) => {
     const ws = new WebSocket(url, clientOptions(options, timeoutMs));

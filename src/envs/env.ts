@@ -1,18 +1,13 @@
 import type { LoadProgress } from '../load/pool.js';
 import type { LoadResult, LoadSpec } from '../load/types.js';
 import type { Protocol, VariantName } from '../protocols.js';
+import type { MeshExpectation, ProofRecord } from '../result.js';
 
 /**
  * An environment is where the pair (or more variants) runs: local processes + HAProxy sidecar pair,
  * a static pair the user already deployed, or Kubernetes. Data flows one way: the env hands targets to the
  * load stage and never reads results.
  */
-
-/** What a variant is expected to show when proven. */
-export type MeshExpectation =
-  | { kind: 'none' } // no mesh marker header may come back
-  | { kind: 'header'; header: string } // this reflected header must come back non-empty (e.g. x-forwarded-client-cert)
-  | { kind: 'unverified'; why: string }; // cannot be proven by headers (e.g. L4-only ambient); recorded as such
 
 export interface VariantTargets {
   name: VariantName;
@@ -33,16 +28,6 @@ export interface ProxySample {
   /** CPU seconds used so far (cumulative; deltas between samples give usage). */
   cpuSeconds: number;
   rssBytes: number;
-}
-
-export interface ProofRecord {
-  variant: VariantName;
-  protocol: Protocol;
-  expect: MeshExpectation;
-  /** The marker header value seen (mTLS proof), or null when none came back. */
-  marker: string | null;
-  ok: boolean;
-  detail: string;
 }
 
 export interface RunningEnv {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { DriverOptions, ProbeResult } from '../drivers/driver.js';
 import { drivers } from '../drivers/index.js';
-import { MeshbenchError } from '../errors.js';
+import { errorMessage, MeshbenchError } from '../errors.js';
 import { REFLECT_PREFIX, type Protocol } from '../protocols.js';
-import type { MeshExpectation, ProofRecord, RunningEnv } from './env.js';
+import type { MeshExpectation, ProofRecord } from '../result.js';
+import type { RunningEnv } from './env.js';
 
 /**
  * Proof that each variant's path is what it claims, before any load: one probe per variant × protocol
@@ -43,8 +44,8 @@ function traceNote(sent: string, echoed: string | undefined): string {
   return traceId(echoed) === traceId(sent) ? 'traceparent propagated (trace id kept, span id changed)' : `traceparent changed to ${echoed}`;
 }
 
-/** Judges one probe result against the expectation. */
-export function judge(expect: MeshExpectation, result: ProbeResult, traceparent: string): { ok: boolean; marker: string | null; detail: string } {
+/** Checks one probe result against the variant's expectation: was the path the one it should be? */
+export function checkProbe(expect: MeshExpectation, result: ProbeResult, traceparent: string): { ok: boolean; marker: string | null; detail: string } {
   const trace = traceNote(traceparent, result.headers[`${REFLECT_PREFIX}traceparent`]);
   if (!isSuccessStatus(result.status)) {
     return { ok: false, marker: null, detail: `the probe answered with status ${String(result.status)}; ${trace}` };
@@ -75,10 +76,6 @@ export function judge(expect: MeshExpectation, result: ProbeResult, traceparent:
   }
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /**
  * Proves every variant × protocol; returns the records (they go into result.json), or throws
  * MB_MESH_UNPROVEN naming each failed variant/protocol and what was seen.
@@ -96,9 +93,9 @@ export async function provePaths(env: RunningEnv, protocols: readonly Protocol[]
       const traceparent = newTraceparent();
       try {
         const result = await probe(protocol, { target, payloadBytes: PROBE_PAYLOAD_BYTES, headers: { traceparent } }, PROBE_TIMEOUT_MS);
-        records.push({ ...base, ...judge(variant.expect, result, traceparent) });
+        records.push({ ...base, ...checkProbe(variant.expect, result, traceparent) });
       } catch (err) {
-        records.push({ ...base, marker: null, ok: false, detail: `${target} did not answer the probe: ${describe(err)}` });
+        records.push({ ...base, marker: null, ok: false, detail: `${target} did not answer the probe: ${errorMessage(err)}` });
       }
     }
   }

@@ -1,7 +1,8 @@
 import type { StaticEnvConfig } from '../config/schema.js';
-import { MeshbenchError } from '../errors.js';
+import { errorMessage, MeshbenchError } from '../errors.js';
 import { BASELINE_VARIANT, MESHED_VARIANT, type Protocol } from '../protocols.js';
-import type { MeshExpectation, RunningEnv, VariantTargets } from './env.js';
+import type { MeshExpectation } from '../result.js';
+import type { RunningEnv, VariantTargets } from './env.js';
 import { unlessAborted } from './local/processes.js';
 import { driverProbe, type ProbeFn } from './proof.js';
 
@@ -25,7 +26,7 @@ export function expectationOf(proof: StaticVariantConfig['proof']): MeshExpectat
 function reasonOf(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string') return code;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return /\bE[A-Z]{3,}\b/.exec(message)?.[0] ?? message.slice(0, 200);
 }
 

@@ -2,7 +2,6 @@ import { HistogramLogReader, HistogramLogWriter } from 'hdr-histogram-js';
 
 // hdr-histogram-js marks an untagged histogram with this value (not exported from its index).
 const NO_TAG = 'NO TAG';
-import type { IntervalHistogram } from '../load/types.js';
 import { createLatencyHistogram, decodeHistogram, type LatencyHistogram } from './histogram.js';
 
 /**
@@ -26,6 +25,14 @@ export interface HlogOptions {
   startTimeMs?: number;
   /** Extra comment lines (without the leading '#'). */
   comments?: readonly string[];
+}
+
+/** One interval histogram (for .hlog). Times are wall-clock epoch milliseconds. */
+export interface IntervalHistogram {
+  startMs: number;
+  endMs: number;
+  /** hdr-histogram-js encodeIntoCompressedBase64 of a latency histogram in µs. */
+  histogram: string;
 }
 
 /** An interval to log; `tag` (e.g. the protocol) lets one log hold several series, as `Tag=<tag>,…` lines. */

@@ -8,7 +8,8 @@ import { sharedNowUs } from '../timing/clock.js';
 import type { LoopProgress, LoopResult } from './loop.js';
 import type { FromLoadWorker, LoadWorkerData, ToLoadWorker } from './messages.js';
 import { phaseOffsetUs, shareOf } from './schedule.js';
-import type { IntervalHistogram, LoadResult, LoadSpec } from './types.js';
+import type { IntervalHistogram } from '../histograms/index.js';
+import type { LoadResult, LoadSpec } from './types.js';
 
 /**
  * Worker threads when the user does not say: half the cores, at least one. The target usually shares the

@@ -2,7 +2,8 @@ import { sumErrors, zeroErrors, type ErrorKind } from '../drivers/driver.js';
 import { createLatencyHistogram, encodeHistogram, recordLatency, type LatencyHistogram } from '../histograms/index.js';
 import { epochMsOf } from '../timing/clock.js';
 import type { LoadWindow } from './schedule.js';
-import type { IntervalHistogram, LoadResult } from './types.js';
+import type { IntervalHistogram } from '../histograms/index.js';
+import type { LoadResult } from './types.js';
 
 /** A loop's result: a LoadResult without the job's identity and hiccups, plus what an exact merge needs. */
 export interface LoopResult extends Omit<LoadResult, 'protocol' | 'target' | 'model' | 'hiccupHistogram'> {

@@ -1,4 +1,5 @@
 import type { ErrorKind } from '../drivers/driver.js';
+import type { IntervalHistogram } from '../histograms/index.js';
 import type { Protocol } from '../protocols.js';
 
 /** How requests are started. */
@@ -27,14 +28,6 @@ export interface LoadSpec {
   maxRequests: number;
   /** A measured-window request sent more than this long after its intended time counts as late (lateShare). */
   lateThresholdUs: number;
-}
-
-/** One interval histogram (for .hlog). Times are wall-clock epoch milliseconds. */
-export interface IntervalHistogram {
-  startMs: number;
-  endMs: number;
-  /** hdr-histogram-js encodeIntoCompressedBase64 of a latency histogram in µs. */
-  histogram: string;
 }
 
 /** What one load job produced (merged over workers when it comes out of the pool). */

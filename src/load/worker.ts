@@ -4,6 +4,7 @@ import { HiccupMeter } from '../meters/hiccup.js';
 import { toLocalUs } from '../timing/clock.js';
 import { LoadLoop } from './loop.js';
 import type { FromLoadWorker, LoadWorkerData, ToLoadWorker } from './messages.js';
+import { errorMessage } from '../errors.js';
 
 /**
  * Load worker thread (entry point, started by pool.ts): opens this worker's share of connections for every
@@ -17,7 +18,6 @@ const port = parentPort;
 if (port === null) throw new Error('load/worker.js must run as a worker thread (started by runLoads)');
 
 const post = (message: FromLoadWorker): void => port.postMessage(message);
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 const loops = await Promise.all(
   data.lanes.map(async (lane) => {
@@ -43,7 +43,7 @@ async function start(startSharedUs: number): Promise<void> {
   } catch (err) {
     for (const loop of loops) loop.stop();
     await closeAll();
-    post({ type: 'error', message: describe(err) });
+    post({ type: 'error', message: errorMessage(err) });
   }
 }
 
@@ -57,5 +57,5 @@ try {
   post({ type: 'ready' });
 } catch (err) {
   await closeAll();
-  post({ type: 'error', message: describe(err) });
+  post({ type: 'error', message: errorMessage(err) });
 }

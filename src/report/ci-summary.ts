@@ -1,6 +1,6 @@
 import type { ResultDocument } from '../result.js';
-import { percent } from '../verdict/budgets.js';
-import { describeRegression, type ComparisonDocument } from '../verdict/compare.js';
+import type { ComparisonDocument } from '../verdict/compare.js';
+import { describeRegression, percent } from './wording.js';
 import { checksTable, renderConclusion } from './conclusion.js';
 import { mdTable } from './format.js';
 

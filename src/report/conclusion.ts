@@ -1,6 +1,6 @@
 import { BASELINE_VARIANT, type Protocol } from '../protocols.js';
 import type { BudgetCheck, FigureInterval, ResultDocument } from '../result.js';
-import { percent } from '../verdict/budgets.js';
+import { percent } from './wording.js';
 import { mdTable } from './format.js';
 
 /** How a person names each protocol in a sentence. */

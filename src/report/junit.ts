@@ -1,6 +1,6 @@
 import type { BudgetCheck, ResultDocument } from '../result.js';
-import { describeCheck } from '../verdict/budgets.js';
-import { describeRegression, type ComparisonDocument, type RegressionCheck } from '../verdict/compare.js';
+import { describeCheck, describeRegression } from './wording.js';
+import type { ComparisonDocument, RegressionCheck } from '../verdict/compare.js';
 
 /**
  * junit.xml for CI systems (GitHub, GitLab, Jenkins): one <testsuite> per protocol, one <testcase> per

@@ -1,5 +1,5 @@
 import type { FigureInterval, ProtocolEstimates, ProtocolResult, ResultDocument } from '../result.js';
-import { percent } from '../verdict/budgets.js';
+import { percent } from './wording.js';
 import { checksTable, renderConclusion } from './conclusion.js';
 import { mdTable, mib, ms, rate, signedMs } from './format.js';
 
@@ -16,7 +16,7 @@ export function renderMarkdown(doc: ResultDocument): string {
     ['scenario', `${doc.scenario.name} (${doc.scenarioPath})`],
     ['started / finished', `${doc.startedAt} / ${doc.finishedAt}`],
     ['environment', `${doc.environment.kind}; variants ${doc.environment.variants.join(', ')}; baseline ${doc.environment.variants[0] ?? ''}`],
-    ['machine', `node ${doc.environment.node}, ${doc.environment.platform}, ${doc.environment.cpus} CPUs`],
+    ['machine', `node ${doc.environment.nodeVersion}, ${doc.environment.platform}, ${doc.environment.cpus} CPUs`],
     ['rounds', doc.scenario.pairing === 'time'
       ? `${doc.scenario.rounds}; in each, both variants driven at once by one generator, requests alternating (time pairing)`
       : `${doc.scenario.rounds} per variant, interleaved A B B A`],

@@ -1,4 +1,5 @@
-import type { ProofRecord, RunningEnv } from '../envs/env.js';
+import type { RunningEnv } from '../envs/env.js';
+import type { ProofRecord } from '../result.js';
 import { MeshbenchError } from '../errors.js';
 import { BASELINE_VARIANT } from '../protocols.js';
 

@@ -1,15 +1,16 @@
 import { availableParallelism } from 'node:os';
 import type { ProtocolConfig, Scenario } from '../config/schema.js';
-import type { ProofRecord, RunningEnv } from '../envs/env.js';
+import type { RunningEnv } from '../envs/env.js';
 import { startEnv } from '../envs/index.js';
 import { provePaths } from '../envs/proof.js';
 import { runLoads, type LoadProgress } from '../load/pool.js';
 import { MeshbenchError } from '../errors.js';
 import { variantOrder } from '../load/rounds.js';
+import { loadSpec } from '../load/spec.js';
 import type { LoadSpec } from '../load/types.js';
 import type { Protocol, VariantName } from '../protocols.js';
-import { RESULT_SCHEMA_VERSION, type ProtocolResult, type ResultDocument } from '../result.js';
-import { judge } from '../verdict/index.js';
+import { RESULT_SCHEMA_VERSION, type ProofRecord, type ProtocolResult, type ResultDocument } from '../result.js';
+import { judgeRun } from './judge.js';
 import { toolVersion } from '../version.js';
 import { withAa } from './aa-env.js';
 import { applyPlacement } from './placement.js';
@@ -31,35 +32,6 @@ export interface RunOptions {
   aa?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
-}
-
-export function loadSpec(config: ProtocolConfig, target: string, lateThresholdMs = 1): LoadSpec {
-  return {
-    protocol: config.name,
-    target: config.name === 'http1' || config.name === 'websocket' ? withPath(target, config.path) : target,
-    model: config.model,
-    rateHz: config.rateHz,
-    connections: config.connections,
-    durationMs: Math.round(config.durationS * 1000),
-    warmupMs: Math.round(config.warmupS * 1000),
-    payloadBytes: config.payloadBytes,
-    timeoutMs: config.timeoutMs,
-    headers: config.headers,
-    workers: Math.min(config.workers, config.connections, availableParallelism()),
-    intervalMs: 1000,
-    maxRequests: 0,
-    lateThresholdUs: Math.round(lateThresholdMs * 1000),
-  };
-}
-
-/** Replaces the target URL's path and query with the scenario's `path` unless it is the default "/". */
-function withPath(target: string, path: string): string {
-  if (path === '/') return target;
-  const url = new URL(target);
-  const [pathname, query] = path.split('?', 2);
-  url.pathname = pathname ?? '/';
-  url.search = query === undefined ? '' : `?${query}`;
-  return url.toString();
 }
 
 /**
@@ -157,10 +129,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       scenario,
       startedAt,
       finishedAt: new Date().toISOString(),
-      environment: { kind: env.kind, node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: env.facts, variants, placement: placement.record },
+      environment: { kind: env.kind, nodeVersion: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: env.facts, variants, placement: placement.record },
       proofs,
       protocols: results,
-      verdict: judge(scenario, results, { interrupted, aa: options.aa === true }),
+      verdict: judgeRun(scenario, results, { interrupted, aa: options.aa === true }),
     };
     if (interrupted) doc.interrupted = true;
     if (options.aa === true) doc.aa = true;

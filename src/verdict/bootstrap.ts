@@ -18,8 +18,7 @@ import type { Block, Samples } from './samples.js';
  *
  * Rounds are held fixed: the spread between rounds is measured from the per-round figures with Student's t
  * (statistics.ts), because with 3–4 rounds a bootstrap over them has too few distinct resamples to be
- * honest. (`levels.rounds` resamples them too — paired: every variant gets the same drawn rounds, as each
- * round's variants ran back to back — for studying the method.) Resampling with replacement at both levels
+ * honest. Resampling with replacement at both levels
  * slightly over-states within-round variance (Davison & Hinkley 1997, §3.8): the conservative direction.
  *
  * Each replicate computes p50 / p99 / p99.9 per variant. Cost per replicate: one pass over the drawn
@@ -32,15 +31,12 @@ export interface BootstrapOptions {
   seed: number;
   /** Names this protocol's random stream, so results do not depend on the order protocols are judged. */
   stream: string;
-  /** Which levels to resample; by default blocks and requests, rounds held fixed (statistics.ts says why). */
-  levels?: { rounds: boolean; blocks: boolean; requests: boolean };
 }
 
 /** Per variant, per entry of PERCENTILES: `resamples` replicate values in µs (NaN when a replicate drew no data). */
 export type Replicates = Map<VariantName, Float64Array[]>;
 
 export function bootstrap(samples: Samples, options: BootstrapOptions): Replicates {
-  const levels = options.levels ?? { rounds: false, blocks: true, requests: true };
   const random = new Random(options.seed, options.stream);
   const units = [...new Set([...samples.variants.values()].flatMap((v) => v.rounds.map((r) => r.round)))].sort((a, b) => a - b);
   const byRound = new Map<VariantName, Map<number, Block[]>>();
@@ -49,18 +45,16 @@ export function bootstrap(samples: Samples, options: BootstrapOptions): Replicat
   const out: Replicates = new Map();
   for (const name of samples.variants.keys()) out.set(name, PERCENTILES.map(() => new Float64Array(options.resamples)));
   const acc = new Float64Array(samples.valuesUs.length);
-  const drawn = new Int32Array(units.length);
 
   for (let b = 0; b < options.resamples; b++) {
-    for (let u = 0; u < units.length; u++) drawn[u] = units[levels.rounds ? random.int(units.length) : u] ?? 0;
     for (const [name, rounds] of byRound) {
       acc.fill(0);
       let n = 0;
-      for (const round of drawn) {
+      for (const round of units) {
         const blocks = rounds.get(round);
         if (blocks === undefined) continue;
         for (let k = 0; k < blocks.length; k++) {
-          const block = levels.blocks ? blocks[random.int(blocks.length)] : blocks[k];
+          const block = blocks[random.int(blocks.length)];
           if (block === undefined) continue;
           const { positions, counts } = block;
           for (let i = 0; i < positions.length; i++) {
@@ -79,7 +73,7 @@ export function bootstrap(samples: Samples, options: BootstrapOptions): Replicat
           return;
         }
         const k = percentileRank(p, n);
-        const rank = levels.requests ? Math.max(1, Math.ceil(random.beta(k, n - k + 1) * n)) : k;
+        const rank = Math.max(1, Math.ceil(random.beta(k, n - k + 1) * n));
         target[b] = valueAtRank(acc, samples.valuesUs, n, rank);
       });
     }

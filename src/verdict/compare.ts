@@ -2,7 +2,7 @@ import { MeshbenchError } from '../errors.js';
 import { BASELINE_VARIANT, type Protocol, type VariantName } from '../protocols.js';
 import { RESULT_SCHEMA_VERSION, type FigureInterval, type ResultDocument, type VerdictStatus } from '../result.js';
 import { toolVersion } from '../version.js';
-import { percent, scaleInterval } from './budgets.js';
+import { scaleInterval } from './budgets.js';
 import { differenceInterval, figureData, METHODS, protocolData, type FigureKey, type ProtocolData } from './figures.js';
 import { statisticsSettings } from './index.js';
 import { decide, roundsToDecide } from './statistics.js';
@@ -122,7 +122,13 @@ function describe(path: string, doc: ResultDocument): ComparedResult {
   return { path, scenario: doc.scenario.name, startedAt: doc.startedAt, status: doc.verdict.status, toolVersion: doc.tool.version };
 }
 
-export function compareResults(baseline: ResultDocument, candidate: ResultDocument, options: CompareOptions): ComparisonDocument {
+/**
+ * What comparing decided: the comparison document without its verdict's words, the status, and why either
+ * run is invalid (report/wording.ts comparisonReasons words it; run/compare.ts puts the two together).
+ */
+export type ComparisonDecision = Omit<ComparisonDocument, 'verdict'> & { status: VerdictStatus; invalid: string[] };
+
+export function compareResults(baseline: ResultDocument, candidate: ResultDocument, options: CompareOptions): ComparisonDecision {
   const recorded = checkComparable(baseline, candidate);
   const settings = statisticsSettings(candidate.scenario);
   const checks: RegressionCheck[] = [];
@@ -159,7 +165,8 @@ export function compareResults(baseline: ResultDocument, candidate: ResultDocume
     statistics: { method: METHODS[settings.pairing], confidence: settings.confidence, resamples: settings.resamples, seed: settings.seed },
     checks,
     notes: recorded,
-    verdict: compareVerdict(checks, invalid, settings.confidence),
+    status: compareStatus(checks, invalid),
+    invalid,
   };
 }
 
@@ -178,36 +185,9 @@ function regression(cd: ProtocolData, bd: ProtocolData, figure: RegressionCheck[
   return out;
 }
 
-export function describeRegression(c: RegressionCheck): string {
-  const what = c.figure === 'p99Ms' ? 'P99' : 'P99 overhead';
-  const sign = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
-  const interval = c.interval === null ? '' : ` [${sign(c.interval.low)}, ${sign(c.interval.high)}] (${percent(c.interval.confidence)})`;
-  const head = `${c.protocol}/${c.variant}: ${what} ${c.baseline.toFixed(3)} → ${c.candidate.toFixed(3)} ms, change ${sign(c.change)} ms${interval}`;
-  if (c.status === 'pass') return `${head} ≤ tolerance ${c.limit.toFixed(3)} ms`;
-  if (c.status === 'fail') return `${head} > tolerance ${c.limit.toFixed(3)} ms`;
-  const more = c.roundsNeeded === undefined || c.roundsNeeded === null
-    ? '; more candidate rounds alone would not decide it'
-    : `; about ${c.roundsNeeded} candidate rounds would likely decide it`;
-  return `${head} straddles tolerance ${c.limit.toFixed(3)} ms${more}`;
-}
-
-function compareVerdict(checks: RegressionCheck[], invalid: string[], confidence: number): ComparisonDocument['verdict'] {
-  const failed = checks.filter((c) => c.status === 'fail');
-  const undecided = checks.filter((c) => c.status === 'inconclusive');
-  const reasons = [
-    ...invalid.map((i) => `invalid: ${i}`),
-    ...failed.map((c) => `regressed: ${describeRegression(c)}`),
-    ...undecided.map((c) => `undecided: ${describeRegression(c)}`),
-  ];
-  let status: VerdictStatus;
-  if (invalid.length > 0) status = 'inconclusive';
-  else if (failed.length > 0) status = 'fail';
-  else if (undecided.length > 0 || checks.length === 0) status = 'inconclusive';
-  else status = 'pass';
-  if (checks.length === 0) reasons.push('no figure in common to compare');
-  if (status === 'pass') {
-    reasons.push(`no regression: each of the ${checks.length} changes has its ${percent(confidence)} interval within the tolerance`);
-    reasons.push(...checks.map(describeRegression));
-  }
-  return { status, reasons };
+function compareStatus(checks: RegressionCheck[], invalid: string[]): VerdictStatus {
+  if (invalid.length > 0) return 'inconclusive';
+  if (checks.some((c) => c.status === 'fail')) return 'fail';
+  if (checks.length === 0 || checks.some((c) => c.status === 'inconclusive')) return 'inconclusive';
+  return 'pass';
 }

@@ -1,8 +1,8 @@
 import type { Scenario } from '../config/schema.js';
-import { BASELINE_VARIANT } from '../protocols.js';
+import { BASELINE_VARIANT, type Protocol } from '../protocols.js';
 import type { BudgetCheck, ProtocolEstimates, ProtocolResult, ValidityProblem, Verdict } from '../result.js';
 import { aaChecks, aaConfidence } from './aa.js';
-import { checkBudgets, describeCheck, effectiveBudgets, percent } from './budgets.js';
+import { checkBudgets, effectiveBudgets } from './budgets.js';
 import { DEFAULT_STATISTICS, METHODS, protocolData, protocolEstimates, type ProtocolData, type StatisticsSettings } from './figures.js';
 import { validityProblems } from './validity.js';
 
@@ -19,6 +19,24 @@ export function statisticsSettings(scenario: Partial<Pick<Scenario, 'statistics'
 }
 
 /**
+ * What judging a run decided: the verdict without its words, and the facts its reasons need
+ * (report/wording.ts verdictReasons turns this into `verdict.reasons`; run/judge.ts puts the two together).
+ */
+export interface Judgement {
+  verdict: Omit<Verdict, 'reasons'>;
+  interrupted: boolean;
+  aa: boolean;
+  /** Protocols with fewer than MIN_ROUNDS rounds in which every variant has data: never a pass. */
+  thinEvidence: { protocol: Protocol; rounds: number }[];
+  confidence: number;
+  /** `aa`: the confidence each A/A difference's interval is taken at (aa.ts). */
+  aaCheckConfidence: number;
+  rounds: number;
+  /** Load seconds one more round costs: every protocol's warm-up and measurement, for every variant. */
+  secondsPerRound: number;
+}
+
+/**
  * The verdict. Every compared figure gets a confidence interval (figures.ts, statistics.ts), and every
  * budget check is decided on it: pass when the whole interval is within the budget, fail when the whole
  * interval is beyond it, inconclusive when it straddles the budget — with how many rounds would likely
@@ -28,10 +46,10 @@ export function statisticsSettings(scenario: Partial<Pick<Scenario, 'statistics'
  * - fail when any check fails; inconclusive when none fails but one is undecided; pass otherwise.
  *
  * Deterministic: the resampling is seeded (scenario `statistics.seed`), so the same result document always
- * gets the same verdict. Backwards compatible call: `judge(scenario, protocols, interrupted)`.
+ * gets the same verdict.
  */
-export function judge(scenario: Scenario, protocols: ProtocolResult[], options: JudgeOptions | boolean = {}): Verdict {
-  const { interrupted = false, aa = false } = typeof options === 'boolean' ? { interrupted: options } : options;
+export function judge(scenario: Scenario, protocols: ProtocolResult[], options: JudgeOptions = {}): Judgement {
+  const { interrupted = false, aa = false } = options;
   const settings = statisticsSettings(scenario);
   const variants = variantOrder(protocols);
   const validity: ValidityProblem[] = [];
@@ -50,30 +68,22 @@ export function judge(scenario: Scenario, protocols: ProtocolResult[], options: 
   }
   if (aa) checks = aaChecks(data, settings.confidence);
 
-  const failed = checks.filter((c) => c.status === 'fail');
-  const undecided = checks.filter((c) => c.status === 'inconclusive');
-  const reasons: string[] = [];
-  if (interrupted) reasons.push('the run was interrupted before all rounds finished');
-  reasons.push(...validity.map((v) => `invalid: ${v.detail}`));
-  if (aa) reasons.push(aaPreamble(checks.length, settings.confidence));
-  reasons.push(...failed.map((c) => `${aa ? 'A/A difference' : 'over budget'}: ${describeCheck(c)}`));
-  const perRoundS = secondsPerRound(scenario, variants.length);
-  reasons.push(...undecided.map((c) => `undecided: ${describeCheck(c)}${moreTime(c, scenario.rounds, perRoundS)}`));
-  const thin = data.filter((d) => d.rounds < MIN_ROUNDS);
-  reasons.push(...thin.map((d) => `too little evidence: ${d.protocol.name} has ${d.rounds} round(s) with every variant; its interval needs at least ${MIN_ROUNDS} to see drift between rounds, so it never passes (scenario rounds ≥ ${MIN_ROUNDS})`));
+  const thinEvidence = data.filter((d) => d.rounds < MIN_ROUNDS).map((d) => ({ protocol: d.protocol.name, rounds: d.rounds }));
   let status: Verdict['status'];
   if (interrupted || validity.length > 0) status = 'inconclusive';
-  else if (failed.length > 0) status = 'fail';
-  else if (undecided.length > 0 || thin.length > 0) status = 'inconclusive';
+  else if (checks.some((c) => c.status === 'fail')) status = 'fail';
+  else if (checks.some((c) => c.status === 'inconclusive') || thinEvidence.length > 0) status = 'inconclusive';
   else status = 'pass';
-  if (status === 'pass') {
-    if (checks.length === 0) reasons.push('no budgets set: nothing to fail');
-    else if (!aa) reasons.push(`all ${checks.length} budget checks hold: each ${percent(settings.confidence)} interval lies within its budget`);
-    reasons.push(...checks.map(describeCheck));
-  }
   return {
-    status, reasons, checks, validity,
-    statistics: { method: METHODS[settings.pairing], confidence: settings.confidence, resamples: settings.resamples, seed: settings.seed, estimates },
+    verdict: {
+      status, checks, validity,
+      statistics: { method: METHODS[settings.pairing], confidence: settings.confidence, resamples: settings.resamples, seed: settings.seed, estimates },
+    },
+    interrupted, aa, thinEvidence,
+    confidence: settings.confidence,
+    aaCheckConfidence: aaConfidence(settings.confidence, checks.length),
+    rounds: scenario.rounds,
+    secondsPerRound: secondsPerRound(scenario, variants.length),
   };
 }
 
@@ -83,11 +93,6 @@ export function judge(scenario: Scenario, protocols: ProtocolResult[], options: 
  * processes) cannot be seen.
  */
 export const MIN_ROUNDS = 3;
-
-function aaPreamble(checks: number, confidence: number): string {
-  return `A/A run: both variants drove the same unmeshed targets, so every P99 difference must have an interval containing 0 ` +
-    `(${percent(aaConfidence(confidence, checks))} each, so that at most ${percent(1 - confidence)} of A/A runs fail by chance); budgets are not judged`;
-}
 
 /** The variant names in comparison order: the baseline first, as the protocols list them. */
 function variantOrder(protocols: ProtocolResult[]): string[] {
@@ -99,10 +104,4 @@ function variantOrder(protocols: ProtocolResult[]): string[] {
 /** Load seconds one more round costs: every protocol's warm-up and measurement, for every variant. */
 function secondsPerRound(scenario: Scenario, variants: number): number {
   return scenario.protocols.reduce((s, p) => s + p.durationS + p.warmupS, 0) * Math.max(1, variants);
-}
-
-function moreTime(c: BudgetCheck, rounds: number, perRoundS: number): string {
-  if (c.roundsNeeded === undefined || c.roundsNeeded === null || c.roundsNeeded <= rounds) return '';
-  const seconds = (c.roundsNeeded - rounds) * perRoundS;
-  return ` (scenario rounds: ${rounds} → ${c.roundsNeeded}, ≈ ${seconds < 120 ? `${seconds.toFixed(0)} s` : `${(seconds / 60).toFixed(0)} min`} more)`;
 }

@@ -1,4 +1,4 @@
-import jstat from 'jstat';
+import tQuantileOf from '@stdlib/stats-base-dists-t-quantile';
 import { quantileSorted, sampleVariance } from 'simple-statistics';
 import type { FigureInterval } from '../result.js';
 
@@ -39,9 +39,12 @@ export interface BetweenTerm {
   scales: boolean;
 }
 
-/** Two-sided Student's t quantile for confidence `confidence` and `df` degrees of freedom. */
+/**
+ * Two-sided Student's t quantile for confidence `confidence` and `df` degrees of freedom (df need not be an
+ * integer: Welch's df rarely is).
+ */
 export function tQuantile(confidence: number, df: number): number {
-  return jstat.jStat.studentt.inv(1 - (1 - confidence) / 2, df);
+  return tQuantileOf(1 - (1 - confidence) / 2, df);
 }
 
 export function betweenTerm(spread: RoundSpread): BetweenTerm {

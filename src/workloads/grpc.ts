@@ -8,7 +8,7 @@ import {
   type ServerUnaryCall,
 } from '@grpc/grpc-js';
 import { fillerBytes, MAX_DELAY_MS, MAX_PAYLOAD_BYTES } from './limits.js';
-import { loadEchoProto, type EchoReply, type EchoRequest } from './proto.js';
+import { loadEchoProto, type EchoReply, type EchoRequest } from '../echo-proto.js';
 import { reflectHeaders } from './reflect.js';
 
 /**

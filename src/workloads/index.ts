@@ -11,8 +11,8 @@ import { attachWebsocketEcho, type WebsocketEcho } from './websocket.js';
  * benchmarks, meshed and unmeshed alike, and the container entrypoint (`meshbench echo`).
  */
 
-export { loadEchoProto } from './proto.js';
-export type { EchoClient, EchoClientConstructor, EchoReply, EchoRequest } from './proto.js';
+export { loadEchoProto } from '../echo-proto.js';
+export type { EchoClient, EchoClientConstructor, EchoReply, EchoRequest } from '../echo-proto.js';
 
 export interface EchoServerOptions {
   /** Address both servers listen on; 127.0.0.1 by default (0.0.0.0 in a container). */

@@ -78,9 +78,9 @@ describe('run --aa and compare (e2e, real echo processes + real HAProxy pair)', 
     expect(bad.code).toBe(3);
     expect(bad.stderr).toMatch(/not a meshbench result document .*\[MB_INCOMPATIBLE_RESULTS\]/);
     const v2 = join(work, 'v2.json');
-    writeFileSync(v2, JSON.stringify({ ...(JSON.parse(readFileSync(join(cand, 'result.json'), 'utf8')) as object), schemaVersion: 2 }));
+    writeFileSync(v2, JSON.stringify({ ...(JSON.parse(readFileSync(join(cand, 'result.json'), 'utf8')) as object), schemaVersion: 3 }));
     const mismatch = await runCli(['compare', join(base, 'result.json'), v2]);
     expect(mismatch.code).toBe(3);
-    expect(mismatch.stderr).toMatch(/candidate: result schema version 2; this meshbench reads version 1/);
+    expect(mismatch.stderr).toMatch(/candidate: result schema version 3; this meshbench reads version 2/);
   });
 });

@@ -21,7 +21,7 @@ describe('meshbench run (e2e, real echo processes + real HAProxy mTLS pair)', ()
 
     const doc = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as ResultDocument;
     expect(JSON.parse(run.stdout)).toEqual(doc); // --json prints result.json
-    expect(doc.schemaVersion).toBe(1);
+    expect(doc.schemaVersion).toBe(2);
     expect(doc.verdict.status).toBe('pass');
     expect(doc.verdict.reasons.length).toBeGreaterThan(0);
     expect(doc.protocols.map((p) => p.name)).toEqual(['http1', 'grpc-bidi', 'websocket']);

@@ -6,7 +6,7 @@ import { runLoad, type LoadProgress } from '../../src/load/pool.js';
 import type { LoadSpec } from '../../src/load/types.js';
 import { startEchoServers, type EchoServers } from '../../src/workloads/index.js';
 
-// Needs `npm run build` first: the pool starts dist/load/worker.js.
+// The pool starts dist/load/worker.js (test/setup/build.ts builds it when older than src/).
 let echo: EchoServers;
 beforeAll(async () => {
   echo = await startEchoServers();
@@ -43,17 +43,26 @@ describe('runLoad over worker threads against the echo server', () => {
     expect(errorTotal(r.errors)).toBe(0);
     expect(r.count).toBeGreaterThanOrEqual(600); // 500/s × 1.5 s = 750, ±20 % on a busy box
     expect(r.count).toBeLessThanOrEqual(900);
+    // Every request the schedule made due in the window is accounted for, exactly: answered, failed or dropped.
+    expect(r.count + errorTotal(r.errors) + r.dropped).toBe(750);
+    expect(r.achievedRateHz).toBeCloseTo((r.count + errorTotal(r.errors)) / 1.5, 6);
     expect(summarizeEncoded(r.histogram).count).toBe(r.count);
     expect(summarizeEncoded(r.serviceHistogram).count).toBe(r.count);
     expect(r.intendedRateHz).toBe(500);
     expect(r.measuredMs).toBe(1500);
     expect(r.intervals).toHaveLength(3);
     expect(r.intervals.reduce((n, iv) => n + decodeHistogram(iv.histogram).totalCount, 0)).toBe(r.count);
-    expect(r.lateShare).toBeGreaterThanOrEqual(0);
-    expect(r.lateShare).toBeLessThanOrEqual(1);
+    // lateShare is a share of the sent requests (a whole number of them), each > 1 ms late; behindUs sums the lags.
+    const late = r.lateShare * (r.count + errorTotal(r.errors));
+    expect(late).toBeCloseTo(Math.round(late), 6);
+    if (late > 0) expect(r.maxLagUs).toBeGreaterThan(1000);
+    expect(r.behindUs).toBeGreaterThanOrEqual(r.maxLagUs);
     expect(Math.abs(r.startedAtMs - Date.now())).toBeLessThan(60_000);
     expect(progress.length).toBeGreaterThanOrEqual(1);
-    expect(progress.every((p) => p.elapsedMs > 0 && p.rateHz >= 0)).toBe(true);
+    // About once a second, from warm-up start; counts only grow and never pass the final count.
+    expect(progress.every((p) => p.elapsedMs > 0 && p.elapsedMs < 300 + 1500 + 2000)).toBe(true);
+    expect(progress.every((p, i) => p.count <= r.count && p.count >= (progress[i - 1]?.count ?? 0))).toBe(true);
+    expect(progress.every((p) => p.rateHz > 0)).toBe(true);
   });
 
   it('closed loop, 2 workers: responses from every connection, histograms equal', async () => {
@@ -68,7 +77,9 @@ describe('runLoad over worker threads against the echo server', () => {
   it('stops at maxRequests, split over the workers', async () => {
     const r = await runLoad(spec({ maxRequests: 101, durationMs: 5000, warmupMs: 0 }));
     expect(r.count).toBe(101);
+    expect(errorTotal(r.errors)).toBe(0);
     expect(r.dropped).toBe(0);
+    expect(summarizeEncoded(r.histogram).count).toBe(101);
   });
 
   it('resolves with partial results when aborted', async () => {

@@ -9,7 +9,7 @@ import { isMeshbenchError } from '../../src/errors.js';
 import { REFLECT_PREFIX, REFLECTED_HEADERS } from '../../src/protocols.js';
 import { parseListeningLine, runEchoProcess } from '../../src/workloads/child.js';
 import { startEchoServers, type EchoServers } from '../../src/workloads/index.js';
-import { loadEchoProto, type EchoClient, type EchoReply } from '../../src/workloads/proto.js';
+import { loadEchoProto, type EchoClient, type EchoReply } from '../../src/echo-proto.js';
 
 const ALL_REFLECTED: Record<string, string> = Object.fromEntries(
   REFLECTED_HEADERS.map((name, i) => [name, `value-${i}-${name}`]),

@@ -13,7 +13,7 @@ import {
   writeHlog,
   type LatencyHistogram,
 } from '../../src/histograms/index.js';
-import type { IntervalHistogram } from '../../src/load/types.js';
+import type { IntervalHistogram } from '../../src/histograms/index.js';
 
 function histogramOf(values: readonly number[]): LatencyHistogram {
   const h = createLatencyHistogram();

@@ -5,7 +5,7 @@ import { parseScenario } from '../../src/config/load.js';
 import { renderCiSummary } from '../../src/report/ci-summary.js';
 import { renderComparisonJunit, renderJunit, xmlEscape } from '../../src/report/junit.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
-import { compareResults } from '../../src/verdict/compare.js';
+import { compareRuns } from '../../src/run/judge.js';
 import { QUICKSTART_MODEL, syntheticDocument, syntheticProtocol } from '../fixtures/noise-model.js';
 
 const parser = new XMLParser({
@@ -55,7 +55,7 @@ describe('junit.xml', () => {
   it('compare: one case per protocol × figure; a regression is a failure', () => {
     const base = syntheticDocument(protocols(0), scenario({}));
     const cand = syntheticDocument(protocols(2000), scenario({}));
-    const junit = parseJunit(renderComparisonJunit(compareResults(base, cand, { toleranceMs: 0.5, toleranceRatio: 0, baselinePath: 'b', candidatePath: 'c' })));
+    const junit = parseJunit(renderComparisonJunit(compareRuns(base, cand, { toleranceMs: 0.5, toleranceRatio: 0, baselinePath: 'b', candidatePath: 'c' })));
     const http1 = junit.testsuites.testsuite[0]?.testcase ?? [];
     expect(http1.map((c) => c['@name'])).toEqual([
       'both runs valid', 'unmeshed P99 did not regress by more than 0.500 ms', 'meshed P99 did not regress by more than 0.500 ms', 'meshed P99 overhead did not regress by more than 0.500 ms',

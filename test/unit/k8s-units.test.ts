@@ -23,10 +23,10 @@ function podResult(values: number[], errors = 0, lateShare = 0): LoadResult {
     protocol: 'http1', target: spec.target, model: 'open', count: values.length,
     errors: { connect: 0, reset: 0, timeout: errors, status: 0, protocol: 0, other: 0 }, dropped: 0, intendedRateHz: 500,
     achievedRateHz: values.length, measuredMs: 1000, behindUs: 10, maxLagUs: 5, lateShare, histogram: encoded, serviceHistogram: encoded,
-    intervals: [{ startMs: 1000, endMs: 2000, histogram: encoded }], startedAtMs: 1000,
+    intervals: [{ startMs: 1000, endMs: 2000, histogram: encoded }], startedAtMs: 1000, hiccupHistogram: encoded,
   };
 }
-const out = (index: number, result: LoadResult): GeneratorOutput => ({ kind: 'load', index, shards: 2, result, startLagMs: 0, node: 'v20' });
+const out = (index: number, result: LoadResult): GeneratorOutput => ({ kind: 'load', index, shards: 2, result, startLagMs: 0, nodeVersion: 'v20' });
 
 describe('generator shards and the exact merge of their results', () => {
   it.each([1, 2, 3, 7])('%i shard(s): connections, workers and rate add up; every shard has ≥ 1 connection and worker', (shards) => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../src/drivers/driver.js';
-import type { MeshExpectation, RunningEnv } from '../../src/envs/env.js';
-import { judge, newTraceparent, provePaths, type ProbeFn } from '../../src/envs/proof.js';
+import type { RunningEnv } from '../../src/envs/env.js';
+import type { MeshExpectation } from '../../src/result.js';
+import { checkProbe, newTraceparent, provePaths, type ProbeFn } from '../../src/envs/proof.js';
 import { isMeshbenchError } from '../../src/errors.js';
 
 const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
@@ -11,7 +12,7 @@ function reply(status: number | string, headers: Record<string, string>): ProbeR
   return { status, headers };
 }
 
-describe('judge', () => {
+describe('checkProbe', () => {
   const cases: [string, MeshExpectation, ProbeResult, boolean, RegExp][] = [
     ['header present', HEADER, reply(200, { 'x-echo-x-forwarded-client-cert': 'By=a;Hash=b' }), true, /x-echo-x-forwarded-client-cert: By=a;Hash=b/],
     ['header missing', HEADER, reply(200, { 'x-echo-traceparent': TP }), false, /did not come back.*reflected: x-echo-traceparent/],
@@ -25,7 +26,7 @@ describe('judge', () => {
     ['gRPC error status fails', { kind: 'unverified', why: 'L4' }, reply('UNIMPLEMENTED', {}), false, /status UNIMPLEMENTED/],
   ];
   it.each(cases)('%s', (_name, expectation, result, ok, detail) => {
-    const verdict = judge(expectation, result, TP);
+    const verdict = checkProbe(expectation, result, TP);
     expect(verdict.ok).toBe(ok);
     expect(verdict.detail).toMatch(detail);
   });
@@ -37,7 +38,7 @@ describe('judge', () => {
     [undefined, 'not propagated'],
   ])('records traceparent propagation (%s)', (echoed, note) => {
     const headers: Record<string, string> = echoed === undefined ? {} : { 'x-echo-traceparent': echoed };
-    expect(judge({ kind: 'none' }, reply(200, headers), TP).detail).toContain(note);
+    expect(checkProbe({ kind: 'none' }, reply(200, headers), TP).detail).toContain(note);
   });
 });
 

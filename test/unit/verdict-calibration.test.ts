@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../src/config/load.js';
 import type { ProtocolResult } from '../../src/result.js';
-import { judge } from '../../src/verdict/index.js';
+import { judgeRun } from '../../src/run/judge.js';
 import { figureData, intervalOf, protocolData } from '../../src/verdict/figures.js';
 import { QUICKSTART_MODEL, ROUNDS_MODEL, syntheticProtocol, type NoiseModel } from '../fixtures/noise-model.js';
 
@@ -42,7 +42,7 @@ describe('verdict calibration on the seeded noise model', { timeout: 120_000 }, 
     let containsZero = 0;
     let checks = 0;
     for (let seed = 1; seed <= runs; seed++) {
-      const verdict = judge(s, run(model, seed), { aa: true });
+      const verdict = judgeRun(s, run(model, seed), { aa: true });
       expect(verdict.status).not.toBe('inconclusive');
       if (verdict.status === 'fail') failed++;
       for (const c of verdict.checks) {

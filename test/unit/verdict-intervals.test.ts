@@ -4,7 +4,7 @@ import { parseScenario } from '../../src/config/load.js';
 import { createLatencyHistogram, percentileRank, recordLatency, sparseBuckets, bucketValueUs } from '../../src/histograms/index.js';
 import type { FigureInterval } from '../../src/result.js';
 import { valueAtRank } from '../../src/verdict/bootstrap.js';
-import { judge } from '../../src/verdict/index.js';
+import { judgeRun } from '../../src/run/judge.js';
 import { Random } from '../../src/verdict/random.js';
 import { decide, figureInterval, betweenTerm, roundsToDecide, tQuantile } from '../../src/verdict/statistics.js';
 import { QUICKSTART_MODEL, syntheticProtocol } from '../fixtures/noise-model.js';
@@ -19,7 +19,7 @@ describe('verdict with intervals', () => {
     ['planted +2 ms, interval wholly beyond a 0.5 ms budget', 2000, { p99OverheadMs: 0.5 }, 'fail', /over budget: http1\/meshed: P99 overhead \d\.\d{3} ms \[\d+\.\d{3}, \d+\.\d{3}\] \(95 %\) > budget 0\.500 ms/],
     ['planted +2 ms against a 2 ms budget: straddles', 2000, { p99OverheadMs: 2 }, 'inconclusive', /undecided: .* straddles budget 2\.000 ms/],
   ])('%s → %s', (_label, extraUs, budgets, status, reason) => {
-    const v = judge(scenario(budgets), [syntheticProtocol({ ...QUIET, meshedExtraUs: extraUs }, 7)]);
+    const v = judgeRun(scenario(budgets), [syntheticProtocol({ ...QUIET, meshedExtraUs: extraUs }, 7)]);
     expect(v.status, v.reasons.join('\n')).toBe(status);
     expect(v.reasons.some((r) => reason.test(r)), v.reasons.join('\n')).toBe(true);
     const check = v.checks[0];
@@ -28,7 +28,7 @@ describe('verdict with intervals', () => {
   });
 
   it('records every figure with its interval, the method and the seed', () => {
-    const v = judge(scenario({ p99Ms: 50 }), [syntheticProtocol(QUIET, 3)]);
+    const v = judgeRun(scenario({ p99Ms: 50 }), [syntheticProtocol(QUIET, 3)]);
     expect(v.statistics).toMatchObject({ confidence: 0.95, resamples: 2000, seed: 1 });
     const e = v.statistics?.estimates[0];
     for (const f of [e?.variants.unmeshed?.p50Us, e?.variants.meshed?.p999Us, e?.overhead.meshed?.p99Us, e?.overhead.meshed?.p99Ratio]) {
@@ -41,9 +41,9 @@ describe('verdict with intervals', () => {
 
   it('same input and seed → the same verdict; the seed is what varies it', () => {
     const p = syntheticProtocol(QUICKSTART_MODEL, 11);
-    const a = judge(scenario({ p99OverheadMs: 3 }), [p]);
-    expect(judge(scenario({ p99OverheadMs: 3 }), [p])).toEqual(a);
-    const other = judge(scenario({ p99OverheadMs: 3 }, 2), [p]);
+    const a = judgeRun(scenario({ p99OverheadMs: 3 }), [p]);
+    expect(judgeRun(scenario({ p99OverheadMs: 3 }), [p])).toEqual(a);
+    const other = judgeRun(scenario({ p99OverheadMs: 3 }, 2), [p]);
     expect(other.statistics?.estimates).not.toEqual(a.statistics?.estimates);
   });
 
@@ -51,7 +51,7 @@ describe('verdict with intervals', () => {
     const p = syntheticProtocol({ ...QUIET, meshedExtraUs: 2000 }, 7);
     const round = p.variants.meshed?.rounds[1];
     if (round !== undefined) round.errors = 500;
-    const v = judge(scenario({ p99OverheadMs: 0.5 }), [p]);
+    const v = judgeRun(scenario({ p99OverheadMs: 0.5 }), [p]);
     expect(v.status).toBe('inconclusive');
     expect(v.reasons[0]).toMatch(/^invalid: http1\/meshed round 2/);
   });
@@ -84,9 +84,21 @@ describe('statistics', () => {
     }
   });
 
-  it('Student t quantiles', () => {
-    expect(tQuantile(0.95, 2)).toBeCloseTo(4.303, 3);
-    expect(tQuantile(0.95, 1)).toBeCloseTo(12.706, 3);
+  // Two-sided 95 % critical values of Student's t (t₀.₉₇₅), as printed in every statistics table.
+  it.each([
+    [1, 12.706],
+    [2, 4.303],
+    [5, 2.571],
+    [10, 2.228],
+    [30, 2.042],
+  ])('Student t quantile at 95 %%, df %i = %f', (df, t) => {
+    expect(tQuantile(0.95, df)).toBeCloseTo(t, 3);
+  });
+
+  it('Student t quantile: non-integer df lies between its neighbours; large df tends to the normal', () => {
+    expect(tQuantile(0.95, 2.5)).toBeLessThan(tQuantile(0.95, 2));
+    expect(tQuantile(0.95, 2.5)).toBeGreaterThan(tQuantile(0.95, 3));
+    expect(tQuantile(0.99, 10)).toBeCloseTo(3.169, 3);
     expect(tQuantile(0.95, 1e6)).toBeCloseTo(1.96, 2);
   });
 

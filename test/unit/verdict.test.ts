@@ -1,25 +1,51 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../src/config/load.js';
 import type { ScenarioInput } from '../../src/config/schema.js';
+import { createLatencyHistogram, encodeHistogram, recordLatency, summarize } from '../../src/histograms/index.js';
+import type { IntervalHistogram } from '../../src/histograms/index.js';
 import type { ProtocolResult, RoundFigures, VariantResult } from '../../src/result.js';
 import { overheads } from '../../src/run/aggregate.js';
-import { judge } from '../../src/verdict/index.js';
+import { judgeRun } from '../../src/run/judge.js';
 
 interface Fig { p99Ms: number; errors?: number; count?: number; rateHz?: number; lateShare?: number }
 
 const latency = (p99Us: number) => ({ p50: p99Us / 2, p90: p99Us * 0.8, p99: p99Us, p999: p99Us * 1.2, max: p99Us * 2, min: 1, mean: p99Us / 2, count: 1 });
+
+/** The largest latency (µs) whose histogram bucket reports at most `us`, so no interval reaches past the figure. */
+function atMost(us: number): number {
+  for (let v = us; v > 0; v--) {
+    const h = createLatencyHistogram();
+    recordLatency(h, v);
+    if (summarize(h).max <= us) return v;
+  }
+  return us;
+}
+
+/**
+ * Three 1 s interval histograms holding `count` responses at the figure's P99, so the verdict takes its
+ * interval path (resampling the blocks) and the interval sits at the figure: tight, and never above it.
+ */
+function intervals(count: number, p99Us: number): IntervalHistogram[] {
+  const value = atMost(p99Us);
+  return [0, 1, 2].map((i) => {
+    const h = createLatencyHistogram();
+    const n = Math.floor(count / 3) + (i < count % 3 ? 1 : 0);
+    for (let k = 0; k < n; k++) recordLatency(h, value);
+    return { startMs: i * 1000, endMs: (i + 1) * 1000, histogram: encodeHistogram(h) };
+  });
+}
 
 function variant(f: Fig): VariantResult {
   const count = f.count ?? 3000;
   const errors = f.errors ?? 0;
   const round: RoundFigures = {
     round: 0, order: 0, startedAt: '', count, errors, achievedRateHz: f.rateHz ?? 1000, latencyUs: latency(f.p99Ms * 1000),
-    maxLagUs: 0, lateShare: f.lateShare ?? 0, proxies: [], intervals: [],
+    maxLagUs: 0, lateShare: f.lateShare ?? 0, proxies: [], intervals: intervals(count, f.p99Ms * 1000), hiccups: [],
   };
   return {
     count, errors, errorsByKind: { connect: 0, reset: errors, timeout: 0, status: 0, protocol: 0, other: 0 }, dropped: 0,
     intendedRateHz: 1000, achievedRateHz: round.achievedRateHz, measuredMs: 3000, latencyUs: round.latencyUs, serviceLatencyUs: round.latencyUs,
-    behindUs: 0, maxLagUs: 0, lateShare: round.lateShare, histogram: '', serviceHistogram: '', rounds: [round], proxies: [],
+    behindUs: 0, maxLagUs: 0, lateShare: round.lateShare, histogram: '', serviceHistogram: '', rounds: [round], proxies: [], hiccupsUs: {},
   };
 }
 
@@ -32,11 +58,11 @@ function scenario(extra: Partial<ScenarioInput> = {}) {
   return parseScenario({ name: 't', protocols: [{ name: 'http1', rateHz: 1000 }], budgets: { p99Ms: 5, p99OverheadMs: 3 }, ...extra }, 'test');
 }
 
-describe('verdict v1', () => {
+describe('verdict on interval histograms', () => {
   it.each<[string, Fig, Fig, 'pass' | 'fail' | 'inconclusive', RegExp]>([
     ['within both budgets', { p99Ms: 1 }, { p99Ms: 2 }, 'pass', /all 3 budget checks hold/],
-    ['meshed over the absolute P99', { p99Ms: 1 }, { p99Ms: 5.5 }, 'fail', /http1\/meshed: P99 5\.500 ms > budget 5\.000 ms/],
-    ['overhead over budget though both under 5 ms', { p99Ms: 0.5 }, { p99Ms: 4 }, 'fail', /P99 overhead 3\.500 ms > budget 3\.000 ms/],
+    ['meshed over the absolute P99', { p99Ms: 1 }, { p99Ms: 5.5 }, 'fail', /http1\/meshed: P99 5\.500 ms \[5\.499, 5\.500\] \(95 %\) > budget 5\.000 ms/],
+    ['overhead over budget though both under 5 ms', { p99Ms: 0.5 }, { p99Ms: 4 }, 'fail', /P99 overhead 3\.500 ms \[3\.499, 3\.500\] \(95 %\) > budget 3\.000 ms/],
     ['a figure equal to its budget passes', { p99Ms: 2 }, { p99Ms: 5 }, 'pass', /budget checks hold/],
     ['too many errors', { p99Ms: 1 }, { p99Ms: 1, errors: 100 }, 'inconclusive', /invalid: http1\/meshed round 1: 3\.2\d? % of requests failed/],
     ['rate not achieved', { p99Ms: 1, rateHz: 900 }, { p99Ms: 1 }, 'inconclusive', /achieved 900 req\/s of 1000 intended/],
@@ -44,39 +70,44 @@ describe('verdict v1', () => {
     ['invalid and over budget: still inconclusive', { p99Ms: 1 }, { p99Ms: 9, errors: 500 }, 'inconclusive', /over budget/],
     ['nothing recorded', { p99Ms: 1 }, { p99Ms: 1, count: 0, errors: 10 }, 'inconclusive', /no successful response/],
   ])('%s', (_label, unmeshed, meshed, status, reason) => {
-    const v = judge(scenario(), [protocol(unmeshed, meshed)]);
+    const v = judgeRun(scenario(), [protocol(unmeshed, meshed)]);
     expect(v.status).toBe(status);
     expect(v.reasons.some((r) => reason.test(r)), v.reasons.join('\n')).toBe(true);
+    // Decided on intervals, not on the point estimates: every check of variants that recorded responses has one.
+    const recorded = new Set([['unmeshed', unmeshed], ['meshed', meshed]].filter(([, f]) => ((f as Fig).count ?? 3000) > 0).map(([n]) => n));
+    const expected = v.checks.filter((c) => recorded.has(c.variant) && (c.budget === 'p99Ms' || recorded.size === 2));
+    expect(expected.length).toBeGreaterThan(0);
+    for (const c of expected) expect(c.interval, JSON.stringify(c)).toMatchObject({ confidence: 0.95 });
   });
 
   it('an interrupted run is never a pass', () => {
-    const v = judge(scenario(), [protocol({ p99Ms: 1 }, { p99Ms: 1 })], true);
+    const v = judgeRun(scenario(), [protocol({ p99Ms: 1 }, { p99Ms: 1 })], { interrupted: true });
     expect(v.status).toBe('inconclusive');
   });
 
   it('without budgets a valid run passes and says so', () => {
-    const v = judge(scenario({ budgets: {} }), [protocol({ p99Ms: 1 }, { p99Ms: 50 })]);
+    const v = judgeRun(scenario({ budgets: {} }), [protocol({ p99Ms: 1 }, { p99Ms: 50 })]);
     expect(v.status).toBe('pass');
     expect(v.reasons[0]).toMatch(/no budgets set/);
   });
 
   it('per-protocol budgets override the scenario budgets', () => {
     const s = scenario({ protocols: [{ name: 'http1', budgets: { p99OverheadMs: 0.5 } }] });
-    const v = judge(s, [protocol({ p99Ms: 1 }, { p99Ms: 2 })]);
+    const v = judgeRun(s, [protocol({ p99Ms: 1 }, { p99Ms: 2 })]);
     expect(v.status).toBe('fail');
     expect(v.checks.find((c) => c.budget === 'p99OverheadMs')).toMatchObject({ limit: 0.5, actual: 1, status: 'fail' });
     expect(v.checks.find((c) => c.budget === 'p99Ms' && c.variant === 'meshed')).toMatchObject({ limit: 5, status: 'pass' });
   });
 
   it('checks the overhead ratio', () => {
-    const v = judge(scenario({ budgets: { p99OverheadRatio: 1.5 } }), [protocol({ p99Ms: 1 }, { p99Ms: 2 })]);
+    const v = judgeRun(scenario({ budgets: { p99OverheadRatio: 1.5 } }), [protocol({ p99Ms: 1 }, { p99Ms: 2 })]);
     expect(v.status).toBe('fail');
     expect(v.checks).toEqual([expect.objectContaining({ budget: 'p99OverheadRatio', actual: 2, limit: 1.5, status: 'fail' })]);
   });
 
   it('closed-loop runs are not judged on rate or lateness', () => {
     const s = scenario({ protocols: [{ name: 'http1', model: 'closed' }] });
-    const v = judge(s, [protocol({ p99Ms: 1, rateHz: 10, lateShare: 0.9 }, { p99Ms: 1, rateHz: 10 })]);
+    const v = judgeRun(s, [protocol({ p99Ms: 1, rateHz: 10, lateShare: 0.9 }, { p99Ms: 1, rateHz: 10 })]);
     expect(v.status).toBe('pass');
   });
 });

@@ -6,7 +6,7 @@ import { distPath, protoDir } from '../../paths.js';
 import { toolVersion } from '../../version.js';
 
 /**
- * The no-image-build path: meshbench's in-cluster code (incluster.ts: the echo, the generator, the load
+ * The no-image-build path: meshbench's in-cluster code (cli/incluster.ts: the echo, the generator, the load
  * worker) bundled by esbuild into one ES module that the stock `node` image runs from a ConfigMap. The
  * ConfigMap holds a mini package tree — package.json (so the bundle is an ES module and finds its root),
  * the bundle, and proto/echo.proto (read by the gRPC echo) — mounted at CODE_MOUNT with `items` paths.
@@ -49,7 +49,7 @@ export function inclusterBundle(): Promise<CodeBundle> {
 }
 
 async function build(): Promise<CodeBundle> {
-  const entry = distPath('envs/kubernetes/incluster.js');
+  const entry = distPath('cli/incluster.js');
   if (!existsSync(entry)) {
     throw new MeshbenchError('MB_ENV_FAILED', `${entry} is missing — build meshbench first (npm run build), or set env.image`);
   }

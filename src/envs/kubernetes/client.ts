@@ -15,8 +15,7 @@ import {
   type KubernetesObject,
   type PodMetric,
 } from '@kubernetes/client-node';
-import { MeshbenchError } from '../../errors.js';
-import { interrupted } from '../local/processes.js';
+import { errorMessage, interrupted, MeshbenchError } from '../../errors.js';
 import { FIELD_MANAGER } from './manifests.js';
 
 /**
@@ -69,7 +68,8 @@ export interface KubeTarget {
   context?: string;
 }
 
-function describe(err: unknown): string {
+/** An API server's answer (status and its message) or a network error with its code. */
+function describeKubeError(err: unknown): string {
   if (err instanceof ApiException) {
     const body = err.body as { message?: unknown } | string | undefined;
     const message = typeof body === 'string' ? body : typeof body?.message === 'string' ? body.message : '';
@@ -77,7 +77,7 @@ function describe(err: unknown): string {
   }
   const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | null;
   const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : undefined;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
 }
 
@@ -113,7 +113,7 @@ export function loadKubeConfig(target: KubeTarget, env: NodeJS.ProcessEnv = proc
     }
   } catch (err) {
     if (err instanceof MeshbenchError) throw err;
-    throw new MeshbenchError('MB_BAD_ARGUMENT', `kubeconfig ${target.kubeconfig ?? env['KUBECONFIG'] ?? '~/.kube/config'} cannot be read: ${describe(err)}`, { cause: err });
+    throw new MeshbenchError('MB_BAD_ARGUMENT', `kubeconfig ${target.kubeconfig ?? env['KUBECONFIG'] ?? '~/.kube/config'} cannot be read: ${describeKubeError(err)}`, { cause: err });
   }
   const contexts = kc.getContexts().map((c) => c.name);
   const known = contexts.length > 0 ? `contexts in it: ${contexts.join(', ')}` : 'it defines no context';
@@ -160,19 +160,19 @@ export class Kube {
     if (status === undefined) {
       return new MeshbenchError(
         'MB_UNREACHABLE_TARGET',
-        `${what}: the API server ${this.server} (context "${this.context}") did not answer (${describe(err)}) — is the cluster running and the context right?`,
+        `${what}: the API server ${this.server} (context "${this.context}") did not answer (${describeKubeError(err)}) — is the cluster running and the context right?`,
         { cause: err },
       );
     }
     if (status === 401 || status === 403) {
       return new MeshbenchError(
         'MB_ENV_FAILED',
-        `${what}: ${describe(err)} — the user of context "${this.context}" needs rights to create namespaces and, in them, ` +
+        `${what}: ${describeKubeError(err)} — the user of context "${this.context}" needs rights to create namespaces and, in them, ` +
           'configmaps, services, deployments and jobs, and to read pods, pod logs and metrics.k8s.io',
         { cause: err },
       );
     }
-    return new MeshbenchError('MB_ENV_FAILED', `${what}: ${describe(err)}`, { cause: err });
+    return new MeshbenchError('MB_ENV_FAILED', `${what}: ${describeKubeError(err)}`, { cause: err });
   }
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -343,7 +343,7 @@ export class Kube {
       if (status === 404 || status === 503) {
         throw new MeshbenchError(
           'MB_MISSING_DEPENDENCY',
-          `metrics.k8s.io is not served by the cluster (${describe(err)}): install metrics-server ` +
+          `metrics.k8s.io is not served by the cluster (${describeKubeError(err)}): install metrics-server ` +
             '(kind: add --kubelet-insecure-tls to its args), or set env.proxyMetrics: false to run without sidecar cost',
           { cause: err },
         );

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProbeResult } from '../../drivers/driver.js';
 import { drivers } from '../../drivers/index.js';
-import { MeshbenchError } from '../../errors.js';
+import { errorMessage, MeshbenchError } from '../../errors.js';
 import { runLoad } from '../../load/pool.js';
 import { shareOf } from '../../load/schedule.js';
 import type { LoadResult, LoadSpec } from '../../load/types.js';
@@ -41,8 +41,8 @@ export type ProbeOutcome =
   | { protocol: Protocol; target: string; error: string };
 
 export type GeneratorOutput =
-  | { kind: 'load'; index: number; shards: number; result: LoadResult; startLagMs: number; node: string }
-  | { kind: 'probe'; index: number; results: ProbeOutcome[]; node: string };
+  | { kind: 'load'; index: number; shards: number; result: LoadResult; startLagMs: number; nodeVersion: string }
+  | { kind: 'probe'; index: number; results: ProbeOutcome[]; nodeVersion: string };
 
 export const RESULT_PREFIX = 'meshbench-result ';
 const PROBE_TIMEOUT_MS = 5000;
@@ -60,10 +60,6 @@ export function shardSpec(spec: LoadSpec, shards: number, index: number): LoadSp
   };
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** Probes until the target answers at all (DNS, the sidecar and the echo are up) or the deadline passes. */
 async function probeWhenReachable(request: ProbeRequest, payloadBytes: number, deadlineMs: number, signal?: AbortSignal): Promise<ProbeResult> {
   for (;;) {
@@ -71,7 +67,7 @@ async function probeWhenReachable(request: ProbeRequest, payloadBytes: number, d
       return await drivers[request.protocol].probe({ target: request.target, payloadBytes, headers: request.headers }, PROBE_TIMEOUT_MS);
     } catch (err) {
       if (Date.now() + RETRY_MS > deadlineMs) {
-        throw new MeshbenchError('MB_UNREACHABLE_TARGET', `${request.target} (${request.protocol}) did not answer from the generator pod: ${describe(err)}`);
+        throw new MeshbenchError('MB_UNREACHABLE_TARGET', `${request.target} (${request.protocol}) did not answer from the generator pod: ${errorMessage(err)}`);
       }
       await sleep(RETRY_MS, undefined, { signal });
     }
@@ -94,10 +90,10 @@ export async function runGenerator(job: GeneratorJob, index: number, signal?: Ab
         const r = await probeWhenReachable(probe, 16, deadlineMs, signal);
         results.push({ protocol: probe.protocol, target: probe.target, status: r.status, headers: r.headers });
       } catch (err) {
-        results.push({ protocol: probe.protocol, target: probe.target, error: describe(err) });
+        results.push({ protocol: probe.protocol, target: probe.target, error: errorMessage(err) });
       }
     }
-    return { kind: 'probe', index, results, node: process.version };
+    return { kind: 'probe', index, results, nodeVersion: process.version };
   }
   if (index >= job.shards) throw new MeshbenchError('MB_BAD_ARGUMENT', `completion index ${index} is outside the job's ${job.shards} shard(s)`);
   const spec = shardSpec(job.spec, job.shards, index);
@@ -109,7 +105,7 @@ export async function runGenerator(job: GeneratorJob, index: number, signal?: Ab
     else startLagMs = -waitMs;
   }
   const result = await runLoad(spec, signal);
-  return { kind: 'load', index, shards: job.shards, result, startLagMs, node: process.version };
+  return { kind: 'load', index, shards: job.shards, result, startLagMs, nodeVersion: process.version };
 }
 
 /** Asks the pod's sidecar to exit (Istio quitquitquit, Linkerd /shutdown); errors are expected and ignored. */
@@ -141,7 +137,7 @@ export function parseOutputLog(log: string, pod: string): GeneratorOutput {
   try {
     value = JSON.parse(line.slice(RESULT_PREFIX.length));
   } catch (err) {
-    throw new MeshbenchError('MB_LOAD_FAILED', `pod ${pod}: unreadable result line (${describe(err)})`);
+    throw new MeshbenchError('MB_LOAD_FAILED', `pod ${pod}: unreadable result line (${errorMessage(err)})`);
   }
   if (!isRecord(value) || typeof value['index'] !== 'number') throw new MeshbenchError('MB_LOAD_FAILED', `pod ${pod}: result line has no index`);
   if (value['kind'] === 'load') {
@@ -166,7 +162,7 @@ export function parseJob(text: string): GeneratorJob {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new MeshbenchError('MB_BAD_ARGUMENT', `--job: not JSON (${describe(err)})`);
+    throw new MeshbenchError('MB_BAD_ARGUMENT', `--job: not JSON (${errorMessage(err)})`);
   }
   if (!isRecord(value) || typeof value['readyTimeoutMs'] !== 'number') throw new MeshbenchError('MB_BAD_ARGUMENT', '--job: not a generator job');
   if (value['kind'] === 'load' && isRecord(value['spec']) && typeof value['shards'] === 'number') return value as GeneratorJob;
@@ -182,7 +178,7 @@ export async function generateMain(jobText: string, write: (line: string) => voi
     write(formatOutputLine(output));
     return 0;
   } catch (err) {
-    write(`meshbench-error ${describe(err)}`);
+    write(`meshbench-error ${errorMessage(err)}`);
     return 4;
   } finally {
     await shutdownProxy(job.shutdownUrl);

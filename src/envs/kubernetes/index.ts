@@ -1,11 +1,11 @@
 import { randomInt } from 'node:crypto';
 import type { KubernetesEnvConfig } from '../../config/schema.js';
-import { MeshbenchError } from '../../errors.js';
+import { errorMessage, interrupted, MeshbenchError } from '../../errors.js';
 import { mergeResults } from '../../load/pool.js';
 import type { LoadResult, LoadSpec } from '../../load/types.js';
 import type { Protocol, VariantName } from '../../protocols.js';
-import type { ProofRecord, RunningEnv, VariantTargets } from '../env.js';
-import { interrupted } from '../local/processes.js';
+import type { ProofRecord } from '../../result.js';
+import type { RunningEnv, VariantTargets } from '../env.js';
 import { inclusterBundle } from './bundle.js';
 import { Kube, type KubeItem } from './client.js';
 import { completionIndexOf, explainPods, mergeOutputs } from './collect.js';
@@ -89,7 +89,7 @@ export async function startKubernetesEnv(
     (closing ??= deleteByLabel(kube, runId).then(
       () => undefined,
       (err: unknown) => {
-        throw new MeshbenchError('MB_ENV_FAILED', `could not delete the run's namespaces (${err instanceof Error ? err.message : String(err)}): run  meshbench k8s cleanup --run ${runId}`, { cause: err });
+        throw new MeshbenchError('MB_ENV_FAILED', `could not delete the run's namespaces (${errorMessage(err)}): run  meshbench k8s cleanup --run ${runId}`, { cause: err });
       },
     ));
 

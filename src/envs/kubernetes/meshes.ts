@@ -1,5 +1,5 @@
 import type { KubernetesEnvConfig, Mesh } from '../../config/schema.js';
-import type { MeshExpectation } from '../env.js';
+import type { MeshExpectation } from '../../result.js';
 
 /**
  * What each mesh expects of a namespace and a pod, in one table: the switch that meshes a namespace, the

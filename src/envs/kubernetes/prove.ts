@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { REFLECT_PREFIX } from '../../protocols.js';
-import type { MeshExpectation, ProofRecord } from '../env.js';
-import { judge } from '../proof.js';
+import type { MeshExpectation, ProofRecord } from '../../result.js';
+import { checkProbe } from '../proof.js';
 import type { KubeItem } from './client.js';
 import type { ProbeOutcome } from './generator.js';
 import { ALL_PROXY_CONTAINERS, AMBIENT_REDIRECTION, type MeshProfile } from './meshes.js';
@@ -101,7 +101,7 @@ export function proofRecord(input: ProofInput): ProofRecord {
   if ('error' in outcome) {
     return { ...base, marker: null, ok: false, detail: `the probe inside the namespace got no answer from ${outcome.target}: ${outcome.error}` };
   }
-  const seen = judge(expect, { status: outcome.status, headers: outcome.headers }, input.sent.headers.traceparent);
+  const seen = checkProbe(expect, { status: outcome.status, headers: outcome.headers }, input.sent.headers.traceparent);
   const parts = [seen.detail, `pods: ${input.pods.detail}`];
   let ok = seen.ok && input.pods.ok;
   if (input.traceCheck && input.meshed) {

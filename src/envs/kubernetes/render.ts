@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import type { KubernetesEnvConfig, Scenario } from '../../config/schema.js';
 import { MeshbenchError } from '../../errors.js';
-import { loadSpec } from '../../run/run-scenario.js';
+import { loadSpec } from '../../load/spec.js';
 import { inclusterBundle } from './bundle.js';
 import type { GeneratorJob } from './generator.js';
 import {

@@ -6,7 +6,8 @@ import type { LocalEnvConfig } from '../../config/schema.js';
 import { MeshbenchError } from '../../errors.js';
 import { distPath } from '../../paths.js';
 import { BASELINE_VARIANT, MESHED_VARIANT, type Protocol, type VariantName } from '../../protocols.js';
-import type { MeshExpectation, ProxySample, RunningEnv, VariantTargets } from '../env.js';
+import type { MeshExpectation } from '../../result.js';
+import type { ProxySample, RunningEnv, VariantTargets } from '../env.js';
 import {
   DEFAULT_MAXCONN,
   LONG_TIMEOUT,

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MeshbenchError } from '../../errors.js';
+import { interrupted, MeshbenchError } from '../../errors.js';
 
 /**
  * Child processes and private files of one local environment, with one owner of their lifetime.
@@ -19,6 +19,7 @@ import { MeshbenchError } from '../../errors.js';
  */
 
 const STDERR_TAIL_BYTES = 8192;
+// A program of its own (node -e), so its process.exit ends the watchdog, never the harness.
 const WATCHDOG_SCRIPT = `
 const pids = new Set(); let dir = '';
 let buf = '';
@@ -234,10 +235,6 @@ export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | unde
       },
     );
   });
-}
-
-export function interrupted(what: string): MeshbenchError {
-  return new MeshbenchError('MB_INTERRUPTED', `interrupted while ${what}`);
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { protoDir } from '../paths.js';
+import { protoDir } from './paths.js';
 
 /**
  * proto/echo.proto, loaded once. Shared by the echo server (src/workloads/grpc.ts) and the gRPC drivers.

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { nowUs } from '../../src/timing/clock.js';
 import { Waker } from '../../src/timing/waker.js';
 
-// Needs `npm run build` first: the waker starts dist/timing/ticker.js. No assertion here depends on speed:
+// The waker starts dist/timing/ticker.js (test/setup/build.ts builds it when older than src/). No assertion here depends on speed:
 // a slow machine only delays wake-ups, and every check is "not before" or "eventually".
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

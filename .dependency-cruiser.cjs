@@ -1,0 +1,77 @@
+/**
+ * The layering rule of src/, checked by `npm run depcheck` (part of `npm test`).
+ *
+ * Data flows one way — scenario → env → load → verdict → report — and imports point down only: each part of
+ * src/ may import itself and what its MAY_IMPORT entry names, nothing else in src/, and no cycles anywhere.
+ * A new folder or top-level module must be given its place here first (rule `unplaced`).
+ */
+const MAY_IMPORT = {
+  // The lowest modules: shared by every stage, importing (almost) nothing.
+  paths: [],
+  errors: [],
+  protocols: [],
+  version: ['paths'],
+  'echo-proto': ['paths'], // the echo .proto, shared by the gRPC driver and the echo server
+  histograms: [],
+  config: ['errors', 'paths', 'protocols'],
+  // One driver per protocol; protocol-level shared modules only.
+  drivers: ['errors', 'protocols', 'echo-proto'],
+  // The generator: schedule, loop, worker pool.
+  load: ['drivers', 'histograms', 'config', 'errors', 'paths', 'protocols'],
+  // The result document (result.ts): records what load measured and envs proved; read by verdict and report.
+  result: ['load', 'drivers', 'histograms', 'config', 'protocols'],
+  // The echo servers: know nothing of the harness.
+  workloads: ['echo-proto', 'errors', 'paths', 'protocols'],
+  // Where the pair runs; an env may run the load itself (kubernetes runs the generator in a pod).
+  envs: ['result', 'load', 'drivers', 'workloads', 'histograms', 'config', 'errors', 'paths', 'protocols', 'version'],
+  // Decides on the result document: pass / fail / inconclusive, as data.
+  verdict: ['result', 'histograms', 'config', 'errors', 'protocols', 'version'],
+  // Pure functions of the result document and the verdict's data; the only place sentences are built.
+  report: ['verdict', 'result', 'histograms', 'config', 'protocols'],
+  // The pipeline: scenario → env → load → verdict → result → report.
+  run: ['envs', 'load', 'verdict', 'report', 'result', 'drivers', 'histograms', 'config', 'errors', 'protocols', 'version'],
+  // The entries (and the only code that exits): may use every stage.
+  cli: ['run', 'envs', 'load', 'verdict', 'report', 'result', 'workloads', 'drivers', 'histograms', 'config', 'errors', 'paths', 'protocols', 'version', 'echo-proto'],
+};
+
+const part = (names) => `^src/(${names.join('|')})(/|\\.ts$)`;
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'Import cycles hide which module is lower; break them by moving the shared part down.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'unplaced',
+      comment: 'Every module of src/ belongs to a part named in MAY_IMPORT (.dependency-cruiser.cjs).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: part(Object.keys(MAY_IMPORT)) },
+      to: {},
+    },
+    {
+      name: 'no-dev-dependencies-in-src',
+      comment: 'src/ is what ships: it may not import devDependencies.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { dependencyTypes: ['npm-dev'] },
+    },
+    ...Object.entries(MAY_IMPORT).map(([name, allowed]) => ({
+      name: `${name}-imports-down-only`,
+      comment: `${name} may import only ${allowed.length === 0 ? 'nothing in src/' : allowed.join(', ')} (one-way pipeline).`,
+      severity: 'error',
+      from: { path: part([name]) },
+      to: { path: '^src/', pathNot: part([name, ...allowed]) },
+    })),
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    // Type-only imports count: a type from an upper layer is a dependency on it all the same.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+  },
+};

@@ -1,0 +1,36 @@
+import { availableParallelism } from 'node:os';
+import type { ProtocolConfig } from '../config/schema.js';
+import type { LoadSpec } from './types.js';
+
+/**
+ * The load job of one protocol of a scenario against one target (per round and variant); a request sent
+ * more than `lateThresholdMs` (scenario validity.lateThresholdMs) after its intended time counts as late.
+ */
+export function loadSpec(config: ProtocolConfig, target: string, lateThresholdMs = 1): LoadSpec {
+  return {
+    protocol: config.name,
+    target: config.name === 'http1' || config.name === 'websocket' ? withPath(target, config.path) : target,
+    model: config.model,
+    rateHz: config.rateHz,
+    connections: config.connections,
+    durationMs: Math.round(config.durationS * 1000),
+    warmupMs: Math.round(config.warmupS * 1000),
+    payloadBytes: config.payloadBytes,
+    timeoutMs: config.timeoutMs,
+    headers: config.headers,
+    workers: Math.min(config.workers, config.connections, availableParallelism()),
+    intervalMs: 1000,
+    maxRequests: 0,
+    lateThresholdUs: Math.round(lateThresholdMs * 1000),
+  };
+}
+
+/** Replaces the target URL's path and query with the scenario's `path` unless it is the default "/". */
+function withPath(target: string, path: string): string {
+  if (path === '/') return target;
+  const url = new URL(target);
+  const [pathname, query] = path.split('?', 2);
+  url.pathname = pathname ?? '/';
+  url.search = query === undefined ? '' : `?${query}`;
+  return url.toString();
+}

@@ -1,0 +1,114 @@
+import type { BudgetCheck } from '../result.js';
+import type { RegressionCheck, ComparisonDecision } from '../verdict/compare.js';
+import { MIN_ROUNDS, type Judgement } from '../verdict/index.js';
+
+/**
+ * The words of a verdict: verdict/ decides and returns data (checks, validity, status); the sentences in
+ * `verdict.reasons` and in every report are built here, from that data only.
+ */
+
+const WHAT: Record<BudgetCheck['budget'], string> = {
+  p99Ms: 'P99',
+  p99OverheadMs: 'P99 overhead',
+  p99OverheadRatio: 'P99 ratio to unmeshed',
+  p99OverheadZero: 'A/A P99 difference',
+};
+
+/** "95 %", "99.5 %". */
+export function percent(confidence: number): string {
+  const p = confidence * 100;
+  return `${Number.isInteger(p) ? p.toFixed(0) : p.toFixed(1)} %`;
+}
+
+/** A number in the check's unit, e.g. "0.310 ms" or "1.08×". */
+export function formatFigure(c: Pick<BudgetCheck, 'budget'>, x: number, unit = true): string {
+  const ratio = c.budget === 'p99OverheadRatio';
+  return `${x.toFixed(ratio ? 2 : 3)}${unit ? (ratio ? '×' : ' ms') : ''}`;
+}
+
+/** "[0.270, 0.360]" or "" when the check has no interval. */
+export function formatInterval(c: BudgetCheck): string {
+  if (c.interval === null) return '';
+  return `[${formatFigure(c, c.interval.low, false)}, ${formatFigure(c, c.interval.high, false)}]`;
+}
+
+/**
+ * One line per check: figure, interval, decision against the limit, and what would decide it, e.g.
+ * "grpc-bidi/meshed: P99 overhead 0.310 ms [0.270, 0.360] (95 %) ≤ budget 3.000 ms".
+ */
+export function describeCheck(c: BudgetCheck): string {
+  const interval = c.interval === null ? '' : ` ${formatInterval(c)} (${percent(c.interval.confidence)})`;
+  const figure = `${c.protocol}/${c.variant}: ${WHAT[c.budget]} ${formatFigure(c, c.actual)}${interval}`;
+  if (c.budget === 'p99OverheadZero') {
+    if (c.status === 'inconclusive') return `${figure}: no interval (no histograms to resample)`;
+    return `${figure} ${c.status === 'pass' ? 'contains 0: identical variants not told apart' : 'excludes 0: identical variants measured different'}`;
+  }
+  const limit = `budget ${formatFigure(c, c.limit)}`;
+  if (c.status === 'pass') return `${figure} ≤ ${limit}`;
+  if (c.status === 'fail') return `${figure} > ${limit}`;
+  const more = c.roundsNeeded === undefined || c.roundsNeeded === null
+    ? 'more rounds are unlikely to decide it (the estimate is at the budget)'
+    : `about ${c.roundsNeeded} rounds would likely decide it`;
+  return `${figure} straddles ${limit}: ${more}`;
+}
+
+/** The reasons of a run's verdict (result.json `verdict.reasons`), most important first. */
+export function verdictReasons(j: Judgement): string[] {
+  const { status, checks, validity } = j.verdict;
+  const failed = checks.filter((c) => c.status === 'fail');
+  const undecided = checks.filter((c) => c.status === 'inconclusive');
+  const reasons: string[] = [];
+  if (j.interrupted) reasons.push('the run was interrupted before all rounds finished');
+  reasons.push(...validity.map((v) => `invalid: ${v.detail}`));
+  if (j.aa) reasons.push(aaPreamble(j.aaCheckConfidence, j.confidence));
+  reasons.push(...failed.map((c) => `${j.aa ? 'A/A difference' : 'over budget'}: ${describeCheck(c)}`));
+  reasons.push(...undecided.map((c) => `undecided: ${describeCheck(c)}${moreTime(c, j.rounds, j.secondsPerRound)}`));
+  reasons.push(...j.thinEvidence.map((t) =>
+    `too little evidence: ${t.protocol} has ${t.rounds} round(s) with every variant; its interval needs at least ${MIN_ROUNDS} to see drift between rounds, so it never passes (scenario rounds ≥ ${MIN_ROUNDS})`));
+  if (status === 'pass') {
+    if (checks.length === 0) reasons.push('no budgets set: nothing to fail');
+    else if (!j.aa) reasons.push(`all ${checks.length} budget checks hold: each ${percent(j.confidence)} interval lies within its budget`);
+    reasons.push(...checks.map(describeCheck));
+  }
+  return reasons;
+}
+
+function aaPreamble(checkConfidence: number, confidence: number): string {
+  return `A/A run: both variants drove the same unmeshed targets, so every P99 difference must have an interval containing 0 ` +
+    `(${percent(checkConfidence)} each, so that at most ${percent(1 - confidence)} of A/A runs fail by chance); budgets are not judged`;
+}
+
+function moreTime(c: BudgetCheck, rounds: number, perRoundS: number): string {
+  if (c.roundsNeeded === undefined || c.roundsNeeded === null || c.roundsNeeded <= rounds) return '';
+  const seconds = (c.roundsNeeded - rounds) * perRoundS;
+  return ` (scenario rounds: ${rounds} → ${c.roundsNeeded}, ≈ ${seconds < 120 ? `${seconds.toFixed(0)} s` : `${(seconds / 60).toFixed(0)} min`} more)`;
+}
+
+export function describeRegression(c: RegressionCheck): string {
+  const what = c.figure === 'p99Ms' ? 'P99' : 'P99 overhead';
+  const sign = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
+  const interval = c.interval === null ? '' : ` [${sign(c.interval.low)}, ${sign(c.interval.high)}] (${percent(c.interval.confidence)})`;
+  const head = `${c.protocol}/${c.variant}: ${what} ${c.baseline.toFixed(3)} → ${c.candidate.toFixed(3)} ms, change ${sign(c.change)} ms${interval}`;
+  if (c.status === 'pass') return `${head} ≤ tolerance ${c.limit.toFixed(3)} ms`;
+  if (c.status === 'fail') return `${head} > tolerance ${c.limit.toFixed(3)} ms`;
+  const more = c.roundsNeeded === undefined || c.roundsNeeded === null
+    ? '; more candidate rounds alone would not decide it'
+    : `; about ${c.roundsNeeded} candidate rounds would likely decide it`;
+  return `${head} straddles tolerance ${c.limit.toFixed(3)} ms${more}`;
+}
+
+/** The reasons of a comparison's verdict (comparison.json `verdict.reasons`). */
+export function comparisonReasons(d: ComparisonDecision): string[] {
+  const { checks, invalid, status } = d;
+  const reasons = [
+    ...invalid.map((i) => `invalid: ${i}`),
+    ...checks.filter((c) => c.status === 'fail').map((c) => `regressed: ${describeRegression(c)}`),
+    ...checks.filter((c) => c.status === 'inconclusive').map((c) => `undecided: ${describeRegression(c)}`),
+  ];
+  if (checks.length === 0) reasons.push('no figure in common to compare');
+  if (status === 'pass') {
+    reasons.push(`no regression: each of the ${checks.length} changes has its ${percent(d.statistics.confidence)} interval within the tolerance`);
+    reasons.push(...checks.map(describeRegression));
+  }
+  return reasons;
+}
