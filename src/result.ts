@@ -72,6 +72,8 @@ export interface VariantResult {
   behindUs: number;
   maxLagUs: number;
   lateShare: number;
+  /** How late the generator sent each request after its intended time, merged over rounds (absent before 0.2). */
+  lagUs?: LatencySummaryUs;
   /** hdr-histogram-js compressed base64 of the merged latency histogram (µs), for exact re-merging. */
   histogram: string;
   serviceHistogram: string;

@@ -70,7 +70,8 @@ export async function loadCommand(target: string, opts: LoadCommandOptions): Pro
       count: result.count, errors, errorsByKind: result.errors, dropped: result.dropped,
       intendedRateHz: result.intendedRateHz, achievedRateHz: result.achievedRateHz, measuredMs: result.measuredMs,
       latencyUs, serviceLatencyUs: summarizeEncoded(result.serviceHistogram),
-      behindUs: result.behindUs, maxLagUs: result.maxLagUs, lateShare: result.lateShare, histogram: result.histogram,
+      behindUs: result.behindUs, maxLagUs: result.maxLagUs, lateShare: result.lateShare, lagUs: summarizeEncoded(result.lagHistogram),
+      hiccupUs: summarizeEncoded(result.hiccupHistogram), histogram: result.histogram,
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
@@ -78,7 +79,12 @@ export async function loadCommand(target: string, opts: LoadCommandOptions): Pro
       ['target', 'count', 'errors', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms'],
       [[`${spec.protocol} ${target}`, result.count, errors, rate(result.achievedRateHz), ms(latencyUs.p50), ms(latencyUs.p90), ms(latencyUs.p99), ms(latencyUs.p999), ms(latencyUs.max)]],
     )}\n`);
-    if (spec.model === 'open') process.stdout.write(`schedule: intended ${spec.rateHz} req/s, max lag ${ms(result.maxLagUs)} ms, ${(result.lateShare * 100).toFixed(2)} % sent > 1 ms late\n`);
+    if (spec.model === 'open') {
+      const lag = summarizeEncoded(result.lagHistogram);
+      process.stdout.write(`schedule: intended ${spec.rateHz} req/s, send lag p99 ${ms(lag.p99)} ms, max ${ms(result.maxLagUs)} ms, ${(result.lateShare * 100).toFixed(2)} % sent > ${ms(spec.lateThresholdUs)} ms late\n`);
+    }
+    const hiccups = summarizeEncoded(result.hiccupHistogram);
+    process.stdout.write(`generator hiccups (a 1 ms timer's lateness): p99 ${ms(hiccups.p99)} ms, max ${ms(hiccups.max)} ms\n`);
   }
   return result.count > 0 ? EXIT.pass : EXIT.inconclusive;
 }

@@ -231,6 +231,7 @@ export function mergeResults(spec: Pick<LoadSpec, 'protocol' | 'target' | 'model
     lateShare: sent > 0 ? late / sent : 0,
     histogram,
     serviceHistogram: spec.model === 'open' ? mergeEncoded(parts.map((p) => p.serviceHistogram)) : histogram,
+    lagHistogram: mergeEncoded(parts.map((p) => p.lagHistogram)),
     intervals: byIndex.map((ivs) => ({
       startMs: Math.min(...ivs.map((iv) => iv.startMs)),
       endMs: Math.max(...ivs.map((iv) => iv.endMs)),

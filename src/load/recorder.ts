@@ -33,6 +33,8 @@ export class LoopRecorder {
   private lateCount = 0;
   private readonly total: LatencyHistogram = createLatencyHistogram();
   private readonly service: LatencyHistogram = createLatencyHistogram();
+  /** How late each measured-window request went out (open loop; closed loop sends on time by definition). */
+  private readonly lag: LatencyHistogram = createLatencyHistogram();
   private readonly interval: LatencyHistogram = createLatencyHistogram();
   private readonly intervals: IntervalHistogram[] = [];
   private readonly intervalUs: number;
@@ -69,6 +71,7 @@ export class LoopRecorder {
     this.behindUs += lagUs;
     if (lagUs > this.maxLagUs) this.maxLagUs = lagUs;
     if (lagUs > this.lateThresholdUs) this.lateCount++;
+    recordLatency(this.lag, lagUs);
   }
 
   response(now: number, intendedUs: number, sentUs: number, measured: boolean): void {
@@ -90,6 +93,7 @@ export class LoopRecorder {
   unsent(now: number, intendedUs: number): void {
     this.sentCount++;
     this.lateCount++;
+    recordLatency(this.lag, now - intendedUs);
     if (now >= this.intervalEndUs) this.advance(now);
     recordLatency(this.interval, now - intendedUs);
   }
@@ -153,6 +157,7 @@ export class LoopRecorder {
       lateShare: this.sentCount > 0 ? this.lateCount / this.sentCount : 0,
       histogram,
       serviceHistogram: this.open ? encodeHistogram(this.service) : histogram,
+      lagHistogram: encodeHistogram(this.lag),
       intervals: this.intervals.splice(0),
       startedAtMs: epochMsOf(this.win.measureStartUs),
       lateCount: this.lateCount,

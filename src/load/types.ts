@@ -60,6 +60,8 @@ export interface LoadResult {
   histogram: string;
   /** Latency from the actual send time (service time); equals `histogram` for closed loop. */
   serviceHistogram: string;
+  /** How late each measured-window request was sent after its intended time (µs; unsent ones until the drain's end). */
+  lagHistogram: string;
   intervals: IntervalHistogram[];
   startedAtMs: number;
   /** The generator threads' hiccups during the job (meters/hiccup.ts; compressed base64, µs; merged over threads). */

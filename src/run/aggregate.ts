@@ -82,6 +82,7 @@ export function aggregateVariant(records: RoundRecord[]): VariantResult {
     behindUs,
     maxLagUs,
     lateShare: count + errors > 0 ? lateWeighted / (count + errors) : 0,
+    lagUs: summarizeEncoded(mergeEncoded(records.map((r) => r.load.lagHistogram))),
     histogram,
     serviceHistogram,
     rounds,

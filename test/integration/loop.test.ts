@@ -224,7 +224,7 @@ describe('merging worker results (pool)', () => {
   };
   const part = (over: Partial<LoopResult>): LoopResult => ({
     count: 0, errors: { connect: 0, reset: 0, timeout: 0, status: 0, protocol: 0, other: 0 }, dropped: 0, intendedRateHz: 100,
-    achievedRateHz: 0, measuredMs: 1000, behindUs: 0, maxLagUs: 0, lateShare: 0, histogram: encoded([]), serviceHistogram: encoded([]),
+    achievedRateHz: 0, measuredMs: 1000, behindUs: 0, maxLagUs: 0, lateShare: 0, histogram: encoded([]), serviceHistogram: encoded([]), lagHistogram: encoded([]),
     intervals: [], startedAtMs: 1_000, lateCount: 0, sentCount: 0, ...over,
   });
 

@@ -23,7 +23,7 @@ function podResult(values: number[], errors = 0, lateShare = 0): LoadResult {
     protocol: 'http1', target: spec.target, model: 'open', count: values.length,
     errors: { connect: 0, reset: 0, timeout: errors, status: 0, protocol: 0, other: 0 }, dropped: 0, intendedRateHz: 500,
     achievedRateHz: values.length, measuredMs: 1000, behindUs: 10, maxLagUs: 5, lateShare, histogram: encoded, serviceHistogram: encoded,
-    intervals: [{ startMs: 1000, endMs: 2000, histogram: encoded }], startedAtMs: 1000, hiccupHistogram: encoded,
+    intervals: [{ startMs: 1000, endMs: 2000, histogram: encoded }], startedAtMs: 1000, hiccupHistogram: encoded, lagHistogram: encoded,
   };
 }
 const out = (index: number, result: LoadResult): GeneratorOutput => ({ kind: 'load', index, shards: 2, result, startLagMs: 0, nodeVersion: 'v20' });

@@ -1,5 +1,6 @@
 import { sumErrors } from '../../drivers/driver.js';
 import { MeshbenchError } from '../../errors.js';
+import { createLatencyHistogram, encodeHistogram } from '../../histograms/index.js';
 import type { LoopResult } from '../../load/loop.js';
 import { mergeResults } from '../../load/pool.js';
 import type { LoadResult, LoadSpec } from '../../load/types.js';
@@ -19,7 +20,9 @@ type LoadOutput = Extract<GeneratorOutput, { kind: 'load' }>;
 function asLoopResult(r: LoadResult): LoopResult {
   const sentCount = r.count + sumErrors(r.errors);
   const { protocol: _p, target: _t, model: _m, hiccupHistogram: _h, ...rest } = r;
-  return { ...rest, sentCount, lateCount: Math.round(r.lateShare * sentCount) };
+  // A generator image older than the lag histogram reports none: an empty one, not a crash.
+  const lagHistogram = typeof r.lagHistogram === 'string' ? r.lagHistogram : encodeHistogram(createLatencyHistogram());
+  return { ...rest, lagHistogram, sentCount, lateCount: Math.round(r.lateShare * sentCount) };
 }
 
 /** Merges the outputs of shards 0…shards−1 (each exactly once) for `spec`; MB_LOAD_FAILED names what is missing. */
