@@ -9,13 +9,14 @@ import { startEcho, startNginx, type EchoTarget, type Target } from './lib/targe
 import { findTools } from './lib/tools.js';
 import { allocation } from './sections/allocation.js';
 import { closedLoop } from './sections/closed-loop.js';
+import { noiseFloor } from './sections/noise-floor.js';
 import { omission } from './sections/omission.js';
 import { openLoop } from './sections/open-loop.js';
 import { recording } from './sections/recording.js';
 import { streaming } from './sections/streaming.js';
 
 /**
- * `npm run bench [-- --quick] [-- --only closed,alloc,open,omission,streaming,recording]`
+ * `npm run bench [-- --quick] [-- --only closed,alloc,open,omission,streaming,recording,noise]`
  *
  * Starts its own targets on loopback, runs every comparison in this one run, prints the Markdown table and
  * writes bench/results/latest.{json,md} and the README's Performance section (a full run), or
@@ -23,7 +24,7 @@ import { streaming } from './sections/streaming.js';
  * installed are skipped with the reason printed. Exit 0 when every section ran (targets met or not), 1 when
  * a section failed.
  */
-const SECTIONS = ['closed', 'alloc', 'open', 'omission', 'streaming', 'recording'] as const;
+const SECTIONS = ['closed', 'alloc', 'open', 'omission', 'streaming', 'recording', 'noise'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const argv = process.argv.slice(2);
@@ -94,6 +95,7 @@ try {
   result.streaming = await section('streaming', () => streaming(ctx, echoTarget));
   const cpuPerReq = result.closedLoop?.tools.find((t) => t.tool === 'meshbench')?.cpuUsPerReq ?? NaN;
   result.recording = await section('recording', () => recording(ctx, cpuPerReq));
+  result.noiseFloor = await section('noise', () => noiseFloor(ctx, target, echoTarget));
 } finally {
   await cleanup();
 }

@@ -37,5 +37,12 @@ export function judge(r: BenchResult): Check[] {
   if (rec !== undefined) {
     checks.push({ name: 'recording cost per request (2 clock reads + 1 record)', figure: `${rec.closedNs.toFixed(0)} ns = ${(rec.shareOfGeneratorCpu * 100).toFixed(1)} % of generator CPU`, target: '(reported)', met: null });
   }
+  const nf = r.noiseFloor;
+  if (nf !== undefined) {
+    checks.push({ name: 'noise floor: echo p99 ÷ nginx p99 (1k req/s)', figure: ratio(nf.echoOverNginx), target: '≤ 1.5×', met: Number.isFinite(nf.echoOverNginx) ? nf.echoOverNginx <= 1.5 : null });
+    checks.push({ name: 'noise floor: generator send lag p99 at 1k req/s', figure: `${(nf.lagP99Us / 1000).toFixed(3)} ms`, target: '≤ 0.1 ms', met: Number.isFinite(nf.lagP99Us) ? nf.lagP99Us <= 100 : null });
+    const widest = nf.aa === null ? NaN : Math.max(...Object.values(nf.aa.halfWidthUs));
+    checks.push({ name: 'noise floor: A/A P99-difference half-width (quickstart, 95 %)', figure: Number.isFinite(widest) ? `±${(widest / 1000).toFixed(3)} ms (widest protocol)` : '–', target: '≤ 0.25 ms', met: Number.isFinite(widest) ? widest <= 250 : null });
+  }
   return checks;
 }

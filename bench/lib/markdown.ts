@@ -1,6 +1,7 @@
 import type { AllocationSection } from '../sections/allocation.js';
 import type { ClosedLoopSection } from '../sections/closed-loop.js';
 import type { OmissionSection } from '../sections/omission.js';
+import type { NoiseFloorSection } from '../sections/noise-floor.js';
 import type { OpenLoopSection } from '../sections/open-loop.js';
 import type { RecordingSection } from '../sections/recording.js';
 import type { StreamingSection } from '../sections/streaming.js';
@@ -18,6 +19,7 @@ export interface BenchResult {
   closedLoop?: ClosedLoopSection;
   allocation?: AllocationSection;
   openLoop?: OpenLoopSection;
+  noiseFloor?: NoiseFloorSection;
   omission?: OmissionSection;
   streaming?: StreamingSection;
   recording?: RecordingSection;
@@ -109,6 +111,17 @@ export function renderMarkdown(r: BenchResult): string {
       table(
         ['clock read (nowUs)', 'record (JS histogram)', 'record (WASM, not used)', 'timed + recorded, closed loop', 'open loop (+ service time)', 'share of meshbench CPU/req'],
         [[`${f1(rec.clockNs)} ns`, `${f1(rec.recordJsNs)} ns`, `${f1(rec.recordWasmNs)} ns`, `${f0(rec.closedNs)} ns`, `${f0(rec.openNs)} ns`, pct(rec.shareOfGeneratorCpu)]],
+      ),
+    );
+  }
+  const nf = r.noiseFloor;
+  if (nf !== undefined) {
+    out.push(`**Noise floor** — what the harness adds to the tail: open loop ${nf.rateHz} req/s, ${nf.connections} connections, ${nf.durationS} s, median of ${nf.reps} interleaved; A/A: \`meshbench run --aa quickstart\`.`);
+    const aa = nf.aa === null ? '–' : Object.entries(nf.aa.halfWidthUs).map(([p, w]) => `${p} ±${msOf(w)}`).join(', ');
+    out.push(
+      table(
+        ['nginx p99 ms', 'echo p99 ms', 'echo ÷ nginx', 'send lag p99 ms', 'generator hiccup p99 ms', 'platform wake-up avg / max µs', 'A/A P99 half-width ms'],
+        [[msOf(nf.nginxP99Us), msOf(nf.echoP99Us), `${f2(nf.echoOverNginx)}×`, msOf(nf.lagP99Us), msOf(nf.hiccupP99Us), nf.platform === null ? '–' : `${f0(nf.platform.avgUs)} / ${f0(nf.platform.maxUs)}`, aa]],
       ),
     );
   }

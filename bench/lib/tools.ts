@@ -149,6 +149,8 @@ interface MeshbenchJson {
   behindUs: number;
   maxLagUs: number;
   lateShare: number;
+  lagUs?: { p50: number; p99: number; max: number };
+  hiccupUs?: { p50: number; p99: number; max: number };
 }
 
 export interface MeshbenchFigures extends LoadFigures {

@@ -54,12 +54,12 @@ function protocolSection(p: ProtocolResult, estimates: ProtocolEstimates | undef
   const load = p.model === 'open' ? `open loop at ${p.rateHz} req/s` : 'closed loop';
   out.push(`## ${p.name}`, '', `${load}, ${p.connections} connections/streams, ${p.payloadBytes} B payload.`, '');
   out.push(mdTable(
-    ['variant', '>count', '>errors', '>req/s', '>p50', '>p90', '>p99', '>p99.9', '>max', '>service p99', '>max lag', '>Δp50', '>Δp99', '>p99 ×'],
+    ['variant', '>count', '>errors', '>req/s', '>p50', '>p90', '>p99', '>p99.9', '>max', '>service p99', '>send lag p99', '>max lag', '>Δp50', '>Δp99', '>p99 ×'],
     Object.entries(p.variants).map(([name, v]) => {
       const o = p.overhead[name];
       return [
         name, v.count, v.errors, rate(v.achievedRateHz), ms(v.latencyUs.p50), ms(v.latencyUs.p90), ms(v.latencyUs.p99),
-        ms(v.latencyUs.p999), ms(v.latencyUs.max), ms(v.serviceLatencyUs.p99), ms(v.maxLagUs),
+        ms(v.latencyUs.p999), ms(v.latencyUs.max), ms(v.serviceLatencyUs.p99), v.lagUs === undefined ? '' : ms(v.lagUs.p99), ms(v.maxLagUs),
         o === undefined ? '' : signedMs(o.p50Us), o === undefined ? '' : signedMs(o.p99Us), o === undefined ? '' : o.p99Ratio.toFixed(2),
       ];
     }),
