@@ -26,7 +26,7 @@ export interface FrameOutput {
   end(): void;
 }
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC11B11';
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');
 const SWITCHING = latin1('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ');
 const PROTOCOL = latin1('Sec-WebSocket-Protocol: ');
