@@ -40,7 +40,8 @@ const S_CHUNK_SIZE = 3;
 const S_CHUNK_DATA = 4; // `remaining` bytes of the current chunk
 const S_CHUNK_DATA_END = 5; // the empty line after chunk data
 const S_TRAILER = 6;
-const S_DEAD = 7;
+const S_DEAD = 7; // after malformed input
+const S_STOPPED = 8; // the sink stopped at a head (upgrade, refusal): the rest of the input is not HTTP
 
 const CR = 13;
 const LF = 10;
@@ -139,7 +140,7 @@ export class HttpRequestParser {
         else if (!this.complete()) return at;
         continue;
       }
-      if (state === S_DEAD) return end;
+      if (state === S_DEAD || state === S_STOPPED) return end;
       const lf = chunk.indexOf(LF, at);
       const lineEnd = lf === -1 ? end : lf;
       this.sectionBytes += lineEnd - at + 1;
@@ -301,7 +302,7 @@ export class HttpRequestParser {
     }
     this.sectionBytes = 0;
     if (!this.sink.onRequestHead(head)) {
-      this.state = S_DEAD;
+      this.state = S_STOPPED;
       return false;
     }
     if (head.chunked) {
