@@ -7,8 +7,9 @@ import {
   type ServerDuplexStream,
   type ServerUnaryCall,
 } from '@grpc/grpc-js';
+import { ECHO_SERVER_DEFINITION, encodeEchoReply } from './echo-codec.js';
 import { fillerBytes, MAX_DELAY_MS, MAX_PAYLOAD_BYTES } from './limits.js';
-import { loadEchoProto, type EchoReply, type EchoRequest } from '../echo-proto.js';
+import type { EchoRequest } from '../echo-proto.js';
 import { reflectHeaders } from './reflect.js';
 
 /**
@@ -18,7 +19,12 @@ import { reflectHeaders } from './reflect.js';
  * payload, or response_size filler bytes when that is set. Both calls reflect the request's mesh headers
  * into the response's initial metadata (src/workloads/reflect.ts). response_size over 16 MiB or delay_ms
  * over 60000 ends the call with INVALID_ARGUMENT.
+ *
+ * Replies are encoded here (src/workloads/echo-codec.ts) and written as bytes; grpc-js adds its framing.
  */
+
+/** An encoded EchoReply. */
+type EchoReplyBytes = Buffer;
 
 /** Room for the protobuf framing around a 16 MiB payload. */
 const MAX_MESSAGE_BYTES = MAX_PAYLOAD_BYTES + 64 * 1024;
@@ -28,24 +34,27 @@ export function createGrpcEcho(): Server {
   const server = new Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    // Channelz stays on although nobody queries it (it stamps every message with a new Date()): in grpc-js
+    // 1.14 a server without it does not track its sessions, so forceShutdown() leaves open streams open and
+    // close() would hang on a client's bidi stream.
   });
-  server.addService(loadEchoProto().service, { Echo: echoUnary, EchoStream: echoStream });
+  server.addService(ECHO_SERVER_DEFINITION, { Echo: echoUnary, EchoStream: echoStream });
   return server;
 }
 
-function echoUnary(call: ServerUnaryCall<EchoRequest, EchoReply>, callback: sendUnaryData<EchoReply>): void {
+function echoUnary(call: ServerUnaryCall<EchoRequest, EchoReplyBytes>, callback: sendUnaryData<EchoReplyBytes>): void {
   sendReflected(call.metadata, call);
   const request = call.request;
   const problem = checkRequest(request);
   if (problem !== null) return callback({ code: status.INVALID_ARGUMENT, details: problem });
-  const reply: EchoReply = { payload: replyPayload(request) };
+  const reply = encodeEchoReply(replyPayload(request));
   if (request.delay_ms === 0) return callback(null, reply);
   const timer = setTimeout(callback, request.delay_ms, null, reply);
   timer.unref();
   call.once('cancelled', () => clearTimeout(timer));
 }
 
-function echoStream(call: ServerDuplexStream<EchoRequest, EchoReply>): void {
+function echoStream(call: ServerDuplexStream<EchoRequest, EchoReplyBytes>): void {
   sendReflected(call.metadata, call);
   const echo = new StreamEcho(call);
   call.on('data', (request: EchoRequest) => echo.onRequest(request));
@@ -55,7 +64,7 @@ function echoStream(call: ServerDuplexStream<EchoRequest, EchoReply>): void {
 }
 
 interface PendingReply {
-  reply: EchoReply;
+  reply: EchoReplyBytes;
   /** performance.now() at which the reply may be written. */
   dueAtMs: number;
 }
@@ -67,7 +76,7 @@ class StreamEcho {
   private clientEnded = false;
   private done = false;
 
-  constructor(private readonly call: ServerDuplexStream<EchoRequest, EchoReply>) {}
+  constructor(private readonly call: ServerDuplexStream<EchoRequest, EchoReplyBytes>) {}
 
   onRequest(request: EchoRequest): void {
     if (this.done) return;
@@ -77,7 +86,7 @@ class StreamEcho {
       this.call.emit('error', { code: status.INVALID_ARGUMENT, details: problem });
       return;
     }
-    const reply: EchoReply = { payload: replyPayload(request) };
+    const reply = encodeEchoReply(replyPayload(request));
     if (request.delay_ms === 0 && this.pending.length === 0) {
       this.call.write(reply);
       return;

@@ -1,10 +1,8 @@
-import type { Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { ServerCredentials, type Server as GrpcServer } from '@grpc/grpc-js';
 import { MeshbenchError } from '../errors.js';
 import { createGrpcEcho } from './grpc.js';
-import { createHttpEcho } from './http.js';
-import { attachWebsocketEcho, type WebsocketEcho } from './websocket.js';
+import { createHttpEcho, type HttpEcho } from './http-echo.js';
 
 /**
  * The echo workloads: HTTP/1.1 and websocket on one port, gRPC on another. This is the service meshbench
@@ -40,12 +38,11 @@ export const DEFAULT_ECHO_HOST = '127.0.0.1';
 export async function startEchoServers(opts: EchoServerOptions = {}): Promise<EchoServers> {
   const host = opts.host ?? DEFAULT_ECHO_HOST;
   const http = createHttpEcho();
-  const websocket = attachWebsocketEcho(http);
   const grpc = createGrpcEcho();
   let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => (closing ??= closeAll(http, websocket, grpc));
+  const close = (): Promise<void> => (closing ??= closeAll(http, grpc));
   try {
-    const httpPort = await listenHttp(http, host, opts.httpPort ?? 0);
+    const httpPort = await listenHttp(http.server, host, opts.httpPort ?? 0);
     const grpcPort = await bindGrpc(grpc, host, opts.grpcPort ?? 0);
     return { host, httpPort, grpcPort, close };
   } catch (err) {
@@ -54,7 +51,7 @@ export async function startEchoServers(opts: EchoServerOptions = {}): Promise<Ec
   }
 }
 
-function listenHttp(server: HttpServer, host: string, port: number): Promise<number> {
+function listenHttp(server: NetServer, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(listenError('HTTP', host, port, '--http-port', err));
     server.once('error', onError);
@@ -84,13 +81,12 @@ function listenError(what: string, host: string, port: number, flag: string, cau
   );
 }
 
-async function closeAll(http: HttpServer, websocket: WebsocketEcho, grpc: GrpcServer): Promise<void> {
-  websocket.terminate();
+async function closeAll(http: HttpEcho, grpc: GrpcServer): Promise<void> {
   grpc.forceShutdown();
   const httpClosed = new Promise<void>((resolve) => {
-    if (!http.listening) return resolve();
-    http.close(() => resolve());
+    if (!http.server.listening) return resolve();
+    http.server.close(() => resolve());
   });
-  http.closeAllConnections();
+  http.destroyConnections();
   await httpClosed;
 }
