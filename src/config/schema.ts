@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { PROTOCOLS } from '../protocols.js';
 
+/** Default error-rate budget (src/verdict/errors.ts): the mesh may add at most 0.1 % failed requests. */
+export const DEFAULT_ERROR_RATE_OVERHEAD = 0.001;
+
 /**
  * The scenario schema: the one source of both the TypeScript types and the validation of scenario files.
  * Every field has a default where one is sensible, so a scenario states only what it cares about.
@@ -15,7 +18,21 @@ export const budgetsSchema = z.strictObject({
   p99OverheadMs: z.number().nonnegative().optional(),
   /** Largest allowed P99 ratio (variant P99 ÷ unmeshed P99), e.g. 2 = at most twice the baseline. */
   p99OverheadRatio: z.number().min(1).optional(),
+  /**
+   * Largest allowed error-rate overhead: the variant's share of failed requests (every error kind) minus the
+   * unmeshed share, as a fraction (0.001 = 0.1 percentage points). Scenario-wide default 0.001; null switches
+   * the check off.
+   */
+  errorRateOverhead: z.number().min(0).max(1).nullable().optional(),
 });
+
+/** Scenario-wide budgets: as per protocol, with the error-rate budget on by default. */
+const scenarioBudgetsSchema = budgetsSchema
+  .extend({ errorRateOverhead: budgetsSchema.shape.errorRateOverhead.unwrap().default(DEFAULT_ERROR_RATE_OVERHEAD) })
+  .prefault({});
+
+/** Latency budgets: a scenario must set at least one (scenario-wide or in every protocol) to be judged on evidence. */
+export const LATENCY_BUDGETS = ['p99Ms', 'p99OverheadMs', 'p99OverheadRatio'] as const;
 
 export const protocolSchema = z.strictObject({
   name: z.enum(PROTOCOLS),
@@ -150,7 +167,7 @@ export const scenarioSchema = z
     /** Rounds per variant. Variants alternate A B B A … so drift hits both equally. */
     rounds: z.int().min(1).max(10_000).default(4),
     protocols: z.array(protocolSchema).min(1),
-    budgets: budgetsSchema.default({}),
+    budgets: scenarioBudgetsSchema,
     validity: validitySchema.default({ maxErrorRate: 0.01, minAchievedRateRatio: 0.95, maxLateShare: 0.05, lateThresholdMs: 1 }),
     statistics: statisticsSchema.default({ confidence: 0.95, resamples: 2000, seed: 1 }),
   })

@@ -1,6 +1,6 @@
 import { BASELINE_VARIANT, type Protocol } from '../protocols.js';
 import type { BudgetCheck, FigureInterval, ResultDocument } from '../result.js';
-import { percent } from '../verdict/budgets.js';
+import { formatFigure, percent } from '../verdict/budgets.js';
 import { mdTable } from './format.js';
 
 /** How a person names each protocol in a sentence. */
@@ -67,11 +67,11 @@ export function renderConclusion(doc: ResultDocument): string {
 /** The table of every check: estimate, interval, limit, decision, rounds that would decide it. */
 export function checksTable(doc: ResultDocument): string {
   const rows = doc.verdict.checks.map((c) => {
-    const ratio = c.budget === 'p99OverheadRatio';
-    const f = (x: number) => x.toFixed(ratio ? 2 : 3);
+    // in the check's unit: ms, a ratio, or (error rates) percent
+    const f = (x: number) => formatFigure(c, x, c.budget === 'errorRateOverhead');
     return [
       c.protocol, c.variant, c.budget, f(c.actual),
-      c.interval === null ? '—' : `[${f(c.interval.low)}, ${f(c.interval.high)}]`,
+      c.interval === null ? '—' : `[${formatFigure(c, c.interval.low, false)}, ${formatFigure(c, c.interval.high, false)}]`,
       c.budget === 'p99OverheadZero' ? 'contains 0' : `≤ ${f(c.limit)}`,
       c.status, c.roundsNeeded === undefined || c.roundsNeeded === null ? '' : String(c.roundsNeeded),
     ];

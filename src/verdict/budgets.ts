@@ -1,6 +1,7 @@
 import type { Budgets } from '../config/schema.js';
 import { BASELINE_VARIANT } from '../protocols.js';
 import type { BudgetCheck, FigureInterval, ProtocolEstimates, ProtocolResult } from '../result.js';
+import { describeErrorCheck, formatRate } from './errors.js';
 import { decide, roundsToDecide } from './statistics.js';
 
 /** Scenario-wide budgets with the protocol's own fields taking precedence. */
@@ -69,10 +70,12 @@ const WHAT: Record<BudgetCheck['budget'], string> = {
   p99OverheadMs: 'P99 overhead',
   p99OverheadRatio: 'P99 ratio to unmeshed',
   p99OverheadZero: 'A/A P99 difference',
+  errorRateOverhead: 'error-rate overhead',
 };
 
 /** A number in the check's unit, e.g. "0.310 ms" or "1.08×". */
 export function formatFigure(c: Pick<BudgetCheck, 'budget'>, x: number, unit = true): string {
+  if (c.budget === 'errorRateOverhead') return formatRate(x, unit);
   const ratio = c.budget === 'p99OverheadRatio';
   return `${x.toFixed(ratio ? 2 : 3)}${unit ? (ratio ? '×' : ' ms') : ''}`;
 }
@@ -93,6 +96,7 @@ export function percent(confidence: number): string {
  * "grpc-bidi/meshed: P99 overhead 0.310 ms [0.270, 0.360] (95 %) ≤ budget 3.000 ms".
  */
 export function describeCheck(c: BudgetCheck): string {
+  if (c.budget === 'errorRateOverhead') return describeErrorCheck(c);
   const interval = c.interval === null ? '' : ` ${formatInterval(c)} (${percent(c.interval.confidence)})`;
   const figure = `${c.protocol}/${c.variant}: ${WHAT[c.budget]} ${formatFigure(c, c.actual)}${interval}`;
   if (c.budget === 'p99OverheadZero') {

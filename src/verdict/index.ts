@@ -4,6 +4,7 @@ import type { BudgetCheck, ProtocolEstimates, ProtocolResult, ValidityProblem, V
 import { aaChecks, aaConfidence } from './aa.js';
 import { checkBudgets, describeCheck, effectiveBudgets, percent } from './budgets.js';
 import { DEFAULT_STATISTICS, METHOD, protocolData, protocolEstimates, type ProtocolData, type StatisticsSettings } from './figures.js';
+import { checkErrorRates } from './errors.js';
 import { validityProblems } from './validity.js';
 
 export interface JudgeOptions {
@@ -46,7 +47,10 @@ export function judge(scenario: Scenario, protocols: ProtocolResult[], options: 
     const e = protocolEstimates(d, variants, settings.confidence);
     data.push(d);
     estimates.push(e);
-    if (!aa) checks.push(...checkBudgets(protocol, effectiveBudgets(scenario.budgets, config.budgets), e));
+    if (!aa) {
+      const budgets = effectiveBudgets(scenario.budgets, config.budgets);
+      checks.push(...checkBudgets(protocol, budgets, e), ...checkErrorRates(protocol, budgets, settings.confidence, scenario.rounds));
+    }
   }
   if (aa) checks = aaChecks(data, settings.confidence);
 

@@ -35,7 +35,7 @@ describe('scenario schema', () => {
 
   it('the quickstart has the seed budgets and all three protocols', () => {
     const s = parseScenarioText(readFileSync(join(scenariosDir, 'quickstart.yaml'), 'utf8'), 'quickstart.yaml');
-    expect(s.budgets).toEqual({ p99Ms: 5, p99OverheadMs: 3 });
+    expect(s.budgets).toEqual({ p99Ms: 5, p99OverheadMs: 3, errorRateOverhead: 0.001 });
     expect(s.protocols.map((p) => p.name)).toEqual(['http1', 'grpc-bidi', 'websocket']);
   });
 
