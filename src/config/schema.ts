@@ -173,6 +173,7 @@ export const scenarioSchema = z
   })
   .superRefine((scenario, ctx) => {
     if (scenario.env.kind === 'kubernetes') checkKubernetesEnv(scenario.env, ctx);
+    checkLatencyBudgets(scenario, ctx);
     const seen = new Set<string>();
     scenario.protocols.forEach((p, i) => {
       if (seen.has(p.name)) {
@@ -198,6 +199,23 @@ export const scenarioSchema = z
       }
     });
   });
+
+/**
+ * No evidence is never a pass: a scenario must set a latency budget, scenario-wide or in every protocol.
+ * (The error-rate budget is on by default, so it does not count.) One issue, naming what to add.
+ */
+function checkLatencyBudgets(scenario: { budgets: Budgets; protocols: { name: string; budgets?: Budgets | undefined }[] }, ctx: z.core.$RefinementCtx): void {
+  const has = (b: Budgets | undefined) => b !== undefined && LATENCY_BUDGETS.some((k) => b[k] !== undefined);
+  if (has(scenario.budgets)) return;
+  const without = scenario.protocols.filter((p) => !has(p.budgets)).map((p) => p.name);
+  if (without.length === 0) return;
+  const which = without.length === scenario.protocols.length ? '' : ` (protocols without one: ${without.join(', ')})`;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['budgets'],
+    message: `no latency budget: add at least one of ${LATENCY_BUDGETS.join(', ')} here (e.g. budgets: { p99OverheadMs: 3 }) or in every protocol's budgets${which}; without one a run has nothing to pass on`,
+  });
+}
 
 function checkKubernetesEnv(env: z.infer<typeof kubernetesEnvSchema>, ctx: z.core.$RefinementCtx): void {
   if (env.mesh === 'istio-ambient' && env.sidecarResources !== undefined) {

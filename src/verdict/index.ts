@@ -67,10 +67,13 @@ export function judge(scenario: Scenario, protocols: ProtocolResult[], options: 
   if (interrupted || validity.length > 0) status = 'inconclusive';
   else if (failed.length > 0) status = 'fail';
   else if (undecided.length > 0) status = 'inconclusive';
+  else if (checks.length === 0) status = 'inconclusive'; // no evidence is never a pass (validation requires a budget)
   else status = 'pass';
+  if (status === 'inconclusive' && checks.length === 0 && !interrupted && validity.length === 0) {
+    reasons.push('no budgets set: no evidence to pass on; add a latency budget (p99Ms, p99OverheadMs or p99OverheadRatio)');
+  }
   if (status === 'pass') {
-    if (checks.length === 0) reasons.push('no budgets set: nothing to fail');
-    else if (!aa) reasons.push(`all ${checks.length} budget checks hold: each ${percent(settings.confidence)} interval lies within its budget`);
+    if (!aa) reasons.push(`all ${checks.length} budget checks hold: each ${percent(settings.confidence)} interval lies within its budget`);
     reasons.push(...checks.map(describeCheck));
   }
   return {

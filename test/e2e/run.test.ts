@@ -85,7 +85,7 @@ describe('meshbench run (e2e, real echo processes + real HAProxy mTLS pair)', ()
 
   it('haproxy missing: exit 4 with the install command, nothing left running', async () => {
     const scenario = join(work, 'no-haproxy.yaml');
-    await writeFile(scenario, 'name: no-haproxy\nenv:\n  kind: local\n  haproxy: haproxy-does-not-exist\nprotocols:\n  - name: http1\n');
+    await writeFile(scenario, 'name: no-haproxy\nenv:\n  kind: local\n  haproxy: haproxy-does-not-exist\nprotocols:\n  - name: http1\nbudgets:\n  p99Ms: 5\n');
     const before = meshbenchChildren().size;
     const run = await runCli(['run', scenario, '--out', join(work, 'no-haproxy')]);
     expect(run.code).toBe(4);

@@ -53,8 +53,8 @@ describe('junit.xml', () => {
   });
 
   it('compare: one case per protocol × figure; a regression is a failure', () => {
-    const base = syntheticDocument(protocols(0), scenario({}));
-    const cand = syntheticDocument(protocols(2000), scenario({}));
+    const base = syntheticDocument(protocols(0), scenario({ p99Ms: 1000 }));
+    const cand = syntheticDocument(protocols(2000), scenario({ p99Ms: 1000 }));
     const junit = parseJunit(renderComparisonJunit(compareResults(base, cand, { toleranceMs: 0.5, toleranceRatio: 0, baselinePath: 'b', candidatePath: 'c' })));
     const http1 = junit.testsuites.testsuite[0]?.testcase ?? [];
     expect(http1.map((c) => c['@name'])).toEqual([

@@ -54,10 +54,13 @@ describe('verdict v1', () => {
     expect(v.status).toBe('inconclusive');
   });
 
-  it('without budgets a valid run passes and says so', () => {
-    const v = judge(scenario({ budgets: { errorRateOverhead: null } }), [protocol({ p99Ms: 1 }, { p99Ms: 50 })]);
-    expect(v.status).toBe('pass');
-    expect(v.reasons[0]).toMatch(/no budgets set/);
+  it('a scenario without budgets is rejected, and judged never a pass (an older document)', () => {
+    expect(() => scenario({ budgets: {} })).toThrow(expect.objectContaining({ problems: [expect.stringMatching(/^budgets: no latency budget/)] }));
+    const s = scenario();
+    s.budgets = { errorRateOverhead: null };
+    const v = judge(s, [protocol({ p99Ms: 1 }, { p99Ms: 50 })]);
+    expect(v.status).toBe('inconclusive');
+    expect(v.reasons[0]).toMatch(/no budgets set: no evidence to pass on/);
   });
 
   it('per-protocol budgets override the scenario budgets', () => {
