@@ -86,6 +86,11 @@ const localEnvSchema = z.strictObject({
   haproxy: z.string().min(1).default('haproxy'),
   /** http: L7 sidecars (Istio-like, adds x-forwarded-client-cert); tcp: L4 mTLS tunnel (ambient-like). */
   sidecarMode: z.enum(['http', 'tcp']).default('http'),
+  /**
+   * Test/calibration knob: the meshed echo holds every response (HTTP/1.1, websocket message, gRPC message)
+   * exactly this many ms before sending it, so a run can be checked against a known overhead. 0 = off.
+   */
+  plantedDelayMs: z.number().min(0).max(1000).default(0),
 });
 
 const targetsSchema = z.strictObject({
@@ -163,7 +168,7 @@ export const scenarioSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-"'),
     description: z.string().optional(),
-    env: envSchema.default({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http' }),
+    env: envSchema.default({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http', plantedDelayMs: 0 }),
     /** Rounds per variant. Variants alternate A B B A … so drift hits both equally. */
     rounds: z.int().min(1).max(10_000).default(4),
     protocols: z.array(protocolSchema).min(1),

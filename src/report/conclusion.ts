@@ -64,6 +64,16 @@ export function renderConclusion(doc: ResultDocument): string {
   return sentences.join(' ');
 }
 
+/**
+ * A run with a planted delay (env.plantedDelayMs) is a calibration run: the meshed variant is slower by
+ * construction. Every report says so first. Null for an ordinary run.
+ */
+export function calibrationNote(doc: ResultDocument): string | null {
+  const planted = doc.environment.facts['plantedDelayMs'];
+  if (typeof planted !== 'number' || planted <= 0) return null;
+  return `CALIBRATION RUN: a delay of ${planted} ms was planted on the meshed echo (env.plantedDelayMs): every meshed response was held ${planted} ms on purpose, so this verdict judges the harness, not a mesh.`;
+}
+
 /** The table of every check: estimate, interval, limit, decision, rounds that would decide it. */
 export function checksTable(doc: ResultDocument): string {
   const rows = doc.verdict.checks.map((c) => {

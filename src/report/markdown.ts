@@ -1,6 +1,6 @@
 import type { FigureInterval, ProtocolEstimates, ProtocolResult, ResultDocument } from '../result.js';
 import { percent } from '../verdict/budgets.js';
-import { checksTable, renderConclusion } from './conclusion.js';
+import { calibrationNote, checksTable, renderConclusion } from './conclusion.js';
 import { hlogFileName } from './hlog.js';
 import { mdTable, mib, ms, rate, signedMs } from './format.js';
 
@@ -9,6 +9,8 @@ export function renderMarkdown(doc: ResultDocument): string {
   const out: string[] = [];
   out.push(`# meshbench: ${doc.scenario.name}`, '');
   out.push(`**Verdict: ${doc.verdict.status.toUpperCase()}**${doc.interrupted === true ? ' (interrupted)' : ''}${doc.aa === true ? ' — A/A calibration run' : ''}`, '');
+  const calibration = calibrationNote(doc);
+  if (calibration !== null) out.push(`> **${calibration}**`, '');
   out.push(renderConclusion(doc), '');
   for (const reason of doc.verdict.reasons) out.push(`- ${reason}`);
   out.push('');

@@ -1,4 +1,5 @@
 import type { ResultDocument } from '../result.js';
+import { calibrationNote } from './conclusion.js';
 import { ms, rate, signedMs, textTable } from './format.js';
 
 /** The summary printed on stdout at the end of `meshbench run`: a pure function of the result document. */
@@ -18,5 +19,9 @@ export function renderSummary(doc: ResultDocument): string {
   }
   const table = textTable(['protocol/variant', 'count', 'errors', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'Δp99 ms', 'Δp99 interval'], rows);
   const verdict = `verdict: ${doc.verdict.status.toUpperCase()}`;
-  return [rows.length > 0 ? table : '(no round completed)', '', verdict, ...doc.verdict.reasons.map((r) => `  - ${r}`)].join('\n');
+  const calibration = calibrationNote(doc);
+  return [
+    rows.length > 0 ? table : '(no round completed)', '', ...(calibration === null ? [] : [calibration, '']),
+    verdict, ...doc.verdict.reasons.map((r) => `  - ${r}`),
+  ].join('\n');
 }

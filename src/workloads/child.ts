@@ -68,7 +68,7 @@ export async function runEchoProcess(
 ): Promise<void> {
   const signal = opts.signal;
   if (signal?.aborted === true) return;
-  const servers = await startEchoServers({ host: opts.host, httpPort: opts.httpPort, grpcPort: opts.grpcPort });
+  const servers = await startEchoServers({ host: opts.host, httpPort: opts.httpPort, grpcPort: opts.grpcPort, plantedDelayUs: opts.plantedDelayUs });
   let onStop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => {
     onStop = resolve;

@@ -7,6 +7,7 @@ import {
   type ServerDuplexStream,
   type ServerUnaryCall,
 } from '@grpc/grpc-js';
+import type { DelayQueue } from './delay.js';
 import { fillerBytes, MAX_DELAY_MS, MAX_PAYLOAD_BYTES } from './limits.js';
 import { loadEchoProto, type EchoReply, type EchoRequest } from './proto.js';
 import { reflectHeaders } from './reflect.js';
@@ -23,31 +24,47 @@ import { reflectHeaders } from './reflect.js';
 /** Room for the protobuf framing around a 16 MiB payload. */
 const MAX_MESSAGE_BYTES = MAX_PAYLOAD_BYTES + 64 * 1024;
 
-/** A grpc-js Server with the echo service added; not yet bound. */
-export function createGrpcEcho(): Server {
+/**
+ * A grpc-js Server with the echo service added; not yet bound. `planted`: every reply (unary, and each
+ * stream message) waits for it first (a calibration knob; the handlers without it are unchanged).
+ */
+export function createGrpcEcho(planted?: DelayQueue): Server {
   const server = new Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
   });
-  server.addService(loadEchoProto().service, { Echo: echoUnary, EchoStream: echoStream });
+  const handlers = planted === undefined
+    ? { Echo: echoUnary, EchoStream: echoStream }
+    : {
+      Echo: (call: ServerUnaryCall<EchoRequest, EchoReply>, callback: sendUnaryData<EchoReply>) => echoUnary(call, callback, planted),
+      EchoStream: (call: ServerDuplexStream<EchoRequest, EchoReply>) => echoStream(call, planted),
+    };
+  server.addService(loadEchoProto().service, handlers);
   return server;
 }
 
-function echoUnary(call: ServerUnaryCall<EchoRequest, EchoReply>, callback: sendUnaryData<EchoReply>): void {
+function echoUnary(call: ServerUnaryCall<EchoRequest, EchoReply>, callback: sendUnaryData<EchoReply>, planted?: DelayQueue): void {
   sendReflected(call.metadata, call);
   const request = call.request;
   const problem = checkRequest(request);
   if (problem !== null) return callback({ code: status.INVALID_ARGUMENT, details: problem });
   const reply: EchoReply = { payload: replyPayload(request) };
+  if (planted !== undefined) return planted.schedule(answerAfterDelay, callback, reply, request.delay_ms);
   if (request.delay_ms === 0) return callback(null, reply);
   const timer = setTimeout(callback, request.delay_ms, null, reply);
   timer.unref();
   call.once('cancelled', () => clearTimeout(timer));
 }
 
-function echoStream(call: ServerDuplexStream<EchoRequest, EchoReply>): void {
+/** Planted delay first, then the request's own delay_ms (rare in benchmarks: a timer). */
+function answerAfterDelay(callback: sendUnaryData<EchoReply>, reply: EchoReply, delayMs: number): void {
+  if (delayMs === 0) callback(null, reply);
+  else setTimeout(callback, delayMs, null, reply).unref();
+}
+
+function echoStream(call: ServerDuplexStream<EchoRequest, EchoReply>, planted?: DelayQueue): void {
   sendReflected(call.metadata, call);
-  const echo = new StreamEcho(call);
+  const echo = new StreamEcho(call, planted);
   call.on('data', (request: EchoRequest) => echo.onRequest(request));
   call.on('end', () => echo.onEnd());
   call.on('cancelled', () => echo.cancel());
@@ -67,7 +84,10 @@ class StreamEcho {
   private clientEnded = false;
   private done = false;
 
-  constructor(private readonly call: ServerDuplexStream<EchoRequest, EchoReply>) {}
+  constructor(
+    private readonly call: ServerDuplexStream<EchoRequest, EchoReply>,
+    private readonly planted: DelayQueue | undefined = undefined,
+  ) {}
 
   onRequest(request: EchoRequest): void {
     if (this.done) return;
@@ -79,7 +99,7 @@ class StreamEcho {
     }
     const reply: EchoReply = { payload: replyPayload(request) };
     if (request.delay_ms === 0 && this.pending.length === 0) {
-      this.call.write(reply);
+      this.write(reply);
       return;
     }
     this.pending.push({ reply, dueAtMs: performance.now() + request.delay_ms });
@@ -90,7 +110,9 @@ class StreamEcho {
     this.clientEnded = true;
     if (this.pending.length === 0 && !this.done) {
       this.done = true;
-      this.call.end();
+      // after the replies still held by a planted delay (FIFO: it ends after them)
+      if (this.planted === undefined) this.call.end();
+      else this.planted.schedule(endStream, this.call);
     }
   }
 
@@ -109,7 +131,7 @@ class StreamEcho {
     let head = this.pending[0];
     while (head !== undefined && head.dueAtMs <= now) {
       this.pending.shift();
-      this.call.write(head.reply);
+      this.write(head.reply);
       head = this.pending[0];
     }
     if (head !== undefined) {
@@ -119,6 +141,20 @@ class StreamEcho {
       this.onEnd();
     }
   };
+
+  /** Writes a reply now, or after the planted delay when the server has one: the one hook for it. */
+  private write(reply: EchoReply): void {
+    if (this.planted === undefined) this.call.write(reply);
+    else this.planted.schedule(writeReply, this.call, reply);
+  }
+}
+
+function writeReply(call: ServerDuplexStream<EchoRequest, EchoReply>, reply: EchoReply): void {
+  if (!call.cancelled && !call.destroyed && call.writable) call.write(reply);
+}
+
+function endStream(call: ServerDuplexStream<EchoRequest, EchoReply>): void {
+  if (!call.cancelled && !call.destroyed) call.end();
 }
 
 function checkRequest(request: EchoRequest): string | null {

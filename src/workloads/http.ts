@@ -1,4 +1,5 @@
 import { createServer, IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { DelayQueue } from './delay.js';
 import { fillerBytes, MAX_DELAY_MS, MAX_PAYLOAD_BYTES } from './limits.js';
 import { reflectHeaders } from './reflect.js';
 
@@ -29,6 +30,8 @@ export class EchoRequestMessage extends IncomingMessage {
   delayMs = 0;
   status = 200;
   delayTimer: NodeJS.Timeout | undefined = undefined;
+  /** The planted delay every response waits for (src/workloads/delay.ts); set per server, undefined when off. */
+  planted: DelayQueue | undefined = undefined;
 }
 
 type EchoResponse = ServerResponse<EchoRequestMessage>;
@@ -39,11 +42,18 @@ const HEADERS_TIMEOUT_MS = 30_000;
 /** Must exceed the longest delay plus time to receive a 16 MiB body on a slow path. */
 const REQUEST_TIMEOUT_MS = 180_000;
 
-/** A node:http server running the echo; not yet listening. Attach the websocket echo to the same server. */
-export function createHttpEcho(): Server<typeof EchoRequestMessage> {
+/**
+ * A node:http server running the echo; not yet listening. Attach the websocket echo to the same server.
+ * `planted`: every echo response waits for it first (a calibration knob; the requests of such a server are
+ * a subclass that carries the queue, so the path without it is unchanged).
+ */
+export function createHttpEcho(planted?: DelayQueue): Server<typeof EchoRequestMessage> {
+  const Incoming = planted === undefined ? EchoRequestMessage : class PlantedRequestMessage extends EchoRequestMessage {
+    override planted: DelayQueue | undefined = planted;
+  };
   const server = createServer<typeof EchoRequestMessage>(
     {
-      IncomingMessage: EchoRequestMessage,
+      IncomingMessage: Incoming,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       headersTimeout: HEADERS_TIMEOUT_MS,
       requestTimeout: REQUEST_TIMEOUT_MS,
@@ -100,14 +110,20 @@ function onEnd(this: EchoRequestMessage): void {
 }
 
 function schedule(req: EchoRequestMessage): void {
-  if (req.delayMs === 0) return reply(req);
-  req.delayTimer = setTimeout(reply, req.delayMs, req);
+  if (req.delayMs === 0) return respond(req);
+  req.delayTimer = setTimeout(respond, req.delayMs, req);
   req.delayTimer.unref(); // a pending delay must not keep a closed echo's process alive
   req.response?.once('close', onResponseClose);
 }
 
 function onResponseClose(this: EchoResponse): void {
   if (this.req.delayTimer !== undefined) clearTimeout(this.req.delayTimer);
+}
+
+/** Replies now, or after the planted delay when the server has one: the one hook for it. */
+function respond(req: EchoRequestMessage): void {
+  if (req.planted === undefined) reply(req);
+  else req.planted.schedule(reply, req);
 }
 
 function reply(req: EchoRequestMessage): void {

@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ServerCredentials, type Server as GrpcServer } from '@grpc/grpc-js';
 import { MeshbenchError } from '../errors.js';
+import { DelayQueue } from './delay.js';
 import { createGrpcEcho } from './grpc.js';
 import { createHttpEcho } from './http.js';
 import { attachWebsocketEcho, type WebsocketEcho } from './websocket.js';
@@ -21,6 +22,11 @@ export interface EchoServerOptions {
   httpPort?: number;
   /** 0 (the default) lets the OS pick. */
   grpcPort?: number;
+  /**
+   * Planted delay (µs, default 0 = off): every response of every protocol is held this long before it is
+   * sent (src/workloads/delay.ts). A test and calibration knob — the local env sets it on the meshed echo only.
+   */
+  plantedDelayUs?: number;
 }
 
 export interface EchoServers {
@@ -39,14 +45,19 @@ export const DEFAULT_ECHO_HOST = '127.0.0.1';
 
 export async function startEchoServers(opts: EchoServerOptions = {}): Promise<EchoServers> {
   const host = opts.host ?? DEFAULT_ECHO_HOST;
-  const http = createHttpEcho();
-  const websocket = attachWebsocketEcho(http);
-  const grpc = createGrpcEcho();
+  const delayUs = opts.plantedDelayUs ?? 0;
+  const planted = delayUs > 0 ? new DelayQueue(delayUs) : undefined;
+  const http = createHttpEcho(planted);
+  const websocket = attachWebsocketEcho(http, planted);
+  const grpc = createGrpcEcho(planted);
   let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => (closing ??= closeAll(http, websocket, grpc));
+  const close = (): Promise<void> => (closing ??= closeAll(http, websocket, grpc).finally(() => planted?.close()));
   try {
     const httpPort = await listenHttp(http, host, opts.httpPort ?? 0);
     const grpcPort = await bindGrpc(grpc, host, opts.grpcPort ?? 0);
+    // Its ticker thread runs, so the first responses are not late. Awaited once the servers listen: the
+    // ticker thread is unref'd and would not keep the process alive by itself.
+    await planted?.ready;
     return { host, httpPort, grpcPort, close };
   } catch (err) {
     await close();

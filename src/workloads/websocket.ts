@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { DelayQueue } from './delay.js';
 import { MAX_PAYLOAD_BYTES } from './limits.js';
 import { reflectHeaders } from './reflect.js';
 
@@ -17,7 +18,8 @@ export interface WebsocketEcho {
 const BINARY = { binary: true } as const;
 const TEXT = { binary: false } as const;
 
-export function attachWebsocketEcho(server: Server): WebsocketEcho {
+/** `planted`: every echoed message waits for it first (a calibration knob; the path without it is unchanged). */
+export function attachWebsocketEcho(server: Server, planted?: DelayQueue): WebsocketEcho {
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -25,7 +27,7 @@ export function attachWebsocketEcho(server: Server): WebsocketEcho {
     clientTracking: true,
   });
   wss.on('headers', onHeaders);
-  wss.on('connection', onConnection);
+  wss.on('connection', planted === undefined ? onConnection : plantedConnection(planted));
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   };
@@ -51,6 +53,21 @@ function onConnection(ws: WebSocket): void {
 
 function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   this.send(data, isBinary ? BINARY : TEXT);
+}
+
+/** With a planted delay: the same echo, each message sent after the delay (one closure per server). */
+function plantedConnection(planted: DelayQueue): (ws: WebSocket) => void {
+  function onPlantedMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    planted.schedule(sendEcho, this, data, isBinary ? BINARY : TEXT);
+  }
+  return (ws) => {
+    ws.on('message', onPlantedMessage);
+    ws.on('error', ignore);
+  };
+}
+
+function sendEcho(ws: WebSocket, data: RawData, options: typeof BINARY | typeof TEXT): void {
+  if (ws.readyState === ws.OPEN) ws.send(data, options);
 }
 
 function ignore(): void {}
