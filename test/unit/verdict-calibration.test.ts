@@ -13,7 +13,8 @@ import { QUICKSTART_MODEL, syntheticProtocol, type NoiseModel } from '../fixture
 
 const PROTOCOLS = ['http1', 'grpc-bidi', 'websocket'] as const;
 
-function scenario(budgets: Record<string, number> = {}, resamples = 500) {
+// A/A runs judge no budgets, but a scenario must set a latency budget to be valid.
+function scenario(budgets: Record<string, number> = { p99OverheadMs: 3 }, resamples = 500) {
   return parseScenario({
     name: 'calibration', rounds: QUICKSTART_MODEL.rounds,
     protocols: PROTOCOLS.map((name) => ({ name, rateHz: QUICKSTART_MODEL.rateHz, durationS: QUICKSTART_MODEL.durationS })),
