@@ -15,7 +15,7 @@ interface JunitCase { '@name': string; failure?: { '@message': string } }
 describe('a planted delay on the meshed path (e2e, real echo processes + real HAProxy mTLS pair)', () => {
   it('+1 ms on every meshed response: the 0.5 ms P99 overhead budget fails (exit 1), and the p50 overhead shows the 1 ms', async () => {
     // A run is never a pass. On a busy machine the P99 intervals can be too wide to decide (exit 2,
-    // inconclusive): then one more attempt, and the second must decide.
+    // inconclusive): then another attempt (at most three; on a quiet machine the first decides).
     let attempt = 0;
     let out = '';
     let run: CliRun | undefined;
@@ -27,7 +27,7 @@ describe('a planted delay on the meshed path (e2e, real echo processes + real HA
       doc = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as ResultDocument;
       expect(doc.verdict.status, `attempt ${attempt}`).not.toBe('pass');
       if (run.code === 2) console.log(`attempt ${attempt} undecided (a busy machine): ${doc.verdict.reasons.join('; ')}`);
-    } while (run.code === 2 && attempt < 2);
+    } while (run.code === 2 && attempt < 3);
     const reasons = `${run.stdout}\n${run.stderr}`;
     expect(run.code, reasons).toBe(1);
     expect(doc.verdict.status).toBe('fail');
