@@ -109,9 +109,12 @@ export type VerdictStatus = 'pass' | 'fail' | 'inconclusive';
 export interface BudgetCheck {
   protocol: Protocol;
   variant: VariantName;
-  /** `p99OverheadZero`: the A/A check (`run --aa`) — the overhead interval must contain 0. */
-  budget: 'p99Ms' | 'p99OverheadMs' | 'p99OverheadRatio' | 'p99OverheadZero';
-  /** The budget (ms or ratio) and the measured figure (the point estimate) in the same unit. */
+  /**
+   * `p99OverheadZero`: the A/A check (`run --aa`) — the overhead interval must contain 0.
+   * `errorRateOverhead`: the variant's error rate minus the baseline's, as a fraction (src/verdict/errors.ts).
+   */
+  budget: 'p99Ms' | 'p99OverheadMs' | 'p99OverheadRatio' | 'p99OverheadZero' | 'errorRateOverhead';
+  /** The budget (ms, ratio or fraction of requests) and the measured figure (the point estimate) in the same unit. */
   limit: number;
   actual: number;
   /**
@@ -123,6 +126,14 @@ export interface BudgetCheck {
   interval: { low: number; high: number; confidence: number } | null;
   /** Inconclusive checks: rounds in total that would likely decide it if the estimate held (null: no number would). */
   roundsNeeded?: number | null;
+  /** `errorRateOverhead` checks: the requests and failures by kind behind the figure, of both sides. */
+  errorCounts?: ErrorCounts;
+}
+
+/** Requests sent (answered + failed) and failures by kind, of the baseline and of the checked variant. */
+export interface ErrorCounts {
+  baseline: { requests: number; byKind: Record<ErrorKind, number> };
+  variant: { requests: number; byKind: Record<ErrorKind, number> };
 }
 
 /**

@@ -91,7 +91,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--http-port <port>', 'HTTP/1.1 and websocket port (0 = any free port)', int('--http-port', 0), 8080)
     .option('--grpc-port <port>', 'gRPC port (0 = any free port)', int('--grpc-port', 0), 9090)
-    .action(async (opts: { host: string; httpPort: number; grpcPort: number }) => {
+    .option('--planted-delay-ms <ms>', 'test/calibration knob: hold every response this long (µs-precise) before sending it', positive('--planted-delay-ms', true), 0)
+    .action(async (opts: { host: string; httpPort: number; grpcPort: number; plantedDelayMs: number }) => {
       const { echoCommand } = await import('./echo.js');
       await echoCommand(opts);
     });

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { PROTOCOLS } from '../protocols.js';
 
+/** Default error-rate budget (src/verdict/errors.ts): the mesh may add at most 0.1 % failed requests. */
+export const DEFAULT_ERROR_RATE_OVERHEAD = 0.001;
+
 /**
  * The scenario schema: the one source of both the TypeScript types and the validation of scenario files.
  * Every field has a default where one is sensible, so a scenario states only what it cares about.
@@ -15,7 +18,21 @@ export const budgetsSchema = z.strictObject({
   p99OverheadMs: z.number().nonnegative().optional(),
   /** Largest allowed P99 ratio (variant P99 ÷ unmeshed P99), e.g. 2 = at most twice the baseline. */
   p99OverheadRatio: z.number().min(1).optional(),
+  /**
+   * Largest allowed error-rate overhead: the variant's share of failed requests (every error kind) minus the
+   * unmeshed share, as a fraction (0.001 = 0.1 percentage points). Scenario-wide default 0.001; null switches
+   * the check off.
+   */
+  errorRateOverhead: z.number().min(0).max(1).nullable().optional(),
 });
+
+/** Scenario-wide budgets: as per protocol, with the error-rate budget on by default. */
+const scenarioBudgetsSchema = budgetsSchema
+  .extend({ errorRateOverhead: budgetsSchema.shape.errorRateOverhead.unwrap().default(DEFAULT_ERROR_RATE_OVERHEAD) })
+  .prefault({});
+
+/** Latency budgets: a scenario must set at least one (scenario-wide or in every protocol) to be judged on evidence. */
+export const LATENCY_BUDGETS = ['p99Ms', 'p99OverheadMs', 'p99OverheadRatio'] as const;
 
 export const protocolSchema = z.strictObject({
   name: z.enum(PROTOCOLS),
@@ -69,6 +86,11 @@ const localEnvSchema = z.strictObject({
   haproxy: z.string().min(1).default('haproxy'),
   /** http: L7 sidecars (Istio-like, adds x-forwarded-client-cert); tcp: L4 mTLS tunnel (ambient-like). */
   sidecarMode: z.enum(['http', 'tcp']).default('http'),
+  /**
+   * Test/calibration knob: the meshed echo holds every response (HTTP/1.1, websocket message, gRPC message)
+   * exactly this many ms before sending it, so a run can be checked against a known overhead. 0 = off.
+   */
+  plantedDelayMs: z.number().min(0).max(1000).default(0),
 });
 
 const targetsSchema = z.strictObject({
@@ -146,7 +168,7 @@ export const scenarioSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-"'),
     description: z.string().optional(),
-    env: envSchema.default({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http' }),
+    env: envSchema.default({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http', plantedDelayMs: 0 }),
     /**
      * How the variants are paired. time (default for local and static): both variants are driven at once by
      * one generator, requests alternating A B A B …, and judged per 1 s time block — a stall of the machine
@@ -162,7 +184,7 @@ export const scenarioSchema = z
     /** Rounds per variant (pairing rounds: variants alternate A B B A … so drift hits both equally). */
     rounds: z.int().min(1).max(10_000).default(4),
     protocols: z.array(protocolSchema).min(1),
-    budgets: budgetsSchema.default({}),
+    budgets: scenarioBudgetsSchema,
     validity: validitySchema.default({ maxErrorRate: 0.01, minAchievedRateRatio: 0.95, maxLateShare: 0.05, lateThresholdMs: 1 }),
     statistics: statisticsSchema.default({ confidence: 0.95, resamples: 2000, seed: 1 }),
   })
@@ -171,6 +193,7 @@ export const scenarioSchema = z
     if (scenario.env.kind === 'kubernetes' && scenario.pairing === 'time') {
       ctx.addIssue({ code: 'custom', path: ['pairing'], message: 'kubernetes runs each variant\'s generators in its own namespace, so variants cannot share one generator: use pairing: rounds' });
     }
+    checkLatencyBudgets(scenario, ctx);
     const seen = new Set<string>();
     scenario.protocols.forEach((p, i) => {
       if (seen.has(p.name)) {
@@ -199,6 +222,23 @@ export const scenarioSchema = z
   .transform((scenario) => ({ ...scenario, pairing: scenario.pairing ?? (scenario.env.kind === 'kubernetes' ? ('rounds' as const) : ('time' as const)) }));
 
 export type Pairing = 'time' | 'rounds';
+
+/**
+ * No evidence is never a pass: a scenario must set a latency budget, scenario-wide or in every protocol.
+ * (The error-rate budget is on by default, so it does not count.) One issue, naming what to add.
+ */
+function checkLatencyBudgets(scenario: { budgets: Budgets; protocols: { name: string; budgets?: Budgets | undefined }[] }, ctx: z.core.$RefinementCtx): void {
+  const has = (b: Budgets | undefined) => b !== undefined && LATENCY_BUDGETS.some((k) => b[k] !== undefined);
+  if (has(scenario.budgets)) return;
+  const without = scenario.protocols.filter((p) => !has(p.budgets)).map((p) => p.name);
+  if (without.length === 0) return;
+  const which = without.length === scenario.protocols.length ? '' : ` (protocols without one: ${without.join(', ')})`;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['budgets'],
+    message: `no latency budget: add at least one of ${LATENCY_BUDGETS.join(', ')} here (e.g. budgets: { p99OverheadMs: 3 }) or in every protocol's budgets${which}; without one a run has nothing to pass on`,
+  });
+}
 
 function checkKubernetesEnv(env: z.infer<typeof kubernetesEnvSchema>, ctx: z.core.$RefinementCtx): void {
   if (env.mesh === 'istio-ambient' && env.sidecarResources !== undefined) {

@@ -1,7 +1,7 @@
 import type { ResultDocument } from '../result.js';
 import type { ComparisonDocument } from '../verdict/compare.js';
 import { describeRegression, percent } from './wording.js';
-import { checksTable, renderConclusion } from './conclusion.js';
+import { calibrationNote, checksTable, renderConclusion } from './conclusion.js';
 import { mdTable } from './format.js';
 
 /**
@@ -11,6 +11,8 @@ import { mdTable } from './format.js';
 export function renderCiSummary(doc: ResultDocument): string {
   const out: string[] = [];
   out.push(`### meshbench ${doc.scenario.name}${doc.aa === true ? ' (A/A)' : ''}: ${doc.verdict.status.toUpperCase()}`, '');
+  const calibration = calibrationNote(doc);
+  if (calibration !== null) out.push(`**${calibration}**`, '');
   out.push(renderConclusion(doc), '');
   if (doc.verdict.checks.length > 0) out.push(checksTable(doc), '');
   const notable = doc.verdict.reasons.filter((r) => /^(invalid|over budget|undecided|A\/A difference|the run was interrupted)/.test(r));

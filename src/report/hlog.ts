@@ -2,24 +2,36 @@ import { writeHlog, type TaggedInterval } from '../histograms/index.js';
 import type { ResultDocument } from '../result.js';
 
 /**
- * One standard .hlog per variant: every measured interval of every protocol, tagged with the protocol
- * (`Tag=http1,…`), in time order. A pure function of the result document.
+ * One standard, untagged .hlog per protocol × variant (`http1.meshed.hlog`): that pair's measured
+ * intervals in time order. Untagged because HdrHistogram's reference reader (HistogramLogProcessor) and the
+ * plotters built on it read only untagged intervals by default — on a log whose every interval is tagged the
+ * Java reader throws — so one file per series works with every tool without flags. A pure function of the
+ * result document.
  */
-export function renderHlogs(doc: ResultDocument): Map<string, string> {
+export function hlogFileName(protocol: string, variant: string): string {
+  return `${protocol}.${variant}.hlog`;
+}
+
+/** What the logs are rendered from: the parts of the result document they use. */
+export type HlogSource = Pick<ResultDocument, 'protocols' | 'startedAt' | 'tool'> & {
+  scenario: Pick<ResultDocument['scenario'], 'name'>;
+  environment: Pick<ResultDocument['environment'], 'variants'>;
+};
+
+export function renderHlogs(doc: HlogSource): Map<string, string> {
   const files = new Map<string, string>();
-  for (const variant of doc.environment.variants) {
-    const intervals: TaggedInterval[] = [];
-    for (const p of doc.protocols) {
-      for (const round of p.variants[variant]?.rounds ?? []) {
-        for (const interval of round.intervals) intervals.push({ ...interval, tag: p.name });
-      }
+  const startTimeMs = Date.parse(doc.startedAt);
+  for (const p of doc.protocols) {
+    for (const variant of doc.environment.variants) {
+      const result = p.variants[variant];
+      if (result === undefined) continue;
+      const intervals: TaggedInterval[] = result.rounds.flatMap((round) => round.intervals);
+      intervals.sort((a, b) => a.startMs - b.startMs);
+      files.set(hlogFileName(p.name, variant), writeHlog(intervals, {
+        startTimeMs,
+        comments: [`[meshbench ${doc.tool.version}: scenario ${doc.scenario.name}, protocol ${p.name}, variant ${variant}]`],
+      }));
     }
-    intervals.sort((a, b) => a.startMs - b.startMs);
-    const startTimeMs = Date.parse(doc.startedAt);
-    files.set(variant, writeHlog(intervals, {
-      startTimeMs,
-      comments: [`[meshbench ${doc.tool.version}: scenario ${doc.scenario.name}, variant ${variant}, tags = protocols]`],
-    }));
   }
   return files;
 }

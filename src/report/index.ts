@@ -14,7 +14,7 @@ export function renderReportFiles(doc: ResultDocument): Map<string, string> {
   files.set('report.md', renderMarkdown(doc));
   files.set('summary.md', renderCiSummary(doc));
   files.set('junit.xml', renderJunit(doc));
-  for (const [variant, text] of renderHlogs(doc)) files.set(`${variant}.hlog`, text);
+  for (const [name, text] of renderHlogs(doc)) files.set(name, text);
   return files;
 }
 

@@ -1,5 +1,5 @@
 import type { BudgetCheck, ResultDocument } from '../result.js';
-import { describeCheck, describeRegression } from './wording.js';
+import { describeCheck, describeRegression, formatRate } from './wording.js';
 import type { ComparisonDocument, RegressionCheck } from '../verdict/compare.js';
 
 /**
@@ -68,6 +68,7 @@ const CHECK_NAME: Record<BudgetCheck['budget'], (c: BudgetCheck) => string> = {
   p99OverheadMs: (c) => `${c.variant} P99 overhead ≤ ${c.limit} ms`,
   p99OverheadRatio: (c) => `${c.variant} P99 ratio ≤ ${c.limit}×`,
   p99OverheadZero: (c) => `${c.variant} A/A P99 difference contains 0`,
+  errorRateOverhead: (c) => `${c.variant} error-rate overhead ≤ ${formatRate(c.limit)}`,
 };
 
 export function renderJunit(doc: ResultDocument): string {

@@ -1,6 +1,7 @@
 import type { FigureInterval, ProtocolEstimates, ProtocolResult, ResultDocument } from '../result.js';
 import { percent } from './wording.js';
-import { checksTable, renderConclusion } from './conclusion.js';
+import { calibrationNote, checksTable, renderConclusion } from './conclusion.js';
+import { hlogFileName } from './hlog.js';
 import { mdTable, mib, ms, rate, signedMs } from './format.js';
 
 /** report.md: rendered from result.json only (a pure function of the result document). */
@@ -8,6 +9,8 @@ export function renderMarkdown(doc: ResultDocument): string {
   const out: string[] = [];
   out.push(`# meshbench: ${doc.scenario.name}`, '');
   out.push(`**Verdict: ${doc.verdict.status.toUpperCase()}**${doc.interrupted === true ? ' (interrupted)' : ''}${doc.aa === true ? ' — A/A calibration run' : ''}`, '');
+  const calibration = calibrationNote(doc);
+  if (calibration !== null) out.push(`> **${calibration}**`, '');
   out.push(renderConclusion(doc), '');
   for (const reason of doc.verdict.reasons) out.push(`- ${reason}`);
   out.push('');
@@ -45,7 +48,9 @@ export function renderMarkdown(doc: ResultDocument): string {
     out.push(`Intervals: ${stats.method}. Confidence ${percent(stats.confidence)}, ${stats.resamples} resamples per protocol, seed ${stats.seed} — the same result always gets the same verdict.`, '');
   }
   out.push('Latencies in ms. Open loop: measured from each request\'s intended send time (coordinated-omission corrected);',
-    '"service p99" is measured from the actual send time. Histograms are in result.json and, per interval, in the .hlog files.', '');
+    '"service p99" is measured from the actual send time. Histograms are in result.json and, per interval, in one standard',
+    'HdrHistogram log per protocol and variant (µs; `HistogramLogProcessor -i FILE -outputValueUnitRatio 1000` prints ms):',
+    [...renderHlogNames(doc)].map((name) => `[${name}](${name})`).join(', '), '');
   return out.join('\n');
 }
 
@@ -123,4 +128,11 @@ function estimatesTable(p: ProtocolResult, e: ProtocolEstimates | undefined): st
 
 function truncate(s: string, n: number): string {
   return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+/** The .hlog files a run writes (src/report/hlog.ts), in the order report.md links them. */
+function* renderHlogNames(doc: ResultDocument): Generator<string> {
+  for (const p of doc.protocols) {
+    for (const variant of doc.environment.variants) if (p.variants[variant] !== undefined) yield hlogFileName(p.name, variant);
+  }
 }

@@ -1,4 +1,5 @@
 import type { ResultDocument } from '../result.js';
+import { calibrationNote } from './conclusion.js';
 import { ms, rate, signedMs, textTable } from './format.js';
 
 /** The worst p99 among the hiccup sources `pick` selects (ms), or "" when none was recorded. */
@@ -26,5 +27,9 @@ export function renderSummary(doc: ResultDocument): string {
   }
   const table = textTable(['protocol/variant', 'count', 'errors', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'Δp99 ms', 'Δp99 interval', 'hiccup p99 gen', 'hiccup p99 env'], rows);
   const verdict = `verdict: ${doc.verdict.status.toUpperCase()}`;
-  return [rows.length > 0 ? table : '(no round completed)', '', verdict, ...doc.verdict.reasons.map((r) => `  - ${r}`)].join('\n');
+  const calibration = calibrationNote(doc);
+  return [
+    rows.length > 0 ? table : '(no round completed)', '', ...(calibration === null ? [] : [calibration, '']),
+    verdict, ...doc.verdict.reasons.map((r) => `  - ${r}`),
+  ].join('\n');
 }

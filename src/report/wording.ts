@@ -1,4 +1,5 @@
-import type { BudgetCheck } from '../result.js';
+import { BASELINE_VARIANT } from '../protocols.js';
+import type { BudgetCheck, ErrorCounts } from '../result.js';
 import type { RegressionCheck, ComparisonDecision } from '../verdict/compare.js';
 import { MIN_ROUNDS, type Judgement } from '../verdict/index.js';
 
@@ -12,6 +13,7 @@ const WHAT: Record<BudgetCheck['budget'], string> = {
   p99OverheadMs: 'P99 overhead',
   p99OverheadRatio: 'P99 ratio to unmeshed',
   p99OverheadZero: 'A/A P99 difference',
+  errorRateOverhead: 'error-rate overhead',
 };
 
 /** "95 %", "99.5 %". */
@@ -22,6 +24,7 @@ export function percent(confidence: number): string {
 
 /** A number in the check's unit, e.g. "0.310 ms" or "1.08×". */
 export function formatFigure(c: Pick<BudgetCheck, 'budget'>, x: number, unit = true): string {
+  if (c.budget === 'errorRateOverhead') return formatRate(x, unit);
   const ratio = c.budget === 'p99OverheadRatio';
   return `${x.toFixed(ratio ? 2 : 3)}${unit ? (ratio ? '×' : ' ms') : ''}`;
 }
@@ -37,6 +40,7 @@ export function formatInterval(c: BudgetCheck): string {
  * "grpc-bidi/meshed: P99 overhead 0.310 ms [0.270, 0.360] (95 %) ≤ budget 3.000 ms".
  */
 export function describeCheck(c: BudgetCheck): string {
+  if (c.budget === 'errorRateOverhead') return describeErrorCheck(c);
   const interval = c.interval === null ? '' : ` ${formatInterval(c)} (${percent(c.interval.confidence)})`;
   const figure = `${c.protocol}/${c.variant}: ${WHAT[c.budget]} ${formatFigure(c, c.actual)}${interval}`;
   if (c.budget === 'p99OverheadZero') {
@@ -52,6 +56,35 @@ export function describeCheck(c: BudgetCheck): string {
   return `${figure} straddles ${limit}: ${more}`;
 }
 
+/** "0.900 %" — error rates and their differences are shown in percent. */
+export function formatRate(x: number, unit = true): string {
+  return `${(x * 100).toFixed(3)}${unit ? ' %' : ''}`;
+}
+
+/** "status 27, timeout 1 of 3000" — only the kinds that occurred. */
+function kinds(c: ErrorCounts['baseline']): string {
+  const seen = Object.entries(c.byKind).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+  return `${seen.length === 0 ? 'no errors' : seen.join(', ')} of ${c.requests}`;
+}
+
+/**
+ * One line: the difference with its interval, the decision, and the counts by kind behind it, e.g.
+ * "http1/meshed: error-rate overhead 0.900 % [0.62, 1.29] (95 %) > budget 0.100 % (meshed: status 27 of 3000;
+ * unmeshed: no errors of 3000)".
+ */
+function describeErrorCheck(c: BudgetCheck): string {
+  const interval = c.interval === null ? '' : ` [${formatRate(c.interval.low, false)}, ${formatRate(c.interval.high, false)}] (${percent(c.interval.confidence)})`;
+  const figure = `${c.protocol}/${c.variant}: error-rate overhead ${formatRate(c.actual)}${interval}`;
+  const limit = `budget ${formatRate(c.limit)}`;
+  const counts = c.errorCounts === undefined ? '' : ` (${c.variant}: ${kinds(c.errorCounts.variant)}; ${BASELINE_VARIANT}: ${kinds(c.errorCounts.baseline)})`;
+  if (c.status === 'pass') return `${figure} ≤ ${limit}${counts}`;
+  if (c.status === 'fail') return `${figure} > ${limit}${counts}`;
+  const more = c.roundsNeeded === undefined || c.roundsNeeded === null
+    ? 'more rounds are unlikely to decide it (the estimate is at the budget)'
+    : `about ${c.roundsNeeded} rounds would likely decide it`;
+  return `${figure} straddles ${limit}${counts}: ${more}`;
+}
+
 /** The reasons of a run's verdict (result.json `verdict.reasons`), most important first. */
 export function verdictReasons(j: Judgement): string[] {
   const { status, checks, validity } = j.verdict;
@@ -65,9 +98,11 @@ export function verdictReasons(j: Judgement): string[] {
   reasons.push(...undecided.map((c) => `undecided: ${describeCheck(c)}${moreTime(c, j.rounds, j.secondsPerRound)}`));
   reasons.push(...j.thinEvidence.map((t) =>
     `too little evidence: ${t.protocol} has ${t.rounds} round(s) with every variant; its interval needs at least ${MIN_ROUNDS} to see drift between rounds, so it never passes (scenario rounds ≥ ${MIN_ROUNDS})`));
+  if (status === 'inconclusive' && checks.length === 0 && !j.interrupted && validity.length === 0) {
+    reasons.push('no budgets set: no evidence to pass on; add a latency budget (p99Ms, p99OverheadMs or p99OverheadRatio)');
+  }
   if (status === 'pass') {
-    if (checks.length === 0) reasons.push('no budgets set: nothing to fail');
-    else if (!j.aa) reasons.push(`all ${checks.length} budget checks hold: each ${percent(j.confidence)} interval lies within its budget`);
+    if (!j.aa) reasons.push(`all ${checks.length} budget checks hold: each ${percent(j.confidence)} interval lies within its budget`);
     reasons.push(...checks.map(describeCheck));
   }
   return reasons;

@@ -4,6 +4,7 @@ import type { BudgetCheck, ProtocolEstimates, ProtocolResult, ValidityProblem, V
 import { aaChecks, aaConfidence } from './aa.js';
 import { checkBudgets, effectiveBudgets } from './budgets.js';
 import { DEFAULT_STATISTICS, METHODS, protocolData, protocolEstimates, type ProtocolData, type StatisticsSettings } from './figures.js';
+import { checkErrorRates } from './errors.js';
 import { validityProblems } from './validity.js';
 
 export interface JudgeOptions {
@@ -64,7 +65,10 @@ export function judge(scenario: Scenario, protocols: ProtocolResult[], options: 
     const e = protocolEstimates(d, variants, settings.confidence);
     data.push(d);
     estimates.push(e);
-    if (!aa) checks.push(...checkBudgets(protocol, effectiveBudgets(scenario.budgets, config.budgets), e));
+    if (!aa) {
+      const budgets = effectiveBudgets(scenario.budgets, config.budgets);
+      checks.push(...checkBudgets(protocol, budgets, e), ...checkErrorRates(protocol, budgets, settings.confidence, scenario.rounds));
+    }
   }
   if (aa) checks = aaChecks(data, settings.confidence);
 
@@ -73,6 +77,7 @@ export function judge(scenario: Scenario, protocols: ProtocolResult[], options: 
   if (interrupted || validity.length > 0) status = 'inconclusive';
   else if (checks.some((c) => c.status === 'fail')) status = 'fail';
   else if (checks.some((c) => c.status === 'inconclusive') || thinEvidence.length > 0) status = 'inconclusive';
+  else if (checks.length === 0) status = 'inconclusive'; // no evidence is never a pass (validation requires a budget)
   else status = 'pass';
   return {
     verdict: {

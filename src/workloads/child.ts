@@ -79,7 +79,7 @@ export async function runEchoProcess(
 ): Promise<void> {
   const signal = opts.signal;
   if (signal?.aborted === true) return;
-  const servers = await startEchoServers({ host: opts.host, httpPort: opts.httpPort, grpcPort: opts.grpcPort });
+  const servers = await startEchoServers({ host: opts.host, httpPort: opts.httpPort, grpcPort: opts.grpcPort, plantedDelayUs: opts.plantedDelayUs });
   const meter = new HiccupMeter().start();
   const answer = (line: string): void => {
     if (line.trim() === HICCUPS_REQUEST) write(JSON.stringify({ event: 'hiccups', histogram: meter.take() }));

@@ -7,6 +7,7 @@ import {
   type ServerDuplexStream,
   type ServerUnaryCall,
 } from '@grpc/grpc-js';
+import type { DelayQueue } from './delay.js';
 import { ECHO_SERVER_DEFINITION, encodeEchoReply } from './echo-codec.js';
 import { fillerBytes, MAX_DELAY_MS, MAX_PAYLOAD_BYTES } from './limits.js';
 import type { EchoRequest } from '../echo-proto.js';
@@ -29,8 +30,11 @@ type EchoReplyBytes = Buffer;
 /** Room for the protobuf framing around a 16 MiB payload. */
 const MAX_MESSAGE_BYTES = MAX_PAYLOAD_BYTES + 64 * 1024;
 
-/** A grpc-js Server with the echo service added; not yet bound. */
-export function createGrpcEcho(): Server {
+/**
+ * A grpc-js Server with the echo service added; not yet bound. `planted` (a calibration knob,
+ * env.plantedDelayMs): every reply — and a stream's end, behind its replies — waits for it first.
+ */
+export function createGrpcEcho(planted?: DelayQueue): Server {
   const server = new Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
@@ -38,8 +42,19 @@ export function createGrpcEcho(): Server {
     // 1.14 a server without it does not track its sessions, so forceShutdown() leaves open streams open and
     // close() would hang on a client's bidi stream.
   });
-  server.addService(ECHO_SERVER_DEFINITION, { Echo: echoUnary, EchoStream: echoStream });
+  const handlers = planted === undefined
+    ? { Echo: echoUnary, EchoStream: echoStream }
+    : {
+      Echo: (call: ServerUnaryCall<EchoRequest, EchoReplyBytes>, callback: sendUnaryData<EchoReplyBytes>) =>
+        echoUnary(call, (err, reply) => (err === null ? planted.schedule(answer, callback, reply ?? undefined) : callback(err))),
+      EchoStream: (call: ServerDuplexStream<EchoRequest, EchoReplyBytes>) => echoStream(call, planted),
+    };
+  server.addService(ECHO_SERVER_DEFINITION, handlers);
   return server;
+}
+
+function answer(callback: sendUnaryData<EchoReplyBytes>, reply: EchoReplyBytes | undefined): void {
+  callback(null, reply);
 }
 
 function echoUnary(call: ServerUnaryCall<EchoRequest, EchoReplyBytes>, callback: sendUnaryData<EchoReplyBytes>): void {
@@ -54,9 +69,9 @@ function echoUnary(call: ServerUnaryCall<EchoRequest, EchoReplyBytes>, callback:
   call.once('cancelled', () => clearTimeout(timer));
 }
 
-function echoStream(call: ServerDuplexStream<EchoRequest, EchoReplyBytes>): void {
+function echoStream(call: ServerDuplexStream<EchoRequest, EchoReplyBytes>, planted?: DelayQueue): void {
   sendReflected(call.metadata, call);
-  const echo = new StreamEcho(call);
+  const echo = new StreamEcho(call, planted);
   call.on('data', (request: EchoRequest) => echo.onRequest(request));
   call.on('end', () => echo.onEnd());
   call.on('cancelled', () => echo.cancel());
@@ -76,7 +91,16 @@ class StreamEcho {
   private clientEnded = false;
   private done = false;
 
-  constructor(private readonly call: ServerDuplexStream<EchoRequest, EchoReplyBytes>) {}
+  constructor(
+    private readonly call: ServerDuplexStream<EchoRequest, EchoReplyBytes>,
+    private readonly planted: DelayQueue | undefined = undefined,
+  ) {}
+
+  /** Writes a reply now, or through the planted delay. */
+  private write(reply: EchoReplyBytes): void {
+    if (this.planted === undefined) this.call.write(reply);
+    else this.planted.schedule(writeReply, this.call, reply);
+  }
 
   onRequest(request: EchoRequest): void {
     if (this.done) return;
@@ -88,7 +112,7 @@ class StreamEcho {
     }
     const reply = encodeEchoReply(replyPayload(request));
     if (request.delay_ms === 0 && this.pending.length === 0) {
-      this.call.write(reply);
+      this.write(reply);
       return;
     }
     this.pending.push({ reply, dueAtMs: performance.now() + request.delay_ms });
@@ -99,7 +123,8 @@ class StreamEcho {
     this.clientEnded = true;
     if (this.pending.length === 0 && !this.done) {
       this.done = true;
-      this.call.end();
+      if (this.planted === undefined) this.call.end();
+      else this.planted.schedule(endCall, this.call);
     }
   }
 
@@ -118,7 +143,7 @@ class StreamEcho {
     let head = this.pending[0];
     while (head !== undefined && head.dueAtMs <= now) {
       this.pending.shift();
-      this.call.write(head.reply);
+      this.write(head.reply);
       head = this.pending[0];
     }
     if (head !== undefined) {
@@ -128,6 +153,14 @@ class StreamEcho {
       this.onEnd();
     }
   };
+}
+
+function writeReply(call: ServerDuplexStream<EchoRequest, EchoReplyBytes>, reply: EchoReplyBytes): void {
+  if (!call.destroyed) call.write(reply);
+}
+
+function endCall(call: ServerDuplexStream<EchoRequest, EchoReplyBytes>): void {
+  if (!call.destroyed) call.end();
 }
 
 function checkRequest(request: EchoRequest): string | null {

@@ -5,6 +5,7 @@ import { parseEchoQuery, type EchoParams } from './http-query.js';
 import { CONTINUE_100, KEEP_ALIVE_TIMEOUT_MS, startDateClock, writeResponseHead } from './http-response.js';
 import { HttpRequestParser, METHOD_HEAD, type HttpRequestSink, type RequestHead } from './http-server-parser.js';
 import { fillerBytes, MAX_PAYLOAD_BYTES } from './limits.js';
+import type { DelayQueue } from './delay.js';
 import { acceptWebsocket, WebsocketSession, type FrameOutput } from './websocket.js';
 
 /**
@@ -33,12 +34,15 @@ export interface HttpEcho {
 const INLINE_BODY_MAX_BYTES = 16 * 1024;
 const OUTPUT_INITIAL_BYTES = 4 * 1024;
 
-/** A node:net server running the echo; not yet listening. */
-export function createHttpEcho(): HttpEcho {
+/**
+ * A node:net server running the echo; not yet listening. `planted` (a calibration knob, env.plantedDelayMs):
+ * every byte the echo sends — HTTP responses and websocket frames alike — waits for it first, in order.
+ */
+export function createHttpEcho(planted?: DelayQueue): HttpEcho {
   startDateClock();
   const connections = new Set<EchoConnection>();
   const server = createServer({ noDelay: true }, (socket) => {
-    connections.add(new EchoConnection(socket, connections));
+    connections.add(new EchoConnection(socket, connections, planted));
   });
   return {
     server,
@@ -72,6 +76,7 @@ class EchoConnection implements HttpRequestSink, FrameOutput {
   constructor(
     readonly socket: Socket,
     connections: Set<EchoConnection>,
+    private readonly planted: DelayQueue | undefined,
   ) {
     this.fd = descriptorOf(socket);
     socket.setTimeout(KEEP_ALIVE_TIMEOUT_MS);
@@ -215,8 +220,30 @@ class EchoConnection implements HttpRequestSink, FrameOutput {
     return false;
   }
 
-  /** Sends what `out` holds: one write(2) when nothing is queued on the stream, else through the stream. */
+  /**
+   * Sends what `out` holds: one write(2) when nothing is queued on the stream, else through the stream. With
+   * a planted delay, a copy goes to the delay queue first (the no-delay path is unchanged).
+   */
   flush(): void {
+    const planted = this.planted;
+    if (planted !== undefined) {
+      if (this.out.length > 0 || this.closing) planted.schedule(sendPlanted, this, Buffer.from(this.out.bytes.subarray(0, this.out.length)), this.closing);
+      this.out.clear();
+      return;
+    }
+    this.transmit();
+  }
+
+  /** What a planted delay released: `bytes`, then our side's end when the echo had decided to close. */
+  sendAfterDelay(bytes: Buffer, closing: boolean): void {
+    this.out.append(bytes, 0, bytes.length);
+    const wasClosing = this.closing;
+    this.closing = closing;
+    this.transmit();
+    this.closing = wasClosing || closing;
+  }
+
+  private transmit(): void {
     const out = this.out;
     const socket = this.socket;
     if (out.length > 0 && !socket.destroyed) {
@@ -242,6 +269,10 @@ class EchoConnection implements HttpRequestSink, FrameOutput {
 
   /** Sends `out`, then `payload` as it is (a large body or message; the stream keeps the Buffer). */
   flushWith(payload: Buffer): void {
+    if (this.planted !== undefined) {
+      this.out.append(payload, 0, payload.length);
+      return; // flushed (through the delay) with what follows
+    }
     const closing = this.closing;
     this.closing = false; // end() only after the payload
     this.flush();
@@ -254,6 +285,10 @@ class EchoConnection implements HttpRequestSink, FrameOutput {
     this.closing = true;
     this.flush();
   }
+}
+
+function sendPlanted(connection: EchoConnection, bytes: Buffer, closing: boolean): void {
+  connection.sendAfterDelay(bytes, closing);
 }
 
 function replyDelayed(connection: EchoConnection, head: RequestHead): void {

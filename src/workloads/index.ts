@@ -1,6 +1,7 @@
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { ServerCredentials, type Server as GrpcServer } from '@grpc/grpc-js';
 import { MeshbenchError } from '../errors.js';
+import { DelayQueue } from './delay.js';
 import { createGrpcEcho } from './grpc.js';
 import { createHttpEcho, type HttpEcho } from './http-echo.js';
 
@@ -19,6 +20,8 @@ export interface EchoServerOptions {
   httpPort?: number;
   /** 0 (the default) lets the OS pick. */
   grpcPort?: number;
+  /** Every reply waits this long first (a calibration knob, src/workloads/delay.ts); 0 = none. */
+  plantedDelayUs?: number;
 }
 
 export interface EchoServers {
@@ -37,13 +40,17 @@ export const DEFAULT_ECHO_HOST = '127.0.0.1';
 
 export async function startEchoServers(opts: EchoServerOptions = {}): Promise<EchoServers> {
   const host = opts.host ?? DEFAULT_ECHO_HOST;
-  const http = createHttpEcho();
-  const grpc = createGrpcEcho();
+  const delayUs = opts.plantedDelayUs ?? 0;
+  const planted = delayUs > 0 ? new DelayQueue(delayUs) : undefined;
+  const http = createHttpEcho(planted);
+  const grpc = createGrpcEcho(planted);
   let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => (closing ??= closeAll(http, grpc));
+  const close = (): Promise<void> => (closing ??= closeAll(http, grpc).finally(() => planted?.close()));
   try {
     const httpPort = await listenHttp(http.server, host, opts.httpPort ?? 0);
     const grpcPort = await bindGrpc(grpc, host, opts.grpcPort ?? 0);
+    // The ticker thread takes tens of ms to start (and does not keep the process alive): announce only after it.
+    await planted?.ready;
     return { host, httpPort, grpcPort, close };
   } catch (err) {
     await close();

@@ -49,12 +49,15 @@ describe('meshbench run (e2e, real echo processes + real HAProxy mTLS pair)', ()
     expect(doc.environment.facts).toHaveProperty('haproxy');
 
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/Verdict: PASS/);
-    for (const variant of ['unmeshed', 'meshed']) {
-      const log = readHlog(readFileSync(join(out, `${variant}.hlog`), 'utf8'));
-      const counted = log.reduce((n, h) => n + h.histogram.totalCount, 0);
-      const expected = doc.protocols.reduce((n, p) => n + (p.variants[variant]?.count ?? 0), 0);
-      expect(counted).toBe(expected);
+    // one untagged .hlog per protocol × variant, holding every recorded latency of it
+    for (const p of doc.protocols) {
+      for (const variant of ['unmeshed', 'meshed']) {
+        const log = readHlog(readFileSync(join(out, `${p.name}.${variant}.hlog`), 'utf8'));
+        expect(log.every((h) => h.tag === null)).toBe(true);
+        expect(log.reduce((n, h) => n + h.histogram.totalCount, 0)).toBe(p.variants[variant]?.count);
+      }
     }
+    expect(readdirSync(out).filter((f) => f.endsWith('.hlog'))).toHaveLength(6);
     expect(readdirSync(tmp)).toEqual([]); // certificates and configs removed
   });
 
@@ -82,7 +85,7 @@ describe('meshbench run (e2e, real echo processes + real HAProxy mTLS pair)', ()
 
   it('haproxy missing: exit 4 with the install command, nothing left running', async () => {
     const scenario = join(work, 'no-haproxy.yaml');
-    await writeFile(scenario, 'name: no-haproxy\nenv:\n  kind: local\n  haproxy: haproxy-does-not-exist\nprotocols:\n  - name: http1\n');
+    await writeFile(scenario, 'name: no-haproxy\nenv:\n  kind: local\n  haproxy: haproxy-does-not-exist\nprotocols:\n  - name: http1\nbudgets:\n  p99Ms: 5\n');
     const before = meshbenchChildren().size;
     const run = await runCli(['run', scenario, '--out', join(work, 'no-haproxy')]);
     expect(run.code).toBe(4);

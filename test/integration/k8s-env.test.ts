@@ -51,6 +51,7 @@ function k8sScenario(kubeconfig: string, env: Record<string, unknown> = {}): Sce
       env: { kind: 'kubernetes', mesh: 'istio-sidecar', kubeconfig, generators: 2, startLeadS: 0, readyTimeoutS: 20, fleetPods: 500, sidecarResources: { cpu: '100m', memory: '64Mi' }, ...env },
       rounds: 1,
       protocols: [{ name: 'http1', rateHz: 200, connections: 4, durationS: 0.8, warmupS: 0.2 }],
+      budgets: { p99OverheadMs: 2000, errorRateOverhead: 1 },
     },
     'test',
   );

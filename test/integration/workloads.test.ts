@@ -297,6 +297,57 @@ describe('echo workloads', () => {
   });
 });
 
+describe('planted delay (plantedDelayUs)', () => {
+  const DELAY_US = 3000;
+  let servers: EchoServers;
+  let client: EchoClient;
+  beforeAll(async () => {
+    servers = await startEchoServers({ plantedDelayUs: DELAY_US });
+    client = grpcClient(servers);
+  });
+  afterAll(async () => {
+    client.close();
+    await servers.close();
+  });
+
+  /** ms a call took, measured around it: never less than the planted delay. */
+  async function timed(call: () => Promise<unknown>): Promise<number> {
+    const start = performance.now();
+    await call();
+    return performance.now() - start;
+  }
+
+  it.each<[string, (s: EchoServers, c: EchoClient) => Promise<unknown>]>([
+    ['HTTP/1.1', async (s) => expect((await httpCall(s.httpPort, { method: 'POST', body: Buffer.from('x') })).body.toString()).toBe('x')],
+    ['HTTP/1.1 status=503', async (s) => expect((await httpCall(s.httpPort, { path: '/?status=503' })).status).toBe(503)],
+    ['gRPC unary', async (_s, c) => expect((await unary(c, { payload: Buffer.from('u') })).reply.payload.toString()).toBe('u')],
+    ['gRPC stream message, then the end of the stream', async (_s, c) => {
+      const call = c.EchoStream();
+      const replies: string[] = [];
+      call.on('data', (r: EchoReply) => replies.push(r.payload.toString()));
+      const ended = once(call, 'end');
+      call.write({ payload: Buffer.from('a'), response_size: 0, delay_ms: 0 });
+      call.write({ payload: Buffer.from('b'), response_size: 0, delay_ms: 0 });
+      call.end();
+      await ended;
+      expect(replies).toEqual(['a', 'b']);
+    }],
+    ['websocket message', async (s) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${s.httpPort}/`);
+      await once(ws, 'open');
+      const start = performance.now();
+      ws.send('m');
+      const [data] = (await once(ws, 'message')) as [Buffer];
+      const ms = performance.now() - start;
+      ws.close();
+      expect(data.toString()).toBe('m');
+      expect(ms).toBeGreaterThanOrEqual(DELAY_US / 1000);
+    }],
+  ])('%s: the response waits for the planted delay', async (_label, call) => {
+    expect(await timed(() => call(servers, client))).toBeGreaterThanOrEqual(DELAY_US / 1000);
+  });
+});
+
 describe('close()', () => {
   it('resolves promptly with an open keep-alive socket, websocket, bidi stream and delayed requests', async () => {
     const servers = await startEchoServers({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });

@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parseScenarioText } from '../../src/config/load.js';
+import { LATENCY_BUDGETS, type Budgets } from '../../src/config/schema.js';
 import { packageRoot } from '../../src/paths.js';
 
 describe('examples/github-actions/mesh-gate.yml', () => {
@@ -14,5 +16,15 @@ describe('examples/github-actions/mesh-gate.yml', () => {
     expect(runs).toMatch(/npx meshbench compare baseline\/result\.json reports\/run\/result\.json/);
     expect(steps.some((s) => s.uses?.startsWith('actions/upload-artifact') === true)).toBe(true);
     expect(steps.at(-1)?.name).toBe('Gate');
+  });
+});
+
+describe('shipped scenarios validate (each sets a latency budget)', () => {
+  const dirs = [join(packageRoot, 'scenarios'), join(packageRoot, 'test', 'fixtures')];
+  const files = dirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'bad-scenario.yaml').map((f) => join(dir, f)));
+  it.each(files.map((f) => [relative(packageRoot, f), f]))('%s', (_name, file) => {
+    const s = parseScenarioText(readFileSync(file, 'utf8'), file);
+    const has = (b: Budgets | undefined) => LATENCY_BUDGETS.some((k) => b?.[k] !== undefined);
+    expect(has(s.budgets) || s.protocols.every((p) => has(p.budgets))).toBe(true);
   });
 });

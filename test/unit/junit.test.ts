@@ -36,11 +36,11 @@ describe('junit.xml', () => {
     const suites = junit.testsuites.testsuite;
     expect(suites.map((s) => s['@name'])).toEqual(['meshbench.ci.http1', 'meshbench.ci.grpc-bidi']);
     const http1 = suites[0]?.testcase ?? [];
-    expect(http1.map((c) => c['@name'])).toEqual(['run validity', 'unmeshed P99 ≤ 50 ms', 'meshed P99 ≤ 50 ms', 'meshed P99 overhead ≤ 0.5 ms']);
+    expect(http1.map((c) => c['@name'])).toEqual(['run validity', 'unmeshed P99 ≤ 50 ms', 'meshed P99 ≤ 50 ms', 'meshed P99 overhead ≤ 0.5 ms', 'meshed error-rate overhead ≤ 0.100 %']);
     const failed = http1.find((c) => c.failure !== undefined);
     expect(failed?.failure?.['@type']).toBe('p99OverheadMs');
     expect(failed?.failure?.['@message']).toMatch(/^http1\/meshed: P99 overhead \d\.\d{3} ms \[\d\.\d{3}, \d\.\d{3}\] \(95 %\) > budget 0\.500 ms$/);
-    expect(Number(junit.testsuites['@tests'])).toBe(8);
+    expect(Number(junit.testsuites['@tests'])).toBe(10);
     expect(Number(junit.testsuites['@failures'])).toBe(doc.verdict.checks.filter((c) => c.status === 'fail').length);
   });
 
@@ -53,8 +53,8 @@ describe('junit.xml', () => {
   });
 
   it('compare: one case per protocol × figure; a regression is a failure', () => {
-    const base = syntheticDocument(protocols(0), scenario({}));
-    const cand = syntheticDocument(protocols(2000), scenario({}));
+    const base = syntheticDocument(protocols(0), scenario({ p99Ms: 1000 }));
+    const cand = syntheticDocument(protocols(2000), scenario({ p99Ms: 1000 }));
     const junit = parseJunit(renderComparisonJunit(compareRuns(base, cand, { toleranceMs: 0.5, toleranceRatio: 0, baselinePath: 'b', candidatePath: 'c' })));
     const http1 = junit.testsuites.testsuite[0]?.testcase ?? [];
     expect(http1.map((c) => c['@name'])).toEqual([

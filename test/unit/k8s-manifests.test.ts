@@ -69,6 +69,7 @@ function scenarioFor(mesh: string, env: Record<string, unknown> = {}): Scenario 
       name: `render-${mesh}`,
       env: { kind: 'kubernetes', mesh, generators: 2, ...(mesh === 'istio-sidecar' || mesh === 'linkerd' ? { sidecarResources: { cpu: '100m', memory: '64Mi', cpuLimit: '1', memoryLimit: '128Mi' } } : {}), ...env },
       protocols: [{ name: 'http1' }, { name: 'grpc-bidi' }, { name: 'grpc-unary' }, { name: 'websocket' }],
+      budgets: { p99OverheadMs: 5 },
     },
     'test',
   );

@@ -108,7 +108,7 @@ describe('sidecar cost and proof helpers', () => {
 });
 
 describe('kubernetes env in the scenario schema', () => {
-  const base = (env: Record<string, unknown>, connections = 16) => ({ name: 'k', env: { kind: 'kubernetes', ...env }, protocols: [{ name: 'http1', connections }] });
+  const base = (env: Record<string, unknown>, connections = 16) => ({ name: 'k', env: { kind: 'kubernetes', ...env }, protocols: [{ name: 'http1', connections }], budgets: { p99Ms: 10 } });
 
   it('fills sensible defaults', () => {
     const s = parseScenario(base({ mesh: 'linkerd' }), 't');

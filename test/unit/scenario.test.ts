@@ -17,12 +17,12 @@ function problemsOf(text: string): string[] {
   throw new Error('expected the scenario to be rejected');
 }
 
-const minimal = 'name: t\nprotocols:\n  - name: http1\n';
+const minimal = 'name: t\nprotocols:\n  - name: http1\nbudgets:\n  p99OverheadMs: 3\n';
 
 describe('scenario schema', () => {
   it('fills defaults for a minimal scenario', () => {
     const s = parseScenarioText(minimal, 'min.yaml');
-    expect(s.env).toEqual({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http' });
+    expect(s.env).toEqual({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http', plantedDelayMs: 0 });
     expect(s.rounds).toBe(4);
     expect(s.protocols[0]).toMatchObject({ name: 'http1', model: 'open', rateHz: 1000, connections: 16, path: '/', workers: 1 });
     expect(s.validity.maxErrorRate).toBe(0.01);
@@ -35,7 +35,7 @@ describe('scenario schema', () => {
 
   it('the quickstart has the seed budgets and all three protocols', () => {
     const s = parseScenarioText(readFileSync(join(scenariosDir, 'quickstart.yaml'), 'utf8'), 'quickstart.yaml');
-    expect(s.budgets).toEqual({ p99Ms: 5, p99OverheadMs: 3 });
+    expect(s.budgets).toEqual({ p99Ms: 5, p99OverheadMs: 3, errorRateOverhead: 0.001 });
     expect(s.protocols.map((p) => p.name)).toEqual(['http1', 'grpc-bidi', 'websocket']);
   });
 
@@ -53,14 +53,27 @@ describe('scenario schema', () => {
     ['static target missing', 'name: t\nenv:\n  kind: static\n  variants:\n    unmeshed:\n      targets: {}\n    meshed:\n      targets:\n        http1: http://127.0.0.1:1/\nprotocols:\n  - name: http1\n', /^env\.variants\.unmeshed\.targets\.http1: required/],
     ['static target not a URL', 'name: t\nenv:\n  kind: static\n  variants:\n    unmeshed:\n      targets:\n        http1: nowhere\n    meshed:\n      targets:\n        http1: http://127.0.0.1:1/\nprotocols:\n  - name: http1\n', /^env\.variants\.unmeshed\.targets\.http1: /],
     ['bad name', 'name: Quick Start\nprotocols:\n  - name: http1\n', /^name: lower-case letters/],
-    ['budget ratio below 1', `${minimal}budgets:\n  p99OverheadRatio: 0.5\n`, /^budgets\.p99OverheadRatio: /],
+    ['budget ratio below 1', 'name: t\nprotocols:\n  - name: http1\nbudgets:\n  p99OverheadRatio: 0.5\n', /^budgets\.p99OverheadRatio: /],
+    ['error-rate budget above 1', 'name: t\nprotocols:\n  - name: http1\nbudgets:\n  p99Ms: 5\n  errorRateOverhead: 2\n', /^budgets\.errorRateOverhead: /],
+    // no evidence is never a pass: a latency budget is required (the default error-rate budget does not count)
+    ['no budgets at all', 'name: t\nprotocols:\n  - name: http1\n', /^budgets: no latency budget: add at least one of p99Ms, p99OverheadMs, p99OverheadRatio here \(e\.g\. budgets: \{ p99OverheadMs: 3 \}\) or in every protocol's budgets; /],
+    ['only the error-rate budget', 'name: t\nprotocols:\n  - name: http1\nbudgets:\n  errorRateOverhead: 0.01\n', /^budgets: no latency budget/],
+    ['a latency budget in only some protocols', 'name: t\nprotocols:\n  - name: http1\n    budgets: { p99Ms: 5 }\n  - name: websocket\n', /^budgets: no latency budget: .*\(protocols without one: websocket\)/],
   ])('%s → one line naming the field', (_label, text, pattern) => {
     const problems = problemsOf(text);
     expect(problems.some((p) => pattern.test(p)), problems.join('\n')).toBe(true);
   });
 
+  it.each([
+    ['scenario-wide', 'name: t\nprotocols:\n  - name: http1\nbudgets:\n  p99OverheadRatio: 2\n'],
+    ['in every protocol', 'name: t\nprotocols:\n  - name: http1\n    budgets: { p99Ms: 5 }\n  - name: websocket\n    budgets: { p99OverheadMs: 1 }\n'],
+    ['with the error-rate budget switched off', 'name: t\nprotocols:\n  - name: http1\nbudgets:\n  p99Ms: 5\n  errorRateOverhead: null\n'],
+  ])('accepts a latency budget set %s', (_label, text) => {
+    expect(parseScenarioText(text, 'test.yaml').budgets).toBeDefined();
+  });
+
   it('reports every problem, not just the first', () => {
-    const problems = problemsOf('name: t\nrounds: 0\nprotocols:\n  - name: http1\n    rateHz: -1\n    payloadBytes: -3\n');
+    const problems = problemsOf('name: t\nrounds: 0\nprotocols:\n  - name: http1\n    rateHz: -1\n    payloadBytes: -3\nbudgets:\n  p99Ms: 5\n');
     expect(problems.length).toBe(3);
   });
 

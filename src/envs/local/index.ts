@@ -105,8 +105,8 @@ function defaultEchoCommand(): { command: string; args: readonly string[] } {
   return { command: process.execPath, args: [cli, 'echo'] };
 }
 
-async function startEcho(set: ProcessSet, name: string, cmd: { command: string; args: readonly string[] }): Promise<Echo> {
-  const child = await set.spawn(name, cmd.command, [...cmd.args, '--host', HOST, '--http-port', '0', '--grpc-port', '0'], 'pipe', 'pipe');
+async function startEcho(set: ProcessSet, name: string, cmd: { command: string; args: readonly string[] }, extraArgs: readonly string[] = []): Promise<Echo> {
+  const child = await set.spawn(name, cmd.command, [...cmd.args, '--host', HOST, '--http-port', '0', '--grpc-port', '0', ...extraArgs], 'pipe', 'pipe');
   const line = await readListening(child, ECHO_READY_MS);
   const { httpPort, grpcPort } = line;
   if (typeof httpPort !== 'number' || typeof grpcPort !== 'number') {
@@ -122,6 +122,11 @@ async function takeEchoHiccups(child: ManagedChild): Promise<string> {
   const { histogram } = await answer;
   if (typeof histogram !== 'string') throw new ChildFailed(child, 'reported hiccups without a histogram');
   return histogram;
+}
+
+/** The meshed echo only: `--planted-delay-ms` when the scenario plants a delay (env.plantedDelayMs). */
+function plantedDelayArgs(config: LocalEnvConfig): string[] {
+  return config.plantedDelayMs > 0 ? ['--planted-delay-ms', String(config.plantedDelayMs)] : [];
 }
 
 async function writeConfig(path: string, text: string): Promise<void> {
@@ -215,7 +220,7 @@ export async function startLocalEnv(
   try {
     const dir = await unlessAborted(set.makePrivateDir('meshbench-local-'), signal, 'creating the temp dir');
     const [pki, unmeshedEcho, meshedEcho] = await unlessAborted(
-      Promise.all([createPki(dir), startEcho(set, 'echo (unmeshed)', echoCmd), startEcho(set, 'echo (meshed)', echoCmd)]),
+      Promise.all([createPki(dir), startEcho(set, 'echo (unmeshed)', echoCmd), startEcho(set, 'echo (meshed)', echoCmd, plantedDelayArgs(config))]),
       signal,
       'starting the echo servers',
     );
@@ -252,6 +257,8 @@ export async function startLocalEnv(
     // HAProxy's startup warnings (e.g. an FD limit too low for maxconn) belong with the results.
     const warnings = [sidecars.client, sidecars.server].flatMap((c) => c.stderrTail().split('\n').filter((l) => l.includes('[WARNING]')));
     if (warnings.length > 0) facts['sidecarWarnings'] = warnings;
+    // a calibration run: the meshed echo holds every response this long (report.md says so loudly)
+    if (config.plantedDelayMs > 0) facts['plantedDelayMs'] = config.plantedDelayMs;
     const sampleProxies = async (variant: VariantName): Promise<ProxySample[]> => {
       if (variant !== MESHED_VARIANT) return [];
       return Promise.all(
