@@ -45,10 +45,17 @@ export function protocolData(protocol: ProtocolResult, settings: StatisticsSetti
   return {
     protocol,
     pairing: settings.pairing,
-    rounds: perRound.size === 0 ? 0 : Math.min(...[...perRound.values()].map((r) => r.size)),
+    rounds: sharedRounds(protocol),
     replicates: time ? pairedBootstrap(samples, options) : bootstrap(samples, options),
     perRound,
   };
+}
+
+/** How many round numbers every variant of the protocol recorded responses or errors in. */
+function sharedRounds(protocol: ProtocolResult): number {
+  const perVariant = Object.values(protocol.variants).map((v) => new Set(v.rounds.filter((r) => r.count + r.errors > 0).map((r) => r.round)));
+  const [first, ...rest] = perVariant;
+  return first === undefined ? 0 : [...first].filter((round) => rest.every((s) => s.has(round))).length;
 }
 
 /** 0 = p50, 1 = p99, 2 = p99.9 (the order of PERCENTILES). */
