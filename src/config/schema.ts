@@ -46,6 +46,12 @@ export const protocolSchema = z.strictObject({
   durationS: z.number().positive().max(MAX_DURATION_S).default(10),
   /** Seconds of load before each round's measurement starts; not recorded. */
   warmupS: z.number().nonnegative().max(3600).default(1),
+  /**
+   * Warm-up before the protocol's first round instead of `warmupS` (when longer): the first use of a
+   * protocol's code paths — the echo's and the sidecars' JIT, their first TLS sessions — is slower than any
+   * later round, and would otherwise land in round 1's figures.
+   */
+  firstWarmupS: z.number().nonnegative().max(3600).default(3),
   /** Request body / message size in bytes. */
   payloadBytes: z.int().min(0).max(16 * 1024 * 1024).default(64),
   /** A request without a response after this long counts as a timeout error. */

@@ -25,13 +25,14 @@ const loops = await Promise.all(
     return new LoadLoop(driver, lane.loop);
   }),
 );
-const meter = new HiccupMeter();
+// Running from the start (its ticker thread needs tens of ms to come up); what it saw before the load is dropped.
+const meter = new HiccupMeter().start();
 const closeAll = (): Promise<unknown> => Promise.allSettled([...loops.map((l) => l.close()), meter.close()]);
 
 async function start(startSharedUs: number): Promise<void> {
   try {
     const startUs = toLocalUs(startSharedUs);
-    meter.start();
+    meter.take();
     const results = await Promise.all(
       loops.map((loop, lane) =>
         loop.run({ startUs, phaseUs: data.lanes[lane]?.phaseUs ?? 0, onProgress: (progress) => post({ type: 'progress', lane, progress }) }),

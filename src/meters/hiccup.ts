@@ -22,6 +22,11 @@ export class HiccupMeter {
   private readonly waker: Waker;
   private dueUs = 0;
   private running = false;
+  /**
+   * The ticker thread takes tens of ms to start: the first wake-up after a start only calibrates (it is not
+   * recorded), or that start-up would read as a tens-of-ms hiccup — it did, in every round, before this.
+   */
+  private calibrating = true;
 
   constructor(private readonly periodUs: number = HICCUP_PERIOD_US) {
     this.waker = new Waker(this.onWake, () => this.stop(), 0);
@@ -31,6 +36,7 @@ export class HiccupMeter {
   start(): this {
     if (this.running) return this;
     this.running = true;
+    this.calibrating = true;
     this.dueUs = nowUs() + this.periodUs;
     this.waker.arm(this.dueUs);
     return this;
@@ -57,8 +63,11 @@ export class HiccupMeter {
     if (!this.running) return;
     const now = nowUs();
     const lateUs = now - this.dueUs;
-    recordLatency(this.histogram, lateUs);
-    for (let missed = lateUs - this.periodUs; missed > 0; missed -= this.periodUs) recordLatency(this.histogram, missed);
+    if (this.calibrating) this.calibrating = false;
+    else {
+      recordLatency(this.histogram, lateUs);
+      for (let missed = lateUs - this.periodUs; missed > 0; missed -= this.periodUs) recordLatency(this.histogram, missed);
+    }
     this.dueUs = now + this.periodUs;
     this.waker.arm(this.dueUs);
   };

@@ -65,7 +65,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     if (paired && env.runLoad !== undefined) {
       throw new MeshbenchError('MB_BAD_SCENARIO', `pairing: time needs the generator on this machine, and the ${env.kind} environment runs its own: use pairing: rounds`);
     }
-    const spec = (config: ProtocolConfig, target: string): LoadSpec => loadSpec(config, target, scenario.validity.lateThresholdMs);
+    const spec = (config: ProtocolConfig, target: string, round: number): LoadSpec => {
+      const s = loadSpec(config, target, scenario.validity.lateThresholdMs);
+      return round === 0 ? { ...s, warmupMs: Math.max(s.warmupMs, Math.round(config.firstWarmupS * 1000)) } : s;
+    };
     const steps = scenario.rounds * scenario.protocols.length * (paired ? 1 : variants.length);
     let step = 0;
     let interrupted = false;
@@ -86,8 +89,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
           const roundStartedAt = new Date().toISOString();
           const progress = (lane: number, p: LoadProgress): void => onEvent?.({ type: 'progress', protocol: config.name, variant: group[lane]?.name ?? label, ...p });
           const loads = env.runLoad === undefined
-            ? await runLoads(group.map((v) => spec(config, v.target)), signal, progress)
-            : [await env.runLoad(group[0]?.name ?? '', spec(config, group[0]?.target ?? ''), signal, (p) => progress(0, p))];
+            ? await runLoads(group.map((v) => spec(config, v.target, round)), signal, progress)
+            : [await env.runLoad(group[0]?.name ?? '', spec(config, group[0]?.target ?? '', round), signal, (p) => progress(0, p))];
           const envHiccups = (await env.takeHiccups?.()) ?? {};
           const proxiesAfter = await Promise.all(group.map((v) => env.sampleProxies(v.name)));
           if (signal?.aborted) { interrupted = true; break rounds; } // a cut-short round is not comparable
