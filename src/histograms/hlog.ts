@@ -33,6 +33,19 @@ export interface IntervalHistogram {
   endMs: number;
   /** hdr-histogram-js encodeIntoCompressedBase64 of a latency histogram in µs. */
   histogram: string;
+  /**
+   * What else happened in the interval (the generator records it; absent in older documents): errors, requests
+   * sent (or left unsent) in the measured window, those sent late or never, and the largest send lag (µs).
+   * A continuous load split into rounds (time pairing) takes each round's figures from these.
+   */
+  counts?: IntervalCounts;
+}
+
+export interface IntervalCounts {
+  errors: number;
+  sent: number;
+  late: number;
+  maxLagUs: number;
 }
 
 /** An interval to log; `tag` (e.g. the protocol) lets one log hold several series, as `Tag=<tag>,…` lines. */

@@ -5,10 +5,11 @@ import { MeshbenchError } from '../errors.js';
 import { mergeEncoded } from '../histograms/index.js';
 import { distPath } from '../paths.js';
 import { sharedNowUs } from '../timing/clock.js';
+import { quietV8 } from '../timing/v8-flags.js';
 import type { LoopProgress, LoopResult } from './loop.js';
 import type { FromLoadWorker, LoadWorkerData, ToLoadWorker } from './messages.js';
 import { phaseOffsetUs, shareOf } from './schedule.js';
-import type { IntervalHistogram } from '../histograms/index.js';
+import type { IntervalCounts, IntervalHistogram } from '../histograms/index.js';
 import type { LoadResult, LoadSpec } from './types.js';
 
 /**
@@ -32,6 +33,9 @@ export interface LoadProgress {
   /** The highest of the workers' current-interval p99s (an upper bound of the merged p99). */
   p99Us: number;
 }
+
+// Before any load worker exists: its isolate starts with them (timing/v8-flags.ts).
+quietV8();
 
 /** Lead time between the start message and the common start, so every worker has it before it is due. */
 const START_LEAD_US = 50_000;
@@ -184,6 +188,20 @@ export function runLoads(specs: readonly LoadSpec[], signal?: AbortSignal, onPro
 /** What paired jobs must share: everything that shapes the schedule and the windows. */
 const SHAPE = ['protocol', 'model', 'rateHz', 'connections', 'durationMs', 'warmupMs', 'workers', 'intervalMs', 'maxRequests', 'timeoutMs'] as const;
 
+/** The workers' counts of one interval added up (maxLag: the largest); none when a part has none. */
+function mergeCounts(ivs: readonly IntervalHistogram[]): { counts?: IntervalCounts } {
+  if (ivs.some((iv) => iv.counts === undefined)) return {};
+  const counts: IntervalCounts = { errors: 0, sent: 0, late: 0, maxLagUs: 0 };
+  for (const iv of ivs) {
+    const c = iv.counts as IntervalCounts;
+    counts.errors += c.errors;
+    counts.sent += c.sent;
+    counts.late += c.late;
+    counts.maxLagUs = Math.max(counts.maxLagUs, c.maxLagUs);
+  }
+  return { counts };
+}
+
 function mergeProgress(latest: readonly (LoopProgress | undefined)[]): LoadProgress {
   const merged: LoadProgress = { elapsedMs: 0, count: 0, rateHz: 0, p99Us: 0 };
   for (const p of latest) {
@@ -236,6 +254,7 @@ export function mergeResults(spec: Pick<LoadSpec, 'protocol' | 'target' | 'model
       startMs: Math.min(...ivs.map((iv) => iv.startMs)),
       endMs: Math.max(...ivs.map((iv) => iv.endMs)),
       histogram: mergeEncoded(ivs.map((iv) => iv.histogram)),
+      ...mergeCounts(ivs),
     })),
     startedAtMs,
     hiccupHistogram: mergeEncoded(hiccups),

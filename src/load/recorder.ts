@@ -37,6 +37,11 @@ export class LoopRecorder {
   private readonly lag: LatencyHistogram = createLatencyHistogram();
   private readonly interval: LatencyHistogram = createLatencyHistogram();
   private readonly intervals: IntervalHistogram[] = [];
+  /** The current interval's counts (IntervalCounts), reset when it closes. */
+  private ivErrors = 0;
+  private ivSent = 0;
+  private ivLate = 0;
+  private ivMaxLagUs = 0;
   private readonly intervalUs: number;
   private win: LoadWindow = { startUs: 0, measureStartUs: 0, measureEndUs: 0 };
   private inWarmup = true;
@@ -68,9 +73,14 @@ export class LoopRecorder {
   /** A measured-window request went out `lagUs` after its intended time. */
   sent(lagUs: number): void {
     this.sentCount++;
+    this.ivSent++;
     this.behindUs += lagUs;
     if (lagUs > this.maxLagUs) this.maxLagUs = lagUs;
-    if (lagUs > this.lateThresholdUs) this.lateCount++;
+    if (lagUs > this.ivMaxLagUs) this.ivMaxLagUs = lagUs;
+    if (lagUs > this.lateThresholdUs) {
+      this.lateCount++;
+      this.ivLate++;
+    }
     recordLatency(this.lag, lagUs);
   }
 
@@ -95,12 +105,18 @@ export class LoopRecorder {
     this.lateCount++;
     recordLatency(this.lag, now - intendedUs);
     if (now >= this.intervalEndUs) this.advance(now);
+    this.ivSent++;
+    this.ivLate++;
+    if (now - intendedUs > this.ivMaxLagUs) this.ivMaxLagUs = now - intendedUs;
     recordLatency(this.interval, now - intendedUs);
   }
 
   error(kind: ErrorKind, measured: boolean): void {
     this.completions++;
-    if (measured) this.errors[kind]++;
+    if (measured) {
+      this.errors[kind]++;
+      this.ivErrors++;
+    }
   }
 
   /** Interval clock from timers, so intervals without responses are closed too. */
@@ -130,9 +146,11 @@ export class LoopRecorder {
   }
 
   private closeInterval(endUs: number): void {
-    this.intervals.push({ startMs: epochMsOf(this.intervalStartUs), endMs: epochMsOf(endUs), histogram: encodeHistogram(this.interval) });
+    const counts = { errors: this.ivErrors, sent: this.ivSent, late: this.ivLate, maxLagUs: this.ivMaxLagUs };
+    this.intervals.push({ startMs: epochMsOf(this.intervalStartUs), endMs: epochMsOf(endUs), histogram: encodeHistogram(this.interval), counts });
     this.total.add(this.interval);
     this.interval.reset();
+    this.ivErrors = this.ivSent = this.ivLate = this.ivMaxLagUs = 0;
   }
 
   /** Closes the intervals and builds the result; call once, after the last completion. */

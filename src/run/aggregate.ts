@@ -16,6 +16,13 @@ export interface RoundRecord {
   proxiesAfter: ProxySample[];
   /** Encoded hiccup histograms by source (the generator's and the env's processes') over the round. */
   hiccups: Record<string, string>;
+  /**
+   * Time pairing: the load ran continuously and holds this many rounds (`round` … `round + rounds − 1`), each
+   * an equal run of consecutive 1 s intervals — so no round pays the restart a separate load would (a new
+   * generator thread's JIT and new connections: the first 1–2 s of every restarted round had a p99 several
+   * times the rest, measured). Absent: one round.
+   */
+  rounds?: number;
 }
 
 function proxyDeltas(record: RoundRecord): RoundFigures['proxies'] {
@@ -25,7 +32,58 @@ function proxyDeltas(record: RoundRecord): RoundFigures['proxies'] {
   });
 }
 
-function roundFigures(record: RoundRecord): RoundFigures {
+function roundFigures(record: RoundRecord): RoundFigures[] {
+  const rounds = record.rounds ?? 1;
+  return rounds > 1 && record.load.intervals.every((i) => i.counts !== undefined) ? splitRounds(record, rounds) : [wholeRound(record)];
+}
+
+function hiccupRecords(record: RoundRecord): HiccupRecord[] {
+  return Object.entries(record.hiccups).map(([source, histogram]): HiccupRecord => ({ source, histogram, latencyUs: summarizeEncoded(histogram) }));
+}
+
+/**
+ * A continuous load's rounds: its intervals split into `rounds` runs of consecutive intervals, each round's
+ * figures from its intervals and their counts. Requests left unsent at the end (recorded as late) belong to
+ * the last round. The proxies were sampled around the whole load: each round gets an equal share of their
+ * CPU. Hiccups too were taken over the whole load: every round lists them (the variant's summary counts them
+ * once).
+ */
+function splitRounds(record: RoundRecord, rounds: number): RoundFigures[] {
+  const { load } = record;
+  const n = load.intervals.length;
+  const proxies = proxyDeltas(record).map((p) => ({ ...p, cpuSeconds: p.cpuSeconds / rounds }));
+  const hiccups = hiccupRecords(record);
+  const out: RoundFigures[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const intervals = load.intervals.slice(Math.floor((r * n) / rounds), Math.floor(((r + 1) * n) / rounds));
+    const first = intervals[0];
+    const last = intervals[intervals.length - 1];
+    if (first === undefined || last === undefined) continue;
+    const latencyUs = summarizeEncoded(mergeEncoded(intervals.map((i) => i.histogram)));
+    let errors = 0, sent = 0, late = 0, maxLagUs = 0;
+    for (const { counts } of intervals) {
+      errors += counts?.errors ?? 0;
+      sent += counts?.sent ?? 0;
+      late += counts?.late ?? 0;
+      maxLagUs = Math.max(maxLagUs, counts?.maxLagUs ?? 0);
+    }
+    const count = latencyUs.count - (r === rounds - 1 ? load.dropped : 0);
+    const seconds = (last.endMs - first.startMs) / 1000;
+    out.push({
+      round: record.round + r,
+      order: record.order,
+      startedAt: new Date(first.startMs).toISOString(),
+      count, errors,
+      achievedRateHz: seconds > 0 ? (count + errors) / seconds : 0,
+      latencyUs, maxLagUs,
+      lateShare: sent > 0 ? late / sent : 0,
+      proxies, intervals, hiccups,
+    });
+  }
+  return out;
+}
+
+function wholeRound(record: RoundRecord): RoundFigures {
   const { load } = record;
   return {
     round: record.round,
@@ -39,14 +97,14 @@ function roundFigures(record: RoundRecord): RoundFigures {
     lateShare: load.lateShare,
     proxies: proxyDeltas(record),
     intervals: load.intervals,
-    hiccups: Object.entries(record.hiccups).map(([source, histogram]): HiccupRecord => ({ source, histogram, latencyUs: summarizeEncoded(histogram) })),
+    hiccups: hiccupRecords(record),
   };
 }
 
-/** Per source, the summary of its hiccup histograms merged over the rounds. */
-function hiccupSummaries(rounds: readonly RoundFigures[]): Record<string, LatencySummaryUs> {
+/** Per source, the summary of its hiccup histograms merged over the records (loads). */
+function hiccupSummaries(records: readonly RoundRecord[]): Record<string, LatencySummaryUs> {
   const bySource = new Map<string, string[]>();
-  for (const r of rounds) for (const h of r.hiccups) bySource.set(h.source, [...(bySource.get(h.source) ?? []), h.histogram]);
+  for (const r of records) for (const [source, histogram] of Object.entries(r.hiccups)) bySource.set(source, [...(bySource.get(source) ?? []), histogram]);
   return Object.fromEntries([...bySource].map(([source, list]) => [source, summarizeEncoded(mergeEncoded(list))]));
 }
 
@@ -68,7 +126,7 @@ export function aggregateVariant(records: RoundRecord[]): VariantResult {
   const errors = sumErrors(errorsByKind);
   const histogram = mergeEncoded(records.map((r) => r.load.histogram));
   const serviceHistogram = mergeEncoded(records.map((r) => r.load.serviceHistogram));
-  const rounds = records.map(roundFigures);
+  const rounds = records.flatMap(roundFigures);
   return {
     count,
     errors,
@@ -87,7 +145,7 @@ export function aggregateVariant(records: RoundRecord[]): VariantResult {
     serviceHistogram,
     rounds,
     proxies: proxyCosts(rounds, count),
-    hiccupsUs: hiccupSummaries(rounds),
+    hiccupsUs: hiccupSummaries(records),
   };
 }
 

@@ -65,41 +65,48 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     if (paired && env.runLoad !== undefined) {
       throw new MeshbenchError('MB_BAD_SCENARIO', `pairing: time needs the generator on this machine, and the ${env.kind} environment runs its own: use pairing: rounds`);
     }
-    const spec = (config: ProtocolConfig, target: string, round: number): LoadSpec => {
+    // Time pairing: each protocol runs once, continuously, for all its rounds (split into rounds afterwards,
+    // aggregate.ts). Rounds pairing: one load per round and variant, variants taking turns A B B A …
+    const passes = paired ? [{ round: 0, rounds: scenario.rounds }] : Array.from({ length: scenario.rounds }, (_, round) => ({ round, rounds: 1 }));
+    const spec = (config: ProtocolConfig, target: string, pass: { round: number; rounds: number }): LoadSpec => {
       const s = loadSpec(config, target, scenario.validity.lateThresholdMs);
-      return round === 0 ? { ...s, warmupMs: Math.max(s.warmupMs, Math.round(config.firstWarmupS * 1000)) } : s;
+      const warmupMs = pass.round === 0 ? Math.max(s.warmupMs, Math.round(config.firstWarmupS * 1000)) : s.warmupMs;
+      return { ...s, warmupMs, durationMs: s.durationMs * pass.rounds };
     };
-    const steps = scenario.rounds * scenario.protocols.length * (paired ? 1 : variants.length);
+    const steps = passes.length * scenario.protocols.length * (paired ? 1 : variants.length);
     let step = 0;
     let interrupted = false;
-    rounds: for (let round = 0; round < scenario.rounds; round++) {
-      for (const config of scenario.protocols) {
-        // ABBA: the order alternates per round — who runs first (rounds), or who takes the first slot of each pair (time).
-        const order = variantOrder(variants, round).flatMap((name) => {
+    passes: for (const pass of passes) {
+      for (const [index, config] of scenario.protocols.entries()) {
+        // ABBA: the order alternates — per round, who runs first (rounds); per protocol, who takes the first slot of each pair (time).
+        const order = variantOrder(variants, paired ? index : pass.round).flatMap((name) => {
           const target = env.variants.find((v) => v.name === name)?.targets[config.name];
           return target === undefined ? [] : [{ name, target }];
         });
         const groups = paired ? [order] : order.map((v) => [v]);
         for (const group of groups) {
-          if (signal?.aborted) { interrupted = true; break rounds; }
+          if (signal?.aborted) { interrupted = true; break passes; }
           const label = group.map((v) => v.name).join(' + ');
-          onEvent?.({ type: 'round-start', round, rounds: scenario.rounds, protocol: config.name, variant: label, step: ++step, steps });
+          onEvent?.({ type: 'round-start', round: pass.round, rounds: scenario.rounds, protocol: config.name, variant: label, step: ++step, steps });
           const proxiesBefore = await Promise.all(group.map((v) => env.sampleProxies(v.name)));
-          await env.takeHiccups?.(); // what the env's processes saw between rounds is not this round's
-          const roundStartedAt = new Date().toISOString();
+          await env.takeHiccups?.(); // what the env's processes saw between loads is not this load's
+          const startedAt = new Date().toISOString();
           const progress = (lane: number, p: LoadProgress): void => onEvent?.({ type: 'progress', protocol: config.name, variant: group[lane]?.name ?? label, ...p });
           const loads = env.runLoad === undefined
-            ? await runLoads(group.map((v) => spec(config, v.target, round)), signal, progress)
-            : [await env.runLoad(group[0]?.name ?? '', spec(config, group[0]?.target ?? '', round), signal, (p) => progress(0, p))];
+            ? await runLoads(group.map((v) => spec(config, v.target, pass)), signal, progress)
+            : [await env.runLoad(group[0]?.name ?? '', spec(config, group[0]?.target ?? '', pass), signal, (p) => progress(0, p))];
           const envHiccups = (await env.takeHiccups?.()) ?? {};
           const proxiesAfter = await Promise.all(group.map((v) => env.sampleProxies(v.name)));
-          if (signal?.aborted) { interrupted = true; break rounds; } // a cut-short round is not comparable
+          if (signal?.aborted) { interrupted = true; break passes; } // a cut-short load is not comparable
           group.forEach((v, lane) => {
             const load = loads[lane];
             if (load === undefined) return;
             const position = paired ? lane : order.findIndex((o) => o.name === v.name);
             const hiccups = { generator: load.hiccupHistogram, ...envHiccups };
-            keep(config, v.name, { round, order: position, startedAt: roundStartedAt, load, proxiesBefore: proxiesBefore[lane] ?? [], proxiesAfter: proxiesAfter[lane] ?? [], hiccups });
+            keep(config, v.name, {
+              round: pass.round, rounds: pass.rounds, order: position, startedAt, load,
+              proxiesBefore: proxiesBefore[lane] ?? [], proxiesAfter: proxiesAfter[lane] ?? [], hiccups,
+            });
             onEvent?.({ type: 'round-end', protocol: config.name, variant: v.name, count: load.count, errors: sumErrors(load.errors), p99Us: summarizeEncoded(load.histogram).p99 });
           });
         }

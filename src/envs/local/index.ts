@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { LocalEnvConfig } from '../../config/schema.js';
 import { MeshbenchError } from '../../errors.js';
 import { distPath } from '../../paths.js';
+import { QUIET_V8_FLAGS } from '../../timing/v8-flags.js';
 import { BASELINE_VARIANT, MESHED_VARIANT, type Protocol, type VariantName } from '../../protocols.js';
 import type { MeshExpectation } from '../../result.js';
 import type { ProxySample, RunningEnv, VariantTargets } from '../env.js';
@@ -102,7 +103,7 @@ function defaultEchoCommand(): { command: string; args: readonly string[] } {
   if (!existsSync(cli)) {
     throw new MeshbenchError('MB_ENV_FAILED', `${cli} is missing — build meshbench first (npm run build)`);
   }
-  return { command: process.execPath, args: [cli, 'echo'] };
+  return { command: process.execPath, args: [...QUIET_V8_FLAGS, cli, 'echo'] };
 }
 
 async function startEcho(set: ProcessSet, name: string, cmd: { command: string; args: readonly string[] }, extraArgs: readonly string[] = []): Promise<Echo> {
