@@ -33,7 +33,7 @@ export interface Judgement {
   /** `aa`: the confidence each A/A difference's interval is taken at (aa.ts). */
   aaCheckConfidence: number;
   rounds: number;
-  /** Load seconds one more round costs: every protocol's warm-up and measurement, for every variant. */
+  /** Load seconds one more round costs (time pairing: its measurement; rounds pairing: warm-up and measurement of every variant). */
   secondsPerRound: number;
 }
 
@@ -106,7 +106,9 @@ function variantOrder(protocols: ProtocolResult[]): string[] {
   return [...names].sort((a, b) => (a === BASELINE_VARIANT ? -1 : b === BASELINE_VARIANT ? 1 : 0));
 }
 
-/** Load seconds one more round costs: every protocol's warm-up and measurement, for every variant. */
+/** Load seconds one more round costs: every protocol's measurement (and warm-up), for every variant that runs on its own. */
 function secondsPerRound(scenario: Scenario, variants: number): number {
+  // Time pairing: the variants run at once, and a round is a stretch of one continuous load (no warm-up of its own).
+  if (scenario.pairing === 'time') return scenario.protocols.reduce((s, p) => s + p.durationS, 0);
   return scenario.protocols.reduce((s, p) => s + p.durationS + p.warmupS, 0) * Math.max(1, variants);
 }

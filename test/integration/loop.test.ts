@@ -112,7 +112,7 @@ describe('open loop', () => {
     expect(r.behindUs).toBeGreaterThan(1_000_000);
   });
 
-  it('counts a backlog left at the end of the window as dropped', async () => {
+  it('counts a backlog left at the end of the window as dropped, and records each as late — it cannot hide there', async () => {
     const driver = new FakeDriver(() => ({ delayMs: 20 }));
     const r = await runLoop(driver, { ...base, connections: 1 });
     // one connection serves ~50/s of the 200/s wanted
@@ -120,6 +120,25 @@ describe('open loop', () => {
     expect(r.dropped).toBeGreaterThan(100);
     expect(r.count + errorTotal(r.errors) + r.dropped).toBeGreaterThanOrEqual(195);
     expect(r.count + errorTotal(r.errors) + r.dropped).toBeLessThanOrEqual(205);
+    // In the latency histogram (from the intended time to the drain's end: the oldest waited most of the window),
+    // in the lag histogram, in lateShare and in the intervals' counts.
+    const latency = summarizeEncoded(r.histogram);
+    expect(latency.count).toBe(r.count + r.dropped);
+    expect(latency.max).toBeGreaterThan(500_000);
+    expect(summarizeEncoded(r.lagHistogram).count).toBe(r.sentCount);
+    expect(r.lateCount).toBeGreaterThanOrEqual(r.dropped);
+    expect(r.lateShare).toBeCloseTo(r.lateCount / r.sentCount, 9);
+    expect(r.intervals.reduce((n, iv) => n + (iv.counts?.sent ?? NaN), 0)).toBe(r.sentCount);
+    expect(r.intervals.reduce((n, iv) => n + (iv.counts?.late ?? NaN), 0)).toBe(r.lateCount);
+  });
+
+  it('counts a send as late past the scenario\'s lateThresholdUs, not a fixed 1 ms', async () => {
+    const driver = new FakeDriver(() => ({ delayMs: 2 }));
+    const strict = await runLoop(driver, { ...base, connections: 1, rateHz: 400, lateThresholdUs: 1 });
+    const lax = await runLoop(new FakeDriver(() => ({ delayMs: 2 })), { ...base, connections: 1, rateHz: 400, lateThresholdUs: 10_000_000 });
+    // One connection at 2 ms per request serves at most 500/s: at 400/s sends slip a little behind schedule.
+    expect(strict.lateCount).toBeGreaterThan(0);
+    expect(lax.lateCount).toBe(lax.dropped); // only the never-sent ones count when the threshold is 10 s
   });
 
   it('times out requests with one sweep, aborts them and counts them as timeout', async () => {
