@@ -7,6 +7,7 @@ import type { RunEvent } from '../run/run-scenario.js';
 export function progressReporter(stream: NodeJS.WriteStream, quiet: boolean): (event: RunEvent) => void {
   const tty = stream.isTTY === true && !quiet;
   let label = '';
+  let where = '';
   const line = (text: string) => {
     if (tty) stream.write(`\r\x1b[2K${text}`);
   };
@@ -23,15 +24,18 @@ export function progressReporter(stream: NodeJS.WriteStream, quiet: boolean): (e
       case 'proven':
         say(`paths proven: ${event.proofs.map((p) => `${p.variant}/${p.protocol} ${p.ok ? 'ok' : 'FAILED'}`).join(', ')}`);
         break;
-      case 'round-start':
-        label = `[${event.step}/${event.steps}] round ${event.round + 1}/${event.rounds} ${event.protocol} ${event.variant}`;
+      case 'round-start': {
+        const rounds = event.roundsInLoad > 1 ? `rounds ${event.round + 1}–${event.round + event.roundsInLoad}/${event.rounds}` : `round ${event.round + 1}/${event.rounds}`;
+        where = `[${event.step}/${event.steps}] ${rounds} ${event.protocol}`;
+        label = `${where} ${event.variant}`;
         line(`${label} starting`);
         break;
+      }
       case 'progress':
         line(`${label} ${(event.elapsedMs / 1000).toFixed(1)} s  ${event.rateHz.toFixed(0)} req/s  p99 ${(event.p99Us / 1000).toFixed(3)} ms`);
         break;
       case 'round-end':
-        if (!tty && !quiet) stream.write(`${label}: ${event.count} ok, ${event.errors} errors, p99 ${(event.p99Us / 1000).toFixed(3)} ms\n`);
+        if (!tty && !quiet) stream.write(`${where} ${event.variant}: ${event.count} ok, ${event.errors} errors, p99 ${(event.p99Us / 1000).toFixed(3)} ms\n`);
         break;
     }
   };

@@ -22,7 +22,7 @@ import { summarizeEncoded } from '../histograms/index.js';
 export type RunEvent =
   | { type: 'env-ready'; kind: string; variants: VariantName[] }
   | { type: 'proven'; proofs: ProofRecord[] }
-  | { type: 'round-start'; round: number; rounds: number; protocol: Protocol; variant: VariantName; step: number; steps: number }
+  | { type: 'round-start'; round: number; rounds: number; roundsInLoad: number; protocol: Protocol; variant: VariantName; step: number; steps: number }
   | { type: 'progress'; protocol: Protocol; variant: VariantName; elapsedMs: number; count: number; rateHz: number; p99Us: number }
   | { type: 'round-end'; protocol: Protocol; variant: VariantName; count: number; errors: number; p99Us: number };
 
@@ -87,7 +87,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         for (const group of groups) {
           if (signal?.aborted) { interrupted = true; break passes; }
           const label = group.map((v) => v.name).join(' + ');
-          onEvent?.({ type: 'round-start', round: pass.round, rounds: scenario.rounds, protocol: config.name, variant: label, step: ++step, steps });
+          onEvent?.({ type: 'round-start', round: pass.round, rounds: scenario.rounds, roundsInLoad: pass.rounds, protocol: config.name, variant: label, step: ++step, steps });
           const proxiesBefore = await Promise.all(group.map((v) => env.sampleProxies(v.name)));
           await env.takeHiccups?.(); // what the env's processes saw between loads is not this load's
           const startedAt = new Date().toISOString();
