@@ -27,7 +27,7 @@ const MAY_IMPORT = {
   // The echo servers: know nothing of the harness.
   workloads: ['meters', 'timing', 'histograms', 'echo-proto', 'errors', 'paths', 'protocols'],
   // Where the pair runs; an env may run the load itself (kubernetes runs the generator in a pod).
-  envs: ['result', 'load', 'drivers', 'workloads', 'histograms', 'config', 'errors', 'paths', 'protocols', 'version'],
+  envs: ['result', 'load', 'drivers', 'workloads', 'timing', 'histograms', 'config', 'errors', 'paths', 'protocols', 'version'],
   // Decides on the result document: pass / fail / inconclusive, as data.
   verdict: ['result', 'histograms', 'config', 'errors', 'protocols', 'version'],
   // Pure functions of the result document and the verdict's data; the only place sentences are built.
