@@ -12,6 +12,7 @@ const MAY_IMPORT = {
   protocols: [],
   version: ['paths'],
   'echo-proto': ['paths'], // the echo .proto, shared by the gRPC driver and the echo server
+  'http1-syntax': [], // HTTP/1.1 at the byte level, shared by the HTTP/1.1 driver's parser and the echo's
   histograms: [],
   // Precise wake-ups (a ticker thread) and the clocks of every thread.
   timing: ['paths'],
@@ -19,13 +20,13 @@ const MAY_IMPORT = {
   meters: ['timing', 'histograms'],
   config: ['errors', 'paths', 'protocols'],
   // One driver per protocol; protocol-level shared modules only.
-  drivers: ['errors', 'protocols', 'echo-proto'],
+  drivers: ['errors', 'protocols', 'echo-proto', 'http1-syntax'],
   // The generator: schedule, loop, worker pool.
   load: ['drivers', 'meters', 'timing', 'histograms', 'config', 'errors', 'paths', 'protocols'],
   // The result document (result.ts): records what load measured and envs proved; read by verdict and report.
   result: ['load', 'drivers', 'histograms', 'config', 'protocols'],
   // The echo servers: know nothing of the harness.
-  workloads: ['meters', 'timing', 'histograms', 'echo-proto', 'errors', 'paths', 'protocols'],
+  workloads: ['meters', 'timing', 'histograms', 'echo-proto', 'http1-syntax', 'errors', 'paths', 'protocols'],
   // Where the pair runs; an env may run the load itself (kubernetes runs the generator in a pod).
   envs: ['result', 'load', 'drivers', 'workloads', 'timing', 'histograms', 'config', 'errors', 'paths', 'protocols', 'version'],
   // Decides on the result document: pass / fail / inconclusive, as data.
@@ -35,7 +36,7 @@ const MAY_IMPORT = {
   // The pipeline: scenario → env → load → verdict → result → report.
   run: ['envs', 'load', 'verdict', 'report', 'result', 'drivers', 'histograms', 'config', 'errors', 'protocols', 'version'],
   // The entries (and the only code that exits): may use every stage.
-  cli: ['run', 'envs', 'load', 'verdict', 'report', 'result', 'workloads', 'drivers', 'meters', 'timing', 'histograms', 'config', 'errors', 'paths', 'protocols', 'version', 'echo-proto'],
+  cli: ['run', 'envs', 'load', 'verdict', 'report', 'result', 'workloads', 'drivers', 'meters', 'timing', 'histograms', 'config', 'errors', 'paths', 'protocols', 'version', 'echo-proto', 'http1-syntax'],
 };
 
 const part = (names) => `^src/(${names.join('|')})(/|\\.ts$)`;

@@ -112,17 +112,21 @@ function waitReady(client: Client, address: string, timeoutMs: number): Promise<
   });
 }
 
-class GrpcBidiConnection implements DriverConnection {
-  private stream: ClientDuplexStream<Buffer, Buffer> | null = null;
-  private outstanding = false;
-  private closed = false;
+/** What both gRPC connections hold: their slot, where completions go, the channel's client, the prepared request. */
+abstract class GrpcConnection {
+  protected closed = false;
 
   constructor(
-    private readonly index: number,
-    private readonly sink: CompletionSink,
-    private readonly client: Client,
-    private readonly shared: GrpcShared,
+    protected readonly index: number,
+    protected readonly sink: CompletionSink,
+    protected readonly client: Client,
+    protected readonly shared: GrpcShared,
   ) {}
+}
+
+class GrpcBidiConnection extends GrpcConnection implements DriverConnection {
+  private stream: ClientDuplexStream<Buffer, Buffer> | null = null;
+  private outstanding = false;
 
   /**
    * One stream with its listeners. The closures are per stream (per reopen), not per message; they check
@@ -180,18 +184,10 @@ class GrpcBidiConnection implements DriverConnection {
   }
 }
 
-class GrpcUnaryConnection implements DriverConnection {
+class GrpcUnaryConnection extends GrpcConnection implements DriverConnection {
   private call: ClientUnaryCall | null = null;
   /** Bumped per send and abort, so the callback of a cancelled call is ignored. */
   private generation = 0;
-  private closed = false;
-
-  constructor(
-    private readonly index: number,
-    private readonly sink: CompletionSink,
-    private readonly client: Client,
-    private readonly shared: GrpcShared,
-  ) {}
 
   send(): void {
     if (this.closed) return;

@@ -55,13 +55,7 @@ export function bootstrap(samples: Samples, options: BootstrapOptions): Replicat
         if (blocks === undefined) continue;
         for (let k = 0; k < blocks.length; k++) {
           const block = blocks[random.int(blocks.length)];
-          if (block === undefined) continue;
-          const { positions, counts } = block;
-          for (let i = 0; i < positions.length; i++) {
-            const p = positions[i] ?? 0;
-            acc[p] = (acc[p] ?? 0) + (counts[i] ?? 0);
-          }
-          n += block.total;
+          if (block !== undefined) n += addBlock(acc, block);
         }
       }
       const figures = out.get(name) ?? [];
@@ -119,13 +113,7 @@ export function pairedBootstrap(samples: Samples, options: Omit<BootstrapOptions
       let n = 0;
       for (let u = 0; u < drawn.length; u++) {
         const block = blocks[drawn[u] ?? 0];
-        if (block === undefined) continue;
-        const { positions, counts } = block;
-        for (let i = 0; i < positions.length; i++) {
-          const p = positions[i] ?? 0;
-          acc[p] = (acc[p] ?? 0) + (counts[i] ?? 0);
-        }
-        n += block.total;
+        if (block !== undefined) n += addBlock(acc, block);
       }
       const figures = out.get(name) ?? [];
       PERCENTILES.forEach((p, f) => {
@@ -135,6 +123,16 @@ export function pairedBootstrap(samples: Samples, options: Omit<BootstrapOptions
     });
   }
   return out;
+}
+
+/** Adds a block's bucket counts into `acc` (indexed like the grid); returns the block's request count. */
+function addBlock(acc: Float64Array, block: Block): number {
+  const { positions, counts } = block;
+  for (let i = 0; i < positions.length; i++) {
+    const p = positions[i] ?? 0;
+    acc[p] = (acc[p] ?? 0) + (counts[i] ?? 0);
+  }
+  return block.total;
 }
 
 /** The value of the `rank`-th smallest (1-based) of `n` values counted in `acc`; scans from the nearer end. */
@@ -164,13 +162,7 @@ export function roundPercentiles(samples: Samples): Map<VariantName, Map<number,
     for (const r of v.rounds) {
       acc.fill(0);
       let n = 0;
-      for (const block of r.blocks) {
-        for (let i = 0; i < block.positions.length; i++) {
-          const p = block.positions[i] ?? 0;
-          acc[p] = (acc[p] ?? 0) + (block.counts[i] ?? 0);
-        }
-        n += block.total;
-      }
+      for (const block of r.blocks) n += addBlock(acc, block);
       rounds.set(r.round, PERCENTILES.map((p) => valueAtRank(acc, samples.valuesUs, n, percentileRank(p, n))));
     }
     out.set(name, rounds);

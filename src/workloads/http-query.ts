@@ -1,3 +1,4 @@
+import { parseDecimal } from '../http1-syntax.js';
 import { MAX_DELAY_MS, MAX_PAYLOAD_BYTES } from './limits.js';
 
 /**
@@ -54,13 +55,8 @@ function isKey(query: Buffer, start: number, end: number, key: Buffer): boolean 
 
 /** The decimal integer in query[from, to), or -1 when it is empty, not all digits, or above max. */
 function parseUint(query: Buffer, from: number, to: number, max: number): number {
-  if (from === to || to - from > 10) return -1;
-  let value = 0;
-  for (let i = from; i < to; i++) {
-    const digit = query[i]! - 48;
-    if (digit < 0 || digit > 9) return -1;
-    value = value * 10 + digit;
-  }
+  if (to - from > 10) return -1;
+  const value = parseDecimal(query, from, to);
   return value > max ? -1 : value;
 }
 

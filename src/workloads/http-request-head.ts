@@ -1,3 +1,4 @@
+import { Http1Framing } from '../http1-syntax.js';
 import { ByteBuffer } from './bytes.js';
 
 /**
@@ -12,20 +13,15 @@ export const METHOD_GET = 0;
 export const METHOD_HEAD = 1;
 export const METHOD_OTHER = 2;
 
-/** The parsed head of the current request; owned by the parser and reset when the next request starts. */
-export class RequestHead {
+/**
+ * The parsed head of the current request; owned by the parser and reset when the next request starts. The
+ * framing fields (minorVersion — 0 or 1 here —, contentLength, transferEncoding, chunked, connectionClose,
+ * connectionKeepAlive) and `keepAlive` come from Http1Framing, shared with the generator's response parser.
+ */
+export class RequestHead extends Http1Framing {
   method = METHOD_OTHER;
-  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
-  minorVersion = 1;
   /** The bytes after `?` in the request target, up to `#`. */
   readonly query = new ByteBuffer(128);
-  /** -1: no Content-Length header. */
-  contentLength = -1;
-  transferEncoding = false;
-  /** Transfer-Encoding's last coding is chunked. */
-  chunked = false;
-  connectionClose = false;
-  connectionKeepAlive = false;
   connectionUpgrade = false;
   /** An `Upgrade` header names websocket. */
   upgradeWebsocket = false;
@@ -41,21 +37,10 @@ export class RequestHead {
   readonly reflectEntries = new Int32Array(3 * MAX_REFLECTED_LINES);
   reflectCount = 0;
 
-  /** RFC 9112 §9.3: HTTP/1.1 persists unless `close`; HTTP/1.0 only with `keep-alive`. */
-  get keepAlive(): boolean {
-    if (this.connectionClose) return false;
-    return this.minorVersion === 1 || this.connectionKeepAlive;
-  }
-
-  reset(): void {
+  override reset(): void {
+    super.reset();
     this.method = METHOD_OTHER;
-    this.minorVersion = 1;
     this.query.length = 0;
-    this.contentLength = -1;
-    this.transferEncoding = false;
-    this.chunked = false;
-    this.connectionClose = false;
-    this.connectionKeepAlive = false;
     this.connectionUpgrade = false;
     this.upgradeWebsocket = false;
     this.expectContinue = false;

@@ -1,3 +1,18 @@
+import {
+  COLON,
+  COMMA,
+  CR,
+  equalsLower,
+  forEachToken,
+  HTTP_1_PREFIX,
+  isOws,
+  LF,
+  parseChunkSize,
+  parseDecimal,
+  readConnectionToken,
+  SP,
+  TOKEN_CHUNKED,
+} from '../http1-syntax.js';
 import { REFLECTED_HEADERS } from '../protocols.js';
 import { ByteBuffer } from './bytes.js';
 import { MAX_REFLECTED_LINES, METHOD_GET, METHOD_HEAD, RequestHead } from './http-request-head.js';
@@ -43,13 +58,6 @@ const S_TRAILER = 6;
 const S_DEAD = 7; // after malformed input
 const S_STOPPED = 8; // the sink stopped at a head (upgrade, refusal): the rest of the input is not HTTP
 
-const CR = 13;
-const LF = 10;
-const SP = 32;
-const HT = 9;
-const COLON = 58;
-const COMMA = 44;
-const SEMICOLON = 59;
 const QUESTION = 63;
 const HASH = 35;
 
@@ -79,10 +87,6 @@ const NAMES_BY_LENGTH: { word: Buffer; id: number }[][] = [];
 
 const WORD_GET = Buffer.from('GET', 'latin1');
 const WORD_HEAD = Buffer.from('HEAD', 'latin1');
-const WORD_HTTP_1 = Buffer.from('HTTP/1.', 'latin1');
-const WORD_CHUNKED = Buffer.from('chunked', 'latin1');
-const WORD_CLOSE = Buffer.from('close', 'latin1');
-const WORD_KEEP_ALIVE = Buffer.from('keep-alive', 'latin1');
 const WORD_UPGRADE = Buffer.from('upgrade', 'latin1');
 const WORD_WEBSOCKET = Buffer.from('websocket', 'latin1');
 const WORD_100_CONTINUE = Buffer.from('100-continue', 'latin1');
@@ -91,27 +95,13 @@ const WORD_100_CONTINUE = Buffer.from('100-continue', 'latin1');
 const TOKEN = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1;
 
-/** Case-insensitive compare of buf[start, end) with a lower-case word made of tchars. */
-function equalsLower(buf: Uint8Array, start: number, end: number, word: Buffer): boolean {
-  if (end - start !== word.length) return false;
-  for (let i = 0; i < word.length; i++) {
-    const b = buf[start + i]!;
-    // `| 0x20` lower-cases letters; it also maps control bytes onto printable ones, so exclude those.
-    if (b <= SP || (b | 0x20) !== word[i]) return false;
-  }
-  return true;
-}
-
-function isOws(b: number | undefined): boolean {
-  return b === SP || b === HT;
-}
-
-function hexValue(b: number): number {
-  if (b >= 48 && b <= 57) return b - 48;
-  const l = b | 0x20;
-  if (l >= 97 && l <= 102) return l - 87;
-  return -1;
-}
+/*
+ * Why the chunked decoding is not one class shared with the generator's response parser: only the
+ * chunk-size line is read the same way (parseChunkSize in src/http1-syntax.ts). Here every data piece goes to
+ * the sink, each section (head, chunk-size line, trailers) is counted with its line ends against
+ * MAX_HEAD_BYTES, errors are answered with a status and a message, and the sink may stop mid-stream; the
+ * generator skips data, limits lines one by one and only reports that the input was malformed.
+ */
 
 export class HttpRequestParser {
   readonly head = new RequestHead();
@@ -183,7 +173,7 @@ export class HttpRequestParser {
         if (start === end) return this.headDone();
         return this.parseHeader(line, start, end);
       case S_CHUNK_SIZE:
-        return this.parseChunkSize(line, start, end);
+        return this.onChunkSize(line, start, end);
       case S_CHUNK_DATA_END:
         if (start !== end) return this.fail(400, 'chunk data not followed by CRLF');
         this.state = S_CHUNK_SIZE;
@@ -216,7 +206,7 @@ export class HttpRequestParser {
     if (queryStart !== -1) head.query.append(line, queryStart, queryEnd === -1 ? at : queryEnd);
     at++;
     const minor = line[at + 7];
-    if (end - at !== 8 || line.compare(WORD_HTTP_1, 0, 7, at, at + 7) !== 0 || (minor !== 48 && minor !== 49)) {
+    if (end - at !== 8 || line.compare(HTTP_1_PREFIX, 0, 7, at, at + 7) !== 0 || (minor !== 48 && minor !== 49)) {
       return this.fail(400, 'unsupported HTTP version (HTTP/1.0 and HTTP/1.1 only)');
     }
     head.minorVersion = minor - 48;
@@ -251,13 +241,14 @@ export class HttpRequestParser {
         return true;
       }
       case H_TRANSFER_ENCODING: {
-        // The last coding decides (RFC 9112 §6.3); a later header line overrides an earlier one.
+        // The last coding decides (RFC 9112 §6.3); a later header line overrides an earlier one. Read strictly
+        // (the whole last comma-separated element), unlike the generator: a lenient read here is a smuggling hole.
         let last = end;
         while (last > start && line[last - 1] !== COMMA) last--;
         let tokenStart = last;
         while (tokenStart < end && isOws(line[tokenStart])) tokenStart++;
         head.transferEncoding = true;
-        head.chunked = equalsLower(line, tokenStart, end, WORD_CHUNKED);
+        head.chunked = equalsLower(line, tokenStart, end, TOKEN_CHUNKED);
         return true;
       }
       case H_CONNECTION:
@@ -317,19 +308,9 @@ export class HttpRequestParser {
     return this.complete();
   }
 
-  private parseChunkSize(line: Buffer, start: number, end: number): boolean {
-    let size = 0;
-    let at = start;
-    for (; at < end; at++) {
-      const digit = hexValue(line[at]!);
-      if (digit < 0) break;
-      size = size * 16 + digit;
-    }
-    const digits = at - start;
-    while (at < end && isOws(line[at])) at++;
-    if (digits === 0 || digits > MAX_CHUNK_SIZE_DIGITS || (at < end && line[at] !== SEMICOLON)) {
-      return this.fail(400, 'malformed chunk size');
-    }
+  private onChunkSize(line: Buffer, start: number, end: number): boolean {
+    const size = parseChunkSize(line, start, end, MAX_CHUNK_SIZE_DIGITS);
+    if (size < 0) return this.fail(400, 'malformed chunk size');
     this.sectionBytes = 0;
     if (size === 0) {
       this.state = S_TRAILER;
@@ -360,42 +341,11 @@ function lookupName(line: Buffer, start: number, end: number): number {
   return -1;
 }
 
-/** A decimal integer of at most 15 digits (exact in a double), or -1. */
-function parseDecimal(line: Buffer, start: number, end: number): number {
-  if (start === end || end - start > 15) return -1;
-  let value = 0;
-  for (let i = start; i < end; i++) {
-    const digit = line[i]! - 48;
-    if (digit < 0 || digit > 9) return -1;
-    value = value * 10 + digit;
-  }
-  return value;
+function onConnectionToken(head: RequestHead, line: Uint8Array, start: number, end: number): void {
+  if (!readConnectionToken(head, line, start, end) && equalsLower(line, start, end, WORD_UPGRADE)) head.connectionUpgrade = true;
 }
 
-type TokenHandler = (head: RequestHead, line: Buffer, start: number, end: number) => void;
-
-/** Calls `handler` for each comma-separated token of line[start, end), OWS trimmed. */
-function forEachToken(line: Buffer, start: number, end: number, head: RequestHead, handler: TokenHandler): void {
-  let at = start;
-  while (at < end) {
-    let tokenEnd = at;
-    while (tokenEnd < end && line[tokenEnd] !== COMMA) tokenEnd++;
-    let s = at;
-    let e = tokenEnd;
-    while (s < e && isOws(line[s])) s++;
-    while (e > s && isOws(line[e - 1])) e--;
-    handler(head, line, s, e);
-    at = tokenEnd + 1;
-  }
-}
-
-function onConnectionToken(head: RequestHead, line: Buffer, start: number, end: number): void {
-  if (equalsLower(line, start, end, WORD_CLOSE)) head.connectionClose = true;
-  else if (equalsLower(line, start, end, WORD_KEEP_ALIVE)) head.connectionKeepAlive = true;
-  else if (equalsLower(line, start, end, WORD_UPGRADE)) head.connectionUpgrade = true;
-}
-
-function onUpgradeToken(head: RequestHead, line: Buffer, start: number, end: number): void {
+function onUpgradeToken(head: RequestHead, line: Uint8Array, start: number, end: number): void {
   // "websocket" may carry a version suffix in theory ("websocket/13"); browsers and ws send it bare.
   if (equalsLower(line, start, end, WORD_WEBSOCKET)) head.upgradeWebsocket = true;
 }
