@@ -21,7 +21,7 @@ export function renderMarkdown(doc: ResultDocument): string {
     ['environment', `${doc.environment.kind}; variants ${doc.environment.variants.join(', ')}; baseline ${doc.environment.variants[0] ?? ''}`],
     ['machine', `node ${doc.environment.nodeVersion}, ${doc.environment.platform}, ${doc.environment.cpus} CPUs`],
     ['rounds', doc.scenario.pairing === 'time'
-      ? `${doc.scenario.rounds}; in each, both variants driven at once by one generator, requests alternating (time pairing)`
+      ? `${doc.scenario.rounds}, cut from one continuous load per protocol that drives both variants at once from one generator, requests alternating (time pairing)`
       : `${doc.scenario.rounds} per variant, interleaved A B B A`],
     ['placement', doc.environment.placement === undefined ? 'not recorded' : `${doc.environment.placement.obtained} (requested ${doc.environment.placement.requested})${doc.environment.placement.note === undefined ? '' : `; ${doc.environment.placement.note}`}`],
     ['meshbench', `${doc.tool.version}, result schema ${doc.schemaVersion}`],
@@ -35,7 +35,7 @@ export function renderMarkdown(doc: ResultDocument): string {
     p.marker === null ? '—' : truncate(p.marker, 80), p.ok ? 'yes' : 'NO',
   ])), '');
 
-  for (const p of doc.protocols) out.push(...protocolSection(p, doc.verdict.statistics?.estimates.find((e) => e.protocol === p.name)));
+  for (const p of doc.protocols) out.push(...protocolSection(p, doc.verdict.statistics?.estimates.find((e) => e.protocol === p.name), doc.scenario.pairing === 'time'));
 
   if (doc.verdict.checks.length > 0) {
     out.push(doc.aa === true ? '## A/A checks' : '## Budgets', '');
@@ -54,7 +54,7 @@ export function renderMarkdown(doc: ResultDocument): string {
   return out.join('\n');
 }
 
-function protocolSection(p: ProtocolResult, estimates: ProtocolEstimates | undefined): string[] {
+function protocolSection(p: ProtocolResult, estimates: ProtocolEstimates | undefined, timePaired: boolean): string[] {
   const out: string[] = [];
   const load = p.model === 'open' ? `open loop at ${p.rateHz} req/s` : 'closed loop';
   out.push(`## ${p.name}`, '', `${load}, ${p.connections} connections/streams, ${p.payloadBytes} B payload.`, '');
@@ -79,7 +79,7 @@ function protocolSection(p: ProtocolResult, estimates: ProtocolEstimates | undef
     out.push('Sidecar cost:', '', mdTable(['variant', 'proxy', '>CPU s', '>CPU µs/request', '>peak RSS MiB'], proxies), '');
   }
   out.push(...estimatesTable(p, estimates));
-  out.push(...hiccupsTable(p));
+  out.push(...hiccupsTable(p, timePaired));
   out.push('Per round:', '');
   const rounds = Object.entries(p.variants)
     .flatMap(([name, v]) => v.rounds.map((r) => ({ name, r })))
@@ -94,7 +94,7 @@ function protocolSection(p: ProtocolResult, estimates: ProtocolEstimates | undef
  * The hiccups (a 1 ms timer's lateness) of the generator and the env's processes while this protocol ran:
  * stalls of the platform or the harness itself, beside the latencies they would otherwise hide in.
  */
-function hiccupsTable(p: ProtocolResult): string[] {
+function hiccupsTable(p: ProtocolResult, timePaired: boolean): string[] {
   // Time-paired variants ran together and share the same records: list them once.
   const seen = new Set<string>();
   const rows: string[][] = [];
@@ -102,7 +102,7 @@ function hiccupsTable(p: ProtocolResult): string[] {
     const key = JSON.stringify(v.hiccupsUs ?? {});
     if (seen.has(key)) continue;
     seen.add(key);
-    for (const [source, h] of Object.entries(v.hiccupsUs ?? {})) rows.push([source, name, ms(h.p50), ms(h.p99), ms(h.p999), ms(h.max), String(h.count)]);
+    for (const [source, h] of Object.entries(v.hiccupsUs ?? {})) rows.push([source, timePaired ? 'all (side by side)' : name, ms(h.p50), ms(h.p99), ms(h.p999), ms(h.max), String(h.count)]);
   }
   if (rows.length === 0) return [];
   return ['Hiccups — how late a 1 ms timer woke in each process while this protocol ran (ms):', '', mdTable(['source', 'during rounds of', '>p50', '>p99', '>p99.9', '>max', '>ticks'], rows), ''];
