@@ -243,4 +243,23 @@ describe('HttpRequestParser', () => {
       ['', 'x'],
     ]);
   });
+
+  it('a sink stopping at a head (an upgrade) gets the offset just past it: the rest is not HTTP', () => {
+    const recorder = new Recorder();
+    const parser = new HttpRequestParser({ ...bind(recorder), onRequestHead: () => false });
+    const wire = Buffer.from('GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n\x82\x85frame');
+    expect(parser.execute(wire, 0)).toBe(wire.indexOf('\x82'));
+    const next = Buffer.from('GET / HTTP/1.1\r\n\r\n');
+    expect(parser.execute(next, 0)).toBe(next.length); // ignored from then on
+    expect(recorder.requests).toEqual([]);
+  });
 });
+
+function bind(recorder: Recorder): HttpRequestSink {
+  return {
+    onRequestHead: (head) => recorder.onRequestHead(head),
+    onRequestBody: (chunk, start, end) => recorder.onRequestBody(chunk, start, end),
+    onRequestComplete: () => recorder.onRequestComplete(),
+    onRequestError: (status) => recorder.onRequestError(status),
+  };
+}
