@@ -72,16 +72,7 @@ export class LoopRecorder {
 
   /** A measured-window request went out `lagUs` after its intended time. */
   sent(lagUs: number): void {
-    this.sentCount++;
-    this.ivSent++;
-    this.behindUs += lagUs;
-    if (lagUs > this.maxLagUs) this.maxLagUs = lagUs;
-    if (lagUs > this.ivMaxLagUs) this.ivMaxLagUs = lagUs;
-    if (lagUs > this.lateThresholdUs) {
-      this.lateCount++;
-      this.ivLate++;
-    }
-    recordLatency(this.lag, lagUs);
+    this.noteSend(lagUs, lagUs > this.lateThresholdUs);
   }
 
   response(now: number, intendedUs: number, sentUs: number, measured: boolean): void {
@@ -101,14 +92,23 @@ export class LoopRecorder {
    * first): recorded as a response at `now` (the end of the drain) and counted late.
    */
   unsent(now: number, intendedUs: number): void {
-    this.sentCount++;
-    this.lateCount++;
-    recordLatency(this.lag, now - intendedUs);
     if (now >= this.intervalEndUs) this.advance(now);
-    this.ivSent++;
-    this.ivLate++;
-    if (now - intendedUs > this.ivMaxLagUs) this.ivMaxLagUs = now - intendedUs;
+    this.noteSend(now - intendedUs, true);
     recordLatency(this.interval, now - intendedUs);
+  }
+
+  /** One measured-window request's send (or non-send) into the run's and the current interval's lag figures. */
+  private noteSend(lagUs: number, late: boolean): void {
+    this.sentCount++;
+    this.ivSent++;
+    this.behindUs += lagUs;
+    if (lagUs > this.maxLagUs) this.maxLagUs = lagUs;
+    if (lagUs > this.ivMaxLagUs) this.ivMaxLagUs = lagUs;
+    if (late) {
+      this.lateCount++;
+      this.ivLate++;
+    }
+    recordLatency(this.lag, lagUs);
   }
 
   error(kind: ErrorKind, measured: boolean): void {

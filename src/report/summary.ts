@@ -3,7 +3,7 @@ import { calibrationNote } from './conclusion.js';
 import { ms, rate, signedMs, textTable } from './format.js';
 
 /** The worst p99 among the hiccup sources `pick` selects (ms), or "" when none was recorded. */
-export function hiccupP99(hiccupsUs: Record<string, { p99: number }> | undefined, pick: (source: string) => boolean): string {
+function hiccupP99(hiccupsUs: Record<string, { p99: number }> | undefined, pick: (source: string) => boolean): string {
   const p99s = Object.entries(hiccupsUs ?? {}).filter(([source]) => pick(source)).map(([, h]) => h.p99);
   return p99s.length === 0 ? '' : ms(Math.max(...p99s));
 }

@@ -29,7 +29,6 @@ export const METHODS: Record<Pairing, string> = {
 /** Everything the intervals of one protocol's figures are computed from. */
 export interface ProtocolData {
   protocol: ProtocolResult;
-  pairing: Pairing;
   /** Rounds in which every variant has data: the units of the between-round term. */
   rounds: number;
   replicates: Replicates;
@@ -44,7 +43,6 @@ export function protocolData(protocol: ProtocolResult, settings: StatisticsSetti
   const perRound = roundPercentiles(samples);
   return {
     protocol,
-    pairing: settings.pairing,
     rounds: sharedRounds(protocol),
     replicates: time ? pairedBootstrap(samples, options) : bootstrap(samples, options),
     perRound,
@@ -71,7 +69,6 @@ export interface FigureData {
   estimate: number;
   replicates: Float64Array;
   perRound: number[];
-  pairing: Pairing;
 }
 
 function pick(l: LatencySummaryUs, index: PercentileIndex): number {
@@ -84,7 +81,7 @@ export function figureData(d: ProtocolData, key: FigureKey): FigureData | null {
   const rounds = d.perRound.get(key.variant);
   if (v === undefined || reps === undefined || rounds === undefined) return null;
   if (key.kind === 'latency') {
-    return { estimate: pick(v.latencyUs, key.index), replicates: reps[key.index] ?? new Float64Array(), perRound: [...rounds.values()].map((r) => r[key.index] ?? NaN), pairing: d.pairing };
+    return { estimate: pick(v.latencyUs, key.index), replicates: reps[key.index] ?? new Float64Array(), perRound: [...rounds.values()].map((r) => r[key.index] ?? NaN) };
   }
   const b = d.protocol.variants[key.baseline];
   const baseReps = d.replicates.get(key.baseline);
@@ -104,7 +101,6 @@ export function figureData(d: ProtocolData, key: FigureKey): FigureData | null {
     estimate: combine(pick(v.latencyUs, index as PercentileIndex), pick(b.latencyUs, index as PercentileIndex)),
     replicates: mine.map((x, i) => combine(x, theirs[i] ?? NaN)),
     perRound,
-    pairing: d.pairing,
   };
 }
 
