@@ -36,7 +36,7 @@ export interface RoundFigures {
   intervals: IntervalHistogram[];
   /**
    * Hiccups seen while the round ran (meters/hiccup.ts): per source — `generator` (the load threads) and each
-   * process the env runs here (e.g. `echo (meshed)`) — how late a 1 ms timer woke, µs. Under time pairing the
+   * process the env runs here (e.g. `echo 1`) — how late a 1 ms timer woke, µs. Under time pairing the
    * variants of a round ran together and share the same records.
    */
   hiccups: HiccupRecord[];
@@ -155,6 +155,8 @@ export interface FigureInterval {
    * per round (unit²), the number of rounds, and whether running more rounds of it could narrow the interval.
    */
   between: { variance: number; rounds: number; scales: boolean }[];
+  /** z × the run-to-run noise added in quadrature to both sides (statistics.runNoiseMs; more rounds do not shrink it). */
+  runHalfWidth?: number;
 }
 
 export interface PercentileIntervals {

@@ -92,7 +92,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--http-port <port>', 'HTTP/1.1 and websocket port (0 = any free port)', int('--http-port', 0), 8080)
     .option('--grpc-port <port>', 'gRPC port (0 = any free port)', int('--grpc-port', 0), 9090)
     .option('--planted-delay-ms <ms>', 'test/calibration knob: hold every response this long (µs-precise) before sending it', positive('--planted-delay-ms', true), 0)
-    .action(async (opts: { host: string; httpPort: number; grpcPort: number; plantedDelayMs: number }) => {
+    .option('--planted-ports', 'with --planted-delay-ms: hold only the replies of a second pair of ports (announced as "planted" in the listening line); the ordinary ports answer at once')
+    .action(async (opts: { host: string; httpPort: number; grpcPort: number; plantedDelayMs: number; plantedPorts?: boolean }) => {
       const { echoCommand } = await import('./echo.js');
       await echoCommand(opts);
     });

@@ -84,6 +84,12 @@ export const statisticsSchema = z.strictObject({
   resamples: z.int().min(200).max(100_000).default(2000),
   /** Seed of the resampling: the same result and seed always give the same verdict. */
   seed: z.int().min(0).max(2_147_483_647).default(1),
+  /**
+   * Run-to-run spread (sd, ms) of a tail overhead (p99, p99.9) that no run can see in itself — state that
+   * persists through a whole run, such as which connection an echo's event loop serves first — added in
+   * quadrature to those intervals (src/verdict/statistics.ts). Measured with `run --aa` on the 2-core class.
+   */
+  runNoiseMs: z.number().min(0).max(100).default(0.05),
 });
 
 const localEnvSchema = z.strictObject({
@@ -93,8 +99,8 @@ const localEnvSchema = z.strictObject({
   /** http: L7 sidecars (Istio-like, adds x-forwarded-client-cert); tcp: L4 mTLS tunnel (ambient-like). */
   sidecarMode: z.enum(['http', 'tcp']).default('http'),
   /**
-   * Test/calibration knob: the meshed echo holds every response (HTTP/1.1, websocket message, gRPC message)
-   * exactly this many ms before sending it, so a run can be checked against a known overhead. 0 = off.
+   * Test/calibration knob: on the meshed path the echo replicas hold every response (HTTP/1.1, websocket
+   * message, gRPC message) exactly this many ms before sending it, so a run can be checked against a known overhead. 0 = off.
    */
   plantedDelayMs: z.number().min(0).max(1000).default(0),
 });
@@ -192,7 +198,7 @@ export const scenarioSchema = z
     protocols: z.array(protocolSchema).min(1),
     budgets: scenarioBudgetsSchema,
     validity: validitySchema.default({ maxErrorRate: 0.01, minAchievedRateRatio: 0.95, maxLateShare: 0.05, lateThresholdMs: 1 }),
-    statistics: statisticsSchema.default({ confidence: 0.95, resamples: 2000, seed: 1 }),
+    statistics: statisticsSchema.default({ confidence: 0.95, resamples: 2000, seed: 1, runNoiseMs: 0.05 }),
   })
   .superRefine((scenario, ctx) => {
     if (scenario.env.kind === 'kubernetes') checkKubernetesEnv(scenario.env, ctx);

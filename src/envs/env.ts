@@ -13,12 +13,17 @@ export interface VariantTargets {
   name: VariantName;
   /** Target per protocol, in the form src/drivers/driver.ts DriverOptions.target expects. */
   targets: Partial<Record<Protocol, string>>;
+  /**
+   * Several addresses of the same workload per protocol (replicas; the first is `targets[p]`): the load
+   * spreads its connections over them (LoadSpec.replicas). Absent: `targets` alone.
+   */
+  replicas?: Partial<Record<Protocol, readonly string[]>>;
   expect: MeshExpectation;
   /**
-   * The same workload reached without its mesh path (local: the meshed echo's own ports). `run --aa` drives
-   * these, so an A/A run has the asymmetry a real run has — two workload processes — with both paths direct.
+   * The workload the variant reaches, reached without its mesh path (local: the echo replicas' own ports —
+   * the planted ones in a planted-delay run). `run --aa` drives these.
    */
-  direct?: Partial<Record<Protocol, string>>;
+  direct?: Pick<VariantTargets, 'targets' | 'replicas'>;
 }
 
 /** A sample of the sidecar proxies' resource use (recorded with every result). */

@@ -90,13 +90,21 @@ export async function provePaths(env: RunningEnv, protocols: readonly Protocol[]
         records.push({ ...base, marker: null, ok: false, detail: 'the environment has no target for this protocol' });
         continue;
       }
-      const traceparent = newTraceparent();
-      try {
-        const result = await probe(protocol, { target, payloadBytes: PROBE_PAYLOAD_BYTES, headers: { traceparent } }, PROBE_TIMEOUT_MS);
-        records.push({ ...base, ...checkProbe(variant.expect, result, traceparent) });
-      } catch (err) {
-        records.push({ ...base, marker: null, ok: false, detail: `${target} did not answer the probe: ${errorMessage(err)}` });
+      // Every replica the load will reach answers, and answers as its path must.
+      const addresses = variant.replicas?.[protocol] ?? [target];
+      let record: ProofRecord | undefined;
+      for (const address of addresses) {
+        const traceparent = newTraceparent();
+        try {
+          const result = await probe(protocol, { target: address, payloadBytes: PROBE_PAYLOAD_BYTES, headers: { traceparent } }, PROBE_TIMEOUT_MS);
+          record = { ...base, ...checkProbe(variant.expect, result, traceparent) };
+        } catch (err) {
+          record = { ...base, marker: null, ok: false, detail: `${address} did not answer the probe: ${errorMessage(err)}` };
+        }
+        if (!record.ok) break;
       }
+      if (record !== undefined && record.ok && addresses.length > 1) record.detail += ` (each of ${addresses.length} replicas)`;
+      if (record !== undefined) records.push(record);
     }
   }
   const failed = records.filter((r) => !r.ok);

@@ -3,7 +3,7 @@ import type { LoadSpec } from './types.js';
 
 /** One lane of a worker: its own driver (target) and loop, on the worker's one thread. */
 export interface LaneData {
-  driver: Pick<LoadSpec, 'protocol' | 'target' | 'payloadBytes' | 'headers'>;
+  driver: Pick<LoadSpec, 'protocol' | 'target' | 'replicas' | 'payloadBytes' | 'headers'>;
   /** This worker's share of the lane's load. */
   loop: LoopSpec;
   /** Shift of this lane's open-loop schedule so workers and lanes interleave. */

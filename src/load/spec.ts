@@ -3,13 +3,16 @@ import type { ProtocolConfig } from '../config/schema.js';
 import type { LoadSpec } from './types.js';
 
 /**
- * The load job of one protocol of a scenario against one target (per round and variant); a request sent
- * more than `lateThresholdMs` (scenario validity.lateThresholdMs) after its intended time counts as late.
+ * The load job of one protocol of a scenario against one target (per round and variant), or against several
+ * replicas of it (`replicas`, the first being `target`); a request sent more than `lateThresholdMs` (scenario
+ * validity.lateThresholdMs) after its intended time counts as late.
  */
-export function loadSpec(config: ProtocolConfig, target: string, lateThresholdMs = 1): LoadSpec {
+export function loadSpec(config: ProtocolConfig, target: string, lateThresholdMs = 1, replicas?: readonly string[]): LoadSpec {
+  const at = (t: string): string => (config.name === 'http1' || config.name === 'websocket' ? withPath(t, config.path) : t);
   return {
     protocol: config.name,
-    target: config.name === 'http1' || config.name === 'websocket' ? withPath(target, config.path) : target,
+    target: at(target),
+    ...(replicas !== undefined && replicas.length > 1 ? { replicas: replicas.map(at) } : {}),
     model: config.model,
     rateHz: config.rateHz,
     connections: config.connections,

@@ -9,6 +9,11 @@ export type LoadModel = 'open' | 'closed';
 export interface LoadSpec {
   protocol: Protocol;
   target: string;
+  /**
+   * The same service at several addresses (replicas; the first is `target`): each worker's connection i goes
+   * to replicas[i mod n]. Absent: every connection goes to `target`.
+   */
+  replicas?: readonly string[];
   model: LoadModel;
   /** Open loop: total intended rate across all workers. Ignored for closed loop. */
   rateHz: number;

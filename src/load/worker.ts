@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadDriver } from '../drivers/load-driver.js';
+import { spreadDriver } from '../drivers/spread.js';
 import { HiccupMeter } from '../meters/hiccup.js';
 import { toLocalUs } from '../timing/clock.js';
 import { LoadLoop } from './loop.js';
@@ -21,8 +22,9 @@ const post = (message: FromLoadWorker): void => port.postMessage(message);
 
 const loops = await Promise.all(
   data.lanes.map(async (lane) => {
-    const driver = (await loadDriver(lane.driver.protocol)).create({ target: lane.driver.target, payloadBytes: lane.driver.payloadBytes, headers: lane.driver.headers });
-    return new LoadLoop(driver, lane.loop);
+    const { protocol, target, replicas = [target], payloadBytes, headers } = lane.driver;
+    const module = await loadDriver(protocol);
+    return new LoadLoop(spreadDriver(replicas.map((t) => module.create({ target: t, payloadBytes, headers }))), lane.loop);
   }),
 );
 // Running from the start (its ticker thread needs tens of ms to come up); what it saw before the load is dropped.

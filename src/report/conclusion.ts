@@ -71,7 +71,7 @@ export function renderConclusion(doc: ResultDocument): string {
 export function calibrationNote(doc: ResultDocument): string | null {
   const planted = doc.environment.facts['plantedDelayMs'];
   if (typeof planted !== 'number' || planted <= 0) return null;
-  return `CALIBRATION RUN: a delay of ${planted} ms was planted on the meshed echo (env.plantedDelayMs): every meshed response was held ${planted} ms on purpose, so this verdict judges the harness, not a mesh.`;
+  return `CALIBRATION RUN: a delay of ${planted} ms was planted on the meshed path (env.plantedDelayMs): every meshed response was held ${planted} ms on purpose, so this verdict judges the harness, not a mesh.`;
 }
 
 /** The table of every check: estimate, interval, limit, decision, rounds that would decide it. */

@@ -4,8 +4,8 @@ import { MeshbenchError } from '../errors.js';
 import { BASELINE_VARIANT } from '../protocols.js';
 
 /**
- * `run --aa`: the same environment, but every variant drives its workload directly — the meshed variant its
- * own echo without the sidecars (`direct`), so there are two echo processes as in a real run, both direct —
+ * `run --aa`: the same environment, but every variant drives its workload directly — the meshed variant the
+ * echo replicas it reaches, without the sidecars (`direct`; in a planted-delay run, the planted ports) —
  * from where the baseline's load runs, and must prove unmeshed. Where an env has no direct path for a variant
  * (static, kubernetes) it drives the baseline's targets. The rest of the pipeline is untouched — variants are
  * paired and judged as in any run — so an A/A run measures exactly what the method makes of two identical
@@ -16,7 +16,10 @@ export function aaEnv(env: RunningEnv): RunningEnv {
   if (base === undefined) {
     throw new MeshbenchError('MB_BAD_ARGUMENT', `--aa needs the "${BASELINE_VARIANT}" variant, and this environment has only ${env.variants.map((v) => v.name).join(', ')}`);
   }
-  const variants = env.variants.map((v) => ({ name: v.name, targets: v.name === BASELINE_VARIANT ? base.targets : (v.direct ?? base.targets), expect: { kind: 'none' as const } }));
+  const variants = env.variants.map((v) => {
+    const direct = v.name === BASELINE_VARIANT ? base : (v.direct ?? base);
+    return { name: v.name, targets: direct.targets, ...(direct.replicas === undefined ? {} : { replicas: direct.replicas }), expect: { kind: 'none' as const } };
+  });
   const how = env.variants.every((v) => v.name === BASELINE_VARIANT || v.direct !== undefined)
     ? 'every variant drives its own workload directly (no mesh path)'
     : `every variant drives the ${BASELINE_VARIANT} targets`;

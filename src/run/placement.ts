@@ -4,7 +4,7 @@ import type { PlacementRecord } from '../result.js';
 /**
  * Process placement: where the platform lets it, the run's processes get the CPU the moment they wake.
  *
- * On a 2-core runner the generator, two echo processes and two sidecars share the cores with whatever else
+ * On a 2-core runner the generator, two echo replicas and two sidecars share the cores with whatever else
  * the machine runs; a process that wakes for a response waits for the scheduler to give it a core, and that
  * wait lands in the latency tail of whichever variant it happened to — noise as big as a sidecar's cost.
  * meshbench therefore raises its own scheduling priority (nice −20, the highest the fair scheduler has)

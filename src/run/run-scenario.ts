@@ -68,8 +68,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     // Time pairing: each protocol runs once, continuously, for all its rounds (split into rounds afterwards,
     // aggregate.ts). Rounds pairing: one load per round and variant, variants taking turns A B B A …
     const passes = paired ? [{ round: 0, rounds: scenario.rounds }] : Array.from({ length: scenario.rounds }, (_, round) => ({ round, rounds: 1 }));
-    const spec = (config: ProtocolConfig, target: string, pass: { round: number; rounds: number }): LoadSpec => {
-      const s = loadSpec(config, target, scenario.validity.lateThresholdMs);
+    const spec = (config: ProtocolConfig, v: { target: string; replicas?: readonly string[] }, pass: { round: number; rounds: number }): LoadSpec => {
+      const s = loadSpec(config, v.target, scenario.validity.lateThresholdMs, v.replicas);
       const warmupMs = pass.round === 0 ? Math.max(s.warmupMs, Math.round(config.firstWarmupS * 1000)) : s.warmupMs;
       return { ...s, warmupMs, durationMs: s.durationMs * pass.rounds };
     };
@@ -80,8 +80,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       for (const [index, config] of scenario.protocols.entries()) {
         // ABBA: the order alternates — per round, who runs first (rounds); per protocol, who takes the first slot of each pair (time).
         const order = variantOrder(variants, paired ? index : pass.round).flatMap((name) => {
-          const target = env.variants.find((v) => v.name === name)?.targets[config.name];
-          return target === undefined ? [] : [{ name, target }];
+          const v = env.variants.find((e) => e.name === name);
+          const target = v?.targets[config.name];
+          const replicas = v?.replicas?.[config.name];
+          return target === undefined ? [] : [{ name, target, ...(replicas === undefined ? {} : { replicas }) }];
         });
         const groups = paired ? [order] : order.map((v) => [v]);
         for (const group of groups) {
@@ -93,8 +95,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
           const startedAt = new Date().toISOString();
           const progress = (lane: number, p: LoadProgress): void => onEvent?.({ type: 'progress', protocol: config.name, variant: group[lane]?.name ?? label, ...p });
           const loads = env.runLoad === undefined
-            ? await runLoads(group.map((v) => spec(config, v.target, pass)), signal, progress)
-            : [await env.runLoad(group[0]?.name ?? '', spec(config, group[0]?.target ?? '', pass), signal, (p) => progress(0, p))];
+            ? await runLoads(group.map((v) => spec(config, v, pass)), signal, progress)
+            : [await env.runLoad(group[0]?.name ?? '', spec(config, group[0] ?? { target: '' }, pass), signal, (p) => progress(0, p))];
           const envHiccups = (await env.takeHiccups?.()) ?? {};
           const proxiesAfter = await Promise.all(group.map((v) => env.sampleProxies(v.name)));
           if (signal?.aborted) { interrupted = true; break passes; } // a cut-short load is not comparable

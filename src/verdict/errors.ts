@@ -2,10 +2,7 @@ import type { Budgets } from '../config/schema.js';
 export { DEFAULT_ERROR_RATE_OVERHEAD } from '../config/schema.js';
 import { BASELINE_VARIANT } from '../protocols.js';
 import type { BudgetCheck, ErrorCounts, ProtocolResult } from '../result.js';
-import { MAX_ROUNDS, tQuantile } from './statistics.js';
-
-/** Student's t with this many degrees of freedom is the standard normal to 9 significant digits. */
-const NORMAL_DF = 1e9;
+import { MAX_ROUNDS, normalQuantile } from './statistics.js';
 
 /**
  * The error-rate budget: how much the mesh may add to the share of requests that fail. Failed requests and
@@ -31,14 +28,11 @@ export interface ProportionInterval {
   high: number;
 }
 
-function zOf(confidence: number): number {
-  return tQuantile(confidence, NORMAL_DF);
-}
 
 /** Wilson score interval of `failures` out of `trials` (trials 0: the whole of [0, 1]). */
 export function wilsonInterval(failures: number, trials: number, confidence: number): ProportionInterval {
   if (trials <= 0) return { estimate: 0, low: 0, high: 1 };
-  const z = zOf(confidence);
+  const z = normalQuantile(confidence);
   const p = failures / trials;
   const z2n = (z * z) / trials;
   const centre = (p + z2n / 2) / (1 + z2n);

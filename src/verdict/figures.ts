@@ -12,18 +12,22 @@ export interface StatisticsSettings {
   seed: number;
   /** How the result's variants were paired (scenario `pairing`; documents without it: rounds). */
   pairing: Pairing;
+  /** Run-to-run sd (ms) of tail overheads that a run cannot see in itself (scenario `statistics.runNoiseMs`). */
+  runNoiseMs: number;
 }
 
-export const DEFAULT_STATISTICS: StatisticsSettings = { confidence: 0.95, resamples: 2000, seed: 1, pairing: 'rounds' };
+export const DEFAULT_STATISTICS: StatisticsSettings = { confidence: 0.95, resamples: 2000, seed: 1, pairing: 'rounds', runNoiseMs: 0.05 };
 
 export const METHODS: Record<Pairing, string> = {
   time:
     'the wider of: Student t over the per-round figures, paired (rounds − 1 degrees of freedom; Welch for two results), and the ' +
     'paired time-block bootstrap percentile interval (the variants ran side by side; (round, 1 s block) units resampled with ' +
-    'replacement, the same draw for every variant, each figure recomputed on the merged drawn blocks)',
+    'replacement, the same draw for every variant, each figure recomputed on the merged drawn blocks); tail overheads (p99, p99.9) ' +
+    'then widened in quadrature by z × statistics.runNoiseMs (the run-to-run spread no run sees in itself)',
   rounds:
     'the wider of: Student t over the paired per-round figures (rounds − 1 degrees of freedom; Welch for two results), ' +
-    'and the within-round bootstrap percentile interval (1 s time blocks and requests resampled, rounds held fixed)',
+    'and the within-round bootstrap percentile interval (1 s time blocks and requests resampled, rounds held fixed); tail overheads ' +
+    '(p99, p99.9) then widened in quadrature by z × statistics.runNoiseMs (the run-to-run spread no run sees in itself)',
 };
 
 /** Everything the intervals of one protocol's figures are computed from. */
@@ -34,6 +38,8 @@ export interface ProtocolData {
   replicates: Replicates;
   /** Per variant, per round number: exact p50 / p99 / p99.9 of that round. */
   perRound: Map<VariantName, Map<number, number[]>>;
+  /** statistics.runNoiseMs, in µs. */
+  runNoiseUs: number;
 }
 
 export function protocolData(protocol: ProtocolResult, settings: StatisticsSettings, stream: string = protocol.name): ProtocolData {
@@ -46,6 +52,7 @@ export function protocolData(protocol: ProtocolResult, settings: StatisticsSetti
     rounds: sharedRounds(protocol),
     replicates: time ? pairedBootstrap(samples, options) : bootstrap(samples, options),
     perRound,
+    runNoiseUs: settings.runNoiseMs * 1000,
   };
 }
 
@@ -64,11 +71,13 @@ export type FigureKey =
   | { kind: 'overhead'; variant: VariantName; baseline: VariantName; index: PercentileIndex }
   | { kind: 'ratio'; variant: VariantName; baseline: VariantName };
 
-/** One figure of one result: its estimate, within-round replicates and per-round values. */
+/** One figure of one result: its estimate, within-round replicates, per-round values and run-to-run noise. */
 export interface FigureData {
   estimate: number;
   replicates: Float64Array;
   perRound: number[];
+  /** sd (µs) of what persists through a run: the run's noise at tail overheads (p99, p99.9), else 0. */
+  runNoiseUs: number;
 }
 
 function pick(l: LatencySummaryUs, index: PercentileIndex): number {
@@ -81,7 +90,7 @@ export function figureData(d: ProtocolData, key: FigureKey): FigureData | null {
   const rounds = d.perRound.get(key.variant);
   if (v === undefined || reps === undefined || rounds === undefined) return null;
   if (key.kind === 'latency') {
-    return { estimate: pick(v.latencyUs, key.index), replicates: reps[key.index] ?? new Float64Array(), perRound: [...rounds.values()].map((r) => r[key.index] ?? NaN) };
+    return { estimate: pick(v.latencyUs, key.index), replicates: reps[key.index] ?? new Float64Array(), perRound: [...rounds.values()].map((r) => r[key.index] ?? NaN), runNoiseUs: 0 };
   }
   const b = d.protocol.variants[key.baseline];
   const baseReps = d.replicates.get(key.baseline);
@@ -101,6 +110,7 @@ export function figureData(d: ProtocolData, key: FigureKey): FigureData | null {
     estimate: combine(pick(v.latencyUs, index as PercentileIndex), pick(b.latencyUs, index as PercentileIndex)),
     replicates: mine.map((x, i) => combine(x, theirs[i] ?? NaN)),
     perRound,
+    runNoiseUs: key.kind === 'overhead' && key.index > 0 ? d.runNoiseUs : 0,
   };
 }
 
@@ -117,7 +127,7 @@ function between(f: FigureData, scales: boolean): BetweenTerm {
 /** The interval of a figure of one result; a latency (never negative) has its low end clamped at 0. */
 export function intervalOf(f: FigureData | null, confidence: number, nonNegative = false): FigureInterval | null {
   if (f === null) return null;
-  const i = figureInterval(f.estimate, f.replicates, [between(f, true)], confidence);
+  const i = figureInterval(f.estimate, f.replicates, [between(f, true)], confidence, f.runNoiseUs);
   return i !== null && nonNegative && i.low < 0 ? { ...i, low: 0 } : i;
 }
 
@@ -128,7 +138,7 @@ export function intervalOf(f: FigureData | null, confidence: number, nonNegative
 export function differenceInterval(candidate: FigureData | null, baseline: FigureData | null, confidence: number): FigureInterval | null {
   if (candidate === null || baseline === null) return null;
   const replicates = candidate.replicates.map((x, i) => x - (baseline.replicates[i] ?? NaN));
-  return figureInterval(candidate.estimate - baseline.estimate, replicates, [between(candidate, true), between(baseline, false)], confidence);
+  return figureInterval(candidate.estimate - baseline.estimate, replicates, [between(candidate, true), between(baseline, false)], confidence, Math.hypot(candidate.runNoiseUs, baseline.runNoiseUs));
 }
 
 /** Intervals of every compared figure of a protocol: p50 / p99 / p99.9 per variant, overhead and p99 ratio. */

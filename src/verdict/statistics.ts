@@ -43,8 +43,15 @@ export interface BetweenTerm {
  * Two-sided Student's t quantile for confidence `confidence` and `df` degrees of freedom (df need not be an
  * integer: Welch's df rarely is).
  */
-export function tQuantile(confidence: number, df: number): number {
-  return tQuantileOf(1 - (1 - confidence) / 2, df);
+export function tQuantile(confidence: number, df: number): number {  return tQuantileOf(1 - (1 - confidence) / 2, df);
+}
+
+/** Student's t with this many degrees of freedom is the standard normal to 9 significant digits. */
+const NORMAL_DF = 1e9;
+
+/** Two-sided normal quantile for `confidence` (1.96 at 0.95). */
+export function normalQuantile(confidence: number): number {
+  return tQuantile(confidence, NORMAL_DF);
 }
 
 export function betweenTerm(spread: RoundSpread): BetweenTerm {
@@ -90,22 +97,30 @@ export function finiteSorted(values: ArrayLike<number>): number[] {
  * The interval of a figure at `confidence` (two-sided): from the point estimate (computed on the merged
  * data), its within-round bootstrap replicates, and its between-round terms. Null when there are no
  * replicates (no interval histograms to resample).
+ *
+ * `runNoise` (sd, the figure's unit): what persists through a whole run and so varies only between runs —
+ * neither term above can see it (every round of the run shares it). Measured with A/A runs on the 2-core
+ * class (README, "The verdict"): at P99 the differences of identical paths spread between runs by up to
+ * ≈ 0.09 ms (sd) more than their within-run intervals allowed, and without this term 3 of 9 A/A runs failed.
+ * It is added in quadrature: each side of the interval becomes √(side² + (z·runNoise)²).
  */
-export function figureInterval(estimate: number, replicates: ArrayLike<number>, between: readonly BetweenTerm[], confidence: number): FigureInterval | null {
+export function figureInterval(estimate: number, replicates: ArrayLike<number>, between: readonly BetweenTerm[], confidence: number, runNoise = 0): FigureInterval | null {
   const sorted = finiteSorted(replicates);
   if (sorted.length === 0) return null;
   const alpha = 1 - confidence;
   const lowDev = Math.max(0, estimate - quantileSorted(sorted, alpha / 2));
   const highDev = Math.max(0, quantileSorted(sorted, 1 - alpha / 2) - estimate);
   const half = roundHalfWidth(between, confidence);
+  const run = runNoise > 0 ? normalQuantile(confidence) * runNoise : 0;
   return {
     estimate,
-    low: estimate - Math.max(lowDev, half),
-    high: estimate + Math.max(highDev, half),
+    low: estimate - Math.hypot(Math.max(lowDev, half), run),
+    high: estimate + Math.hypot(Math.max(highDev, half), run),
     confidence,
     withinLowDev: lowDev,
     withinHighDev: highDev,
     between: between.map((b) => ({ variance: b.variance, rounds: b.rounds, scales: b.scales })),
+    ...(run > 0 ? { runHalfWidth: run } : {}),
   };
 }
 
@@ -128,18 +143,20 @@ export const MAX_ROUNDS = 10_000;
 /**
  * How many rounds (in total, of the result that can run more) would likely decide an inconclusive check
  * if the estimate and the spreads stayed as they are: the within-round part shrinks as 1/√(data), the
- * between-round part as t(R−1)/√R. Null when the estimate sits on the limit (no number of rounds would
- * decide it), when no result can run more, or when it would take more than MAX_ROUNDS.
+ * between-round part as t(R−1)/√R; the run-to-run part not at all. Null when the estimate sits on the limit
+ * or within the run-to-run part of it (no number of rounds would decide it), when no result can run more, or
+ * when it would take more than MAX_ROUNDS.
  */
 export function roundsToDecide(interval: FigureInterval, limit: number): number | null {
   const margin = Math.abs(limit - interval.estimate);
   const scaling = interval.between.filter((b) => b.scales);
-  if (margin === 0 || scaling.length === 0) return null;
+  const run = interval.runHalfWidth ?? 0;
+  if (margin <= run || scaling.length === 0) return null;
   const dev = interval.estimate < limit ? interval.withinHighDev : interval.withinLowDev;
   const rounds = Math.max(1, ...scaling.map((b) => b.rounds));
   const decides = (r: number) => {
     const growth = r / rounds;
-    return Math.max(dev / Math.sqrt(growth), roundHalfWidth(interval.between, interval.confidence, growth)) < margin;
+    return Math.hypot(Math.max(dev / Math.sqrt(growth), roundHalfWidth(interval.between, interval.confidence, growth)), run) < margin;
   };
   if (!decides(MAX_ROUNDS)) return null;
   // The half-width falls as rounds grow: binary search for the first count that decides.

@@ -7,7 +7,7 @@ import { startEchoServers, type EchoServerOptions } from './index.js';
  *
  * Contract with whoever spawns it: once both servers listen, exactly one line goes to stdout,
  *   {"event":"listening","host":"127.0.0.1","httpPort":41234,"grpcPort":41235}
- * (keys in that order, no spaces). SIGTERM or SIGINT closes the servers; the process then exits by itself
+ * (keys in that order, no spaces; with planted ports, `"planted":{"httpPort":…,"grpcPort":…}` follows). SIGTERM or SIGINT closes the servers; the process then exits by itself
  * (the CLI returns; nothing here calls process.exit).
  *
  * The process runs a hiccup meter (meters/hiccup.ts) on its event loop. Each line `hiccups` on the control
@@ -23,6 +23,8 @@ export interface EchoListening {
   host: string;
   httpPort: number;
   grpcPort: number;
+  /** The ports whose replies are held (`--planted-ports`). */
+  planted?: { httpPort: number; grpcPort: number };
 }
 
 export interface EchoProcessOptions extends EchoServerOptions {
@@ -42,22 +44,29 @@ export function formatListeningLine(listening: Omit<EchoListening, 'event'>): st
     httpPort: listening.httpPort,
     grpcPort: listening.grpcPort,
   };
+  if (listening.planted !== undefined) line.planted = { httpPort: listening.planted.httpPort, grpcPort: listening.planted.grpcPort };
   return JSON.stringify(line);
 }
 
 /** Reads a line of the echo process's stdout: the listening event, or null for anything else. */
 export function parseListeningLine(line: string): EchoListening | null {
-  let value: unknown;
   try {
-    value = JSON.parse(line);
+    return listeningOf(JSON.parse(line));
   } catch {
     return null;
   }
+}
+
+/** The listening event from a parsed stdout line, or null when it is not one (or its ports are not ports). */
+export function listeningOf(value: unknown): EchoListening | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { event, host, httpPort, grpcPort } = value as Record<string, unknown>;
+  const { event, host, httpPort, grpcPort, planted } = value as Record<string, unknown>;
   if (event !== 'listening' || typeof host !== 'string') return null;
   if (!isPort(httpPort) || !isPort(grpcPort)) return null;
-  return { event, host, httpPort, grpcPort };
+  if (planted === undefined) return { event, host, httpPort, grpcPort };
+  const ports = (typeof planted === 'object' && planted !== null ? planted : {}) as Record<string, unknown>;
+  if (!isPort(ports['httpPort']) || !isPort(ports['grpcPort'])) return null;
+  return { event, host, httpPort, grpcPort, planted: { httpPort: ports['httpPort'], grpcPort: ports['grpcPort'] } };
 }
 
 function isAborted(signal: AbortSignal | undefined): boolean {
@@ -79,7 +88,7 @@ export async function runEchoProcess(
 ): Promise<void> {
   const signal = opts.signal;
   if (signal?.aborted === true) return;
-  const servers = await startEchoServers({ host: opts.host, httpPort: opts.httpPort, grpcPort: opts.grpcPort, plantedDelayUs: opts.plantedDelayUs });
+  const servers = await startEchoServers({ host: opts.host, httpPort: opts.httpPort, grpcPort: opts.grpcPort, plantedDelayUs: opts.plantedDelayUs, plantedPorts: opts.plantedPorts });
   const meter = new HiccupMeter().start();
   const answer = (line: string): void => {
     if (line.trim() === HICCUPS_REQUEST) write(JSON.stringify({ event: 'hiccups', histogram: meter.take() }));

@@ -22,8 +22,8 @@ const INITIAL_CAPACITY = 256;
 const MAX_EARLY_US = 200;
 /**
  * Waking this event loop from the ticker takes ≈ 15–25 µs (futex wake, then the promise of
- * Atomics.waitAsync): 2 % of a 1 ms plant. So the wake-up is armed this much before the head's due time
- * and the loop spins the rest (at most SPIN_MAX_US, never past the due time).
+ * Atomics.waitAsync): 2 % of a 1 ms plant. So the ticker fires this much before the head's due time and
+ * the Waker spins the rest; a head due within SPIN_MAX_US of the last release is spun to directly.
  */
 const WAKE_LEAD_US = 40;
 const SPIN_MAX_US = 60;
@@ -45,7 +45,7 @@ export class DelayQueue {
     if (!Number.isInteger(delayUs) || delayUs < 0) {
       throw new MeshbenchError('MB_BAD_ARGUMENT', `planted delay must be a whole number of µs ≥ 0, got ${delayUs}`);
     }
-    this.waker = new Waker(this.release, onFailure, MAX_EARLY_US);
+    this.waker = new Waker(this.release, onFailure, MAX_EARLY_US, WAKE_LEAD_US);
     this.ready = new Promise((resolve) => {
       this.onReady = resolve;
     });
@@ -78,7 +78,7 @@ export class DelayQueue {
     this.args[at * 3 + 2] = c;
     this.dueUs[at] = due;
     this.size++;
-    if (this.size === 1) this.waker.arm(due - WAKE_LEAD_US);
+    if (this.size === 1) this.waker.arm(due);
   }
 
   /** Drops what is still queued (nothing more is called) and stops the ticker thread. */
@@ -104,7 +104,7 @@ export class DelayQueue {
       if (due > now) {
         now = nowUs(); // releasing takes time: look again before waiting for the ticker
         if (due - now > SPIN_MAX_US) {
-          this.waker.arm(due - WAKE_LEAD_US);
+          this.waker.arm(due);
           return;
         }
         while (now < due) now = nowUs();

@@ -22,6 +22,12 @@ export interface EchoServerOptions {
   grpcPort?: number;
   /** Every reply waits this long first (a calibration knob, src/workloads/delay.ts); 0 = none. */
   plantedDelayUs?: number;
+  /**
+   * With plantedDelayUs: hold only the replies of a second pair of ports (`planted`, picked by the OS); the
+   * ordinary ports answer at once. The local env plants this way, so that each echo process serves both
+   * variants and only the meshed path (its sidecar's backend) carries the delay.
+   */
+  plantedPorts?: boolean;
 }
 
 export interface EchoServers {
@@ -29,6 +35,8 @@ export interface EchoServers {
   /** HTTP/1.1 echo and websocket echo (any path upgrades). */
   httpPort: number;
   grpcPort: number;
+  /** The ports whose replies are held (plantedPorts). */
+  planted?: { httpPort: number; grpcPort: number };
   /**
    * Stops both servers and drops every open connection at once (keep-alive sockets, websockets, gRPC
    * streams), so it resolves promptly whatever clients are doing. Idempotent.
@@ -41,21 +49,36 @@ export const DEFAULT_ECHO_HOST = '127.0.0.1';
 export async function startEchoServers(opts: EchoServerOptions = {}): Promise<EchoServers> {
   const host = opts.host ?? DEFAULT_ECHO_HOST;
   const delayUs = opts.plantedDelayUs ?? 0;
-  const planted = delayUs > 0 ? new DelayQueue(delayUs) : undefined;
-  const http = createHttpEcho(planted);
-  const grpc = createGrpcEcho(planted);
+  const queue = delayUs > 0 ? new DelayQueue(delayUs) : undefined;
+  const separate = queue !== undefined && opts.plantedPorts === true;
+  const ordinary = echoPair(separate ? undefined : queue);
+  const planted = separate ? echoPair(queue) : undefined;
   let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => (closing ??= closeAll(http, grpc).finally(() => planted?.close()));
+  const close = (): Promise<void> =>
+    (closing ??= Promise.all([closeAll(ordinary), planted === undefined ? undefined : closeAll(planted)]).then(() => undefined).finally(() => queue?.close()));
   try {
-    const httpPort = await listenHttp(http.server, host, opts.httpPort ?? 0);
-    const grpcPort = await bindGrpc(grpc, host, opts.grpcPort ?? 0);
+    const httpPort = await listenHttp(ordinary.http.server, host, opts.httpPort ?? 0);
+    const grpcPort = await bindGrpc(ordinary.grpc, host, opts.grpcPort ?? 0);
+    const servers: EchoServers = { host, httpPort, grpcPort, close };
+    if (planted !== undefined) {
+      servers.planted = { httpPort: await listenHttp(planted.http.server, host, 0), grpcPort: await bindGrpc(planted.grpc, host, 0) };
+    }
     // The ticker thread takes tens of ms to start (and does not keep the process alive): announce only after it.
-    await planted?.ready;
-    return { host, httpPort, grpcPort, close };
+    await queue?.ready;
+    return servers;
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+interface EchoPair {
+  http: HttpEcho;
+  grpc: GrpcServer;
+}
+
+function echoPair(planted: DelayQueue | undefined): EchoPair {
+  return { http: createHttpEcho(planted), grpc: createGrpcEcho(planted) };
 }
 
 function listenHttp(server: NetServer, host: string, port: number): Promise<number> {
@@ -88,7 +111,7 @@ function listenError(what: string, host: string, port: number, flag: string, cau
   );
 }
 
-async function closeAll(http: HttpEcho, grpc: GrpcServer): Promise<void> {
+async function closeAll({ http, grpc }: EchoPair): Promise<void> {
   grpc.forceShutdown();
   const httpClosed = new Promise<void>((resolve) => {
     if (!http.server.listening) return resolve();

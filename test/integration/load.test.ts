@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorKind } from '../../src/drivers/driver.js';
 import { MeshbenchError } from '../../src/errors.js';
@@ -14,6 +16,26 @@ beforeAll(async () => {
 afterAll(async () => {
   await echo.close();
 });
+
+/** A plain HTTP/1.1 server on port 0 that counts the connections and requests it saw. */
+async function countingServer(): Promise<{ port: number; connections: number; requests: number; close(): Promise<void> }> {
+  const stats = { port: 0, connections: 0, requests: 0 };
+  const server = createServer((req, res) => {
+    stats.requests++;
+    req.resume();
+    req.on('end', () => res.end('ok'));
+  });
+  server.on('connection', () => stats.connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  stats.port = (server.address() as AddressInfo).port;
+  return Object.assign(stats, {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+}
 
 const errorTotal = (e: Record<ErrorKind, number>): number => Object.values(e).reduce((a, b) => a + b, 0);
 const spec = (over: Partial<LoadSpec> = {}): LoadSpec => ({
@@ -91,6 +113,21 @@ describe('runLoad over worker threads against the echo server', () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(r.count).toBeGreaterThan(100);
     expect(r.measuredMs).toBeLessThan(5_000);
+  });
+
+  it('spreads its connections over replicas: connection i to replica i mod n, every request counted once', async () => {
+    const replicas = await Promise.all([0, 1].map(() => countingServer()));
+    try {
+      const [a, b] = replicas.map((r) => `http://127.0.0.1:${r.port}/echo`);
+      const r = await runLoad(spec({ model: 'closed', rateHz: 0, connections: 6, workers: 2, durationMs: 400, warmupMs: 0, target: a ?? '', replicas: [a ?? '', b ?? ''] }));
+      expect(errorTotal(r.errors)).toBe(0);
+      // 3 connections per worker: worker connections 0 and 2 → replica 1, connection 1 → replica 2.
+      expect(replicas.map((x) => x.connections).sort()).toEqual([2, 4]);
+      expect(replicas.every((x) => x.requests > 10)).toBe(true);
+      expect(replicas[0]!.requests + replicas[1]!.requests).toBeGreaterThanOrEqual(r.count);
+    } finally {
+      await Promise.all(replicas.map((x) => x.close()));
+    }
   });
 
   it('rejects with MB_LOAD_FAILED saying what broke when the target refuses connections', async () => {

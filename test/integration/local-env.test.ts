@@ -104,8 +104,15 @@ describe('local env, http (L7) sidecars', () => {
     }
   });
 
-  it('meshed and unmeshed targets point at A and at echo #1', () => {
+  it('unmeshed spreads over both echo replicas; meshed points at A, and directly at the same replicas', () => {
     const [unmeshed, meshed] = env.variants;
+    const echoes = env.facts['echoes'] as { httpPort: number; grpcPort: number }[];
+    expect(echoes).toHaveLength(2);
+    expect(unmeshed?.replicas?.http1).toEqual(echoes.map((e) => `http://127.0.0.1:${e.httpPort}/`));
+    expect(unmeshed?.replicas?.['grpc-bidi']).toEqual(echoes.map((e) => `127.0.0.1:${e.grpcPort}`));
+    expect(unmeshed?.targets.http1).toBe(unmeshed?.replicas?.http1?.[0]);
+    expect(meshed?.replicas).toBeUndefined();
+    expect(meshed?.direct).toEqual({ targets: unmeshed?.targets, replicas: unmeshed?.replicas });
     expect(meshed?.targets).toEqual({
       http1: `http://127.0.0.1:${env.plan.clientPorts.http}/`,
       websocket: `ws://127.0.0.1:${env.plan.clientPorts.http}/`,

@@ -348,6 +348,45 @@ describe('planted delay (plantedDelayUs)', () => {
   });
 });
 
+describe('planted ports (plantedPorts): only the second pair of ports holds its replies', () => {
+  const DELAY_US = 500_000;
+  let servers: EchoServers;
+  beforeAll(async () => {
+    servers = await startEchoServers({ plantedDelayUs: DELAY_US, plantedPorts: true });
+  });
+  afterAll(async () => {
+    await servers.close();
+  });
+
+  it('announces two more ports; the ordinary ones answer without the delay, the planted ones with it', async () => {
+    const planted = servers.planted;
+    if (planted === undefined) throw new Error('no planted ports');
+    expect(new Set([servers.httpPort, servers.grpcPort, planted.httpPort, planted.grpcPort]).size).toBe(4);
+    const took = async (port: number): Promise<number> => {
+      const start = performance.now();
+      expect((await httpCall(port, { method: 'POST', body: Buffer.from('p') })).body.toString()).toBe('p');
+      return performance.now() - start;
+    };
+    expect(await took(planted.httpPort)).toBeGreaterThanOrEqual(DELAY_US / 1000);
+    expect(await took(servers.httpPort)).toBeLessThan(DELAY_US / 1000);
+    const c = grpcClient({ ...servers, grpcPort: planted.grpcPort });
+    try {
+      const start = performance.now();
+      expect((await unary(c, { payload: Buffer.from('g') })).reply.payload.toString()).toBe('g');
+      expect(performance.now() - start).toBeGreaterThanOrEqual(DELAY_US / 1000);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('announces them in the listening line', () => {
+    expect(parseListeningLine('{"event":"listening","host":"127.0.0.1","httpPort":1,"grpcPort":2,"planted":{"httpPort":3,"grpcPort":4}}')).toEqual({
+      event: 'listening', host: '127.0.0.1', httpPort: 1, grpcPort: 2, planted: { httpPort: 3, grpcPort: 4 },
+    });
+    expect(parseListeningLine('{"event":"listening","host":"127.0.0.1","httpPort":1,"grpcPort":2,"planted":{"httpPort":3}}')).toBeNull();
+  });
+});
+
 describe('close()', () => {
   it('resolves promptly with an open keep-alive socket, websocket, bidi stream and delayed requests', async () => {
     const servers = await startEchoServers({ host: '127.0.0.1', httpPort: 0, grpcPort: 0 });

@@ -21,7 +21,10 @@ function planFor(mode: SidecarMode, files: SidecarPlan['files']): SidecarPlan {
     mode,
     clientPorts: { http: 20001, grpc: mode === 'http' ? 20001 : 20002 },
     serverPorts: { http: 20003, grpc: mode === 'http' ? 20003 : 20004 },
-    echo: { host: '127.0.0.1', httpPort: 20005, grpcPort: 20006 },
+    echoes: [
+      { host: '127.0.0.1', httpPort: 20005, grpcPort: 20006 },
+      { host: '127.0.0.1', httpPort: 20007, grpcPort: 20008 },
+    ],
     bindHost: '127.0.0.1',
     files,
     maxconn: 9000,
@@ -102,8 +105,9 @@ describe('renderClientSidecar / renderServerSidecar', () => {
     const server = renderServerSidecar(planFor('http', FILES));
     expect(server).toContain('acl grpc req.hdr(content-type) -m beg application/grpc');
     expect(server).toContain('use_backend echo-grpc if grpc');
-    expect(server).toMatch(/backend echo-grpc\n {4}server echo 127\.0\.0\.1:20006 proto h2\n/);
-    expect(server).toMatch(/backend echo-http\n {4}server echo 127\.0\.0\.1:20005\n/);
+    // Every replica behind B, round-robin (both variants share them: local/index.ts).
+    expect(server).toMatch(/backend echo-grpc\n {4}balance roundrobin\n {4}server echo1 127\.0\.0\.1:20006 proto h2\n {4}server echo2 127\.0\.0\.1:20008 proto h2\n/);
+    expect(server).toMatch(/backend echo-http\n {4}balance roundrobin\n {4}server echo1 127\.0\.0\.1:20005\n {4}server echo2 127\.0\.0\.1:20007\n/);
   });
 
   it('http mode: B deletes any inbound xfcc before setting its own from the verified certificate', () => {
@@ -128,8 +132,8 @@ describe('renderClientSidecar / renderServerSidecar', () => {
     expect(lines(client).filter((l) => l.startsWith('bind '))).toEqual(['bind 127.0.0.1:20001', 'bind 127.0.0.1:20002']);
     expect(client).toMatch(/bind 127\.0\.0\.1:20001\n.*\n {4}server server-sidecar 127\.0\.0\.1:20003 /);
     expect(client).toMatch(/bind 127\.0\.0\.1:20002\n.*\n {4}server server-sidecar 127\.0\.0\.1:20004 /);
-    expect(server).toMatch(/bind 127\.0\.0\.1:20003 .*\n.*\n {4}server echo 127\.0\.0\.1:20005\n/);
-    expect(server).toMatch(/bind 127\.0\.0\.1:20004 .*\n.*\n {4}server echo 127\.0\.0\.1:20006\n/);
+    expect(server).toMatch(/bind 127\.0\.0\.1:20003 .*\n.*\n {4}balance roundrobin\n {4}server echo1 127\.0\.0\.1:20005\n {4}server echo2 127\.0\.0\.1:20007\n/);
+    expect(server).toMatch(/bind 127\.0\.0\.1:20004 .*\n.*\n {4}balance roundrobin\n {4}server echo1 127\.0\.0\.1:20006\n {4}server echo2 127\.0\.0\.1:20008\n/);
     for (const cfg of [client, server]) {
       expect(cfg).not.toContain('alpn');
       expect(cfg).not.toContain('http-request');

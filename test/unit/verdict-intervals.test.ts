@@ -121,6 +121,20 @@ describe('statistics', () => {
     }));
   });
 
+  it('run-to-run noise widens each side in quadrature, and no number of rounds decides within it (law)', () => {
+    fc.assert(fc.property(interval, fc.double({ min: 0.001, max: 20, noNaN: true }), (i, runNoise) => {
+      if (i === null) return;
+      const wide = figureInterval(i.estimate, [i.estimate - i.withinLowDev, i.estimate, i.estimate + i.withinHighDev], i.between.map((b) => ({ ...b })), 0.95, runNoise);
+      if (wide === null) throw new Error('no interval');
+      const run = 1.959964 * runNoise;
+      expect(wide.runHalfWidth).toBeCloseTo(run, 4);
+      expect(wide.high - wide.estimate).toBeCloseTo(Math.hypot(i.high - i.estimate, run), 6);
+      expect(wide.estimate - wide.low).toBeCloseTo(Math.hypot(i.estimate - i.low, run), 6);
+      // A limit inside the run-to-run part is never decided by running longer.
+      expect(roundsToDecide(wide, wide.estimate + run * 0.99)).toBeNull();
+    }));
+  });
+
   it('rounds to decide: more rounds than now, and enough by the method\'s own scaling (law)', () => {
     fc.assert(fc.property(interval, fc.double({ min: -150, max: 150, noNaN: true }), (i, limit) => {
       if (i === null || decide(i, limit) !== 'inconclusive') return;

@@ -27,8 +27,11 @@ export interface SidecarPlan {
   clientPorts: { http: number; grpc: number };
   /** Ports B listens on (mTLS). In http mode only `http` is used. */
   serverPorts: { http: number; grpc: number };
-  /** The echo process behind B. */
-  echo: { host: string; httpPort: number; grpcPort: number };
+  /**
+   * The echo replicas behind B, balanced round-robin (per request in http mode, per connection in tcp mode):
+   * the same processes the unmeshed variant reaches directly (local/index.ts says why).
+   */
+  echoes: readonly { host: string; httpPort: number; grpcPort: number }[];
   /** Address both sidecars bind to. */
   bindHost: string;
   files: {
@@ -139,7 +142,8 @@ export function renderClientSidecar(plan: SidecarPlan): string {
  */
 export function renderServerSidecar(plan: SidecarPlan): string {
   const lines = header(plan, 'server');
-  const echo = plan.echo;
+  const servers = (port: (e: SidecarPlan['echoes'][number]) => number, options = ''): string[] =>
+    plan.echoes.map((e, i) => `    server echo${i + 1} ${e.host}:${port(e)}${options}`);
   if (plan.mode === 'http') {
     const base = `By=${SERVER_SPIFFE_ID};Hash=%[var(txn.peer_hash)];Subject=\\"%[ssl_c_s_dn(,0,rfc2253)]\\"`;
     lines.push(
@@ -157,11 +161,13 @@ export function renderServerSidecar(plan: SidecarPlan): string {
       '    default_backend echo-http',
       '',
       'backend echo-http',
-      `    server echo ${echo.host}:${echo.httpPort}`,
+      '    balance roundrobin',
+      ...servers((e) => e.httpPort),
       '',
       'backend echo-grpc',
+      '    balance roundrobin',
       // gRPC needs HTTP/2 upstream; without `proto h2` HAProxy would speak HTTP/1.1 to the gRPC server.
-      `    server echo ${echo.host}:${echo.grpcPort} proto h2`,
+      ...servers((e) => e.grpcPort, ' proto h2'),
     );
   } else {
     for (const kind of ['http', 'grpc'] as const) {
@@ -169,7 +175,8 @@ export function renderServerSidecar(plan: SidecarPlan): string {
         `listen inbound-${kind}`,
         mtlsBind(plan, plan.serverPorts[kind]),
         `    maxconn ${plan.maxconn}`,
-        `    server echo ${echo.host}:${kind === 'http' ? echo.httpPort : echo.grpcPort}`,
+        '    balance roundrobin',
+        ...servers((e) => (kind === 'http' ? e.httpPort : e.grpcPort)),
         '',
       );
     }

@@ -18,14 +18,20 @@ import {
   renderServerSidecar,
   type SidecarPlan,
 } from './haproxy-config.js';
-import { HICCUPS_REQUEST } from '../../workloads/child.js';
+import { HICCUPS_REQUEST, listeningOf } from '../../workloads/child.js';
 import { CERT_KEY_TYPE, createPki, type PkiFiles } from './pki.js';
 import { ChildFailed, ProcessSet, readEvent, readListening, reservePorts, unlessAborted, waitForPort, type ManagedChild } from './processes.js';
 
 /**
- * The local environment: the same echo service twice (two `meshbench echo` processes), one reached directly
- * (unmeshed) and one behind a real HAProxy mTLS sidecar pair (meshed). Everything runs on loopback as our
+ * The local environment: one echo service of ECHO_REPLICAS `meshbench echo` processes, reached directly
+ * (unmeshed) and through a real HAProxy mTLS sidecar pair (meshed). Everything runs on loopback as our
  * children and lives in one private temp dir; close() (or, failing that, the process-exit guard) removes it.
+ *
+ * Both variants reach the same replicas — the unmeshed load spreads its connections over them, the server
+ * sidecar balances the meshed requests over them — so the variants differ by the mesh path alone. With one
+ * echo process per variant, the processes' own luck (one's heap, caches, a page-out stall hitting one and not
+ * the other) made two identical echoes differ by 0.2–0.3 ms at P99 within a run, either way: as large as the
+ * effect, and invisible to the within-run interval. Shared, it hits both variants alike.
  */
 
 const HOST = '127.0.0.1';
@@ -36,6 +42,8 @@ const BIND_ATTEMPTS = 3;
 const BIND_SETTLE_MS = 50;
 /** ssl_c_s_dn(…,rfc2253) needs 2.2, websockets over h2 to a backend 2.4. */
 const MIN_HAPROXY = [2, 4] as const;
+/** Echo processes behind both variants: more than one, so no variant's figures rest on one process's luck. */
+const ECHO_REPLICAS = 2;
 
 export interface LocalEnvOptions {
   /**
@@ -52,7 +60,7 @@ export interface LocalEnv extends RunningEnv {
   dir: string;
   pki: PkiFiles;
   plan: SidecarPlan;
-  /** All child processes (echo ×2, sidecars); their pids are gone after close(). */
+  /** All child processes (echo replicas, sidecars); their pids are gone after close(). */
   pids: () => number[];
 }
 
@@ -60,6 +68,8 @@ interface Echo {
   child: ManagedChild;
   httpPort: number;
   grpcPort: number;
+  /** The ports whose replies are held (env.plantedDelayMs): the meshed path's backends. */
+  planted?: { httpPort: number; grpcPort: number };
 }
 
 interface Sidecars {
@@ -108,12 +118,12 @@ function defaultEchoCommand(): { command: string; args: readonly string[] } {
 
 async function startEcho(set: ProcessSet, name: string, cmd: { command: string; args: readonly string[] }, extraArgs: readonly string[] = []): Promise<Echo> {
   const child = await set.spawn(name, cmd.command, [...cmd.args, '--host', HOST, '--http-port', '0', '--grpc-port', '0', ...extraArgs], 'pipe', 'pipe');
-  const line = await readListening(child, ECHO_READY_MS);
-  const { httpPort, grpcPort } = line;
-  if (typeof httpPort !== 'number' || typeof grpcPort !== 'number') {
-    throw new ChildFailed(child, `reported no ports: ${JSON.stringify(line)}`);
+  const line = listeningOf(await readListening(child, ECHO_READY_MS));
+  if (line === null || (extraArgs.length > 0 && line.planted === undefined)) {
+    throw new ChildFailed(child, `reported no ports${extraArgs.length > 0 ? ' (or no planted ports)' : ''}`);
   }
-  return { child, httpPort, grpcPort };
+  const { httpPort, grpcPort, planted } = line;
+  return planted === undefined ? { child, httpPort, grpcPort } : { child, httpPort, grpcPort, planted };
 }
 
 /** Asks an echo process for its hiccups since the last ask (src/workloads/child.ts answers on stdout). */
@@ -125,9 +135,14 @@ async function takeEchoHiccups(child: ManagedChild): Promise<string> {
   return histogram;
 }
 
-/** The meshed echo only: `--planted-delay-ms` when the scenario plants a delay (env.plantedDelayMs). */
+/** When the scenario plants a delay (env.plantedDelayMs): on a second pair of ports, which only the meshed path uses. */
 function plantedDelayArgs(config: LocalEnvConfig): string[] {
-  return config.plantedDelayMs > 0 ? ['--planted-delay-ms', String(config.plantedDelayMs)] : [];
+  return config.plantedDelayMs > 0 ? ['--planted-delay-ms', String(config.plantedDelayMs), '--planted-ports'] : [];
+}
+
+/** The ports of a replica the meshed path reaches: the planted ones when the scenario plants a delay. */
+function meshedPorts(echo: Echo): { httpPort: number; grpcPort: number } {
+  return echo.planted ?? echo;
 }
 
 async function writeConfig(path: string, text: string): Promise<void> {
@@ -137,7 +152,7 @@ async function writeConfig(path: string, text: string): Promise<void> {
 const BIND_FAILURE = /cannot bind|Address already in use|cannot listen/i;
 
 /** Starts B then A on freshly reserved ports; retries with new ports when a bind lost a race. */
-async function startSidecars(set: ProcessSet, config: LocalEnvConfig, dir: string, pki: PkiFiles, echo: Echo): Promise<Sidecars> {
+async function startSidecars(set: ProcessSet, config: LocalEnvConfig, dir: string, pki: PkiFiles, echoes: readonly Echo[]): Promise<Sidecars> {
   for (let attempt = 1; ; attempt++) {
     const ports = await reservePorts(HOST, portsNeeded(config.sidecarMode));
     const [a1 = 0, b1 = 0, a2 = a1, b2 = b1] = ports;
@@ -145,7 +160,7 @@ async function startSidecars(set: ProcessSet, config: LocalEnvConfig, dir: strin
       mode: config.sidecarMode,
       clientPorts: { http: a1, grpc: a2 },
       serverPorts: { http: b1, grpc: b2 },
-      echo: { host: HOST, httpPort: echo.httpPort, grpcPort: echo.grpcPort },
+      echoes: echoes.map((e) => ({ host: HOST, ...meshedPorts(e) })),
       bindHost: HOST,
       files: pki,
       maxconn: DEFAULT_MAXCONN,
@@ -172,16 +187,17 @@ async function startSidecars(set: ProcessSet, config: LocalEnvConfig, dir: strin
   }
 }
 
-function targetsFor(protocols: readonly Protocol[], httpPort: number, grpcPort: number): Partial<Record<Protocol, string>> {
-  const all: Record<Protocol, string> = {
-    http1: `http://${HOST}:${httpPort}/`,
-    websocket: `ws://${HOST}:${httpPort}/`,
-    'grpc-bidi': `${HOST}:${grpcPort}`,
-    'grpc-unary': `${HOST}:${grpcPort}`,
-  };
+/** Per protocol, the address of every replica (ports: what each replica listens on for that path). */
+function replicaTargets(protocols: readonly Protocol[], ports: readonly { httpPort: number; grpcPort: number }[]): Pick<VariantTargets, 'targets' | 'replicas'> {
+  const at = (p: Protocol, { httpPort, grpcPort }: { httpPort: number; grpcPort: number }): string =>
+    p === 'http1' ? `http://${HOST}:${httpPort}/` : p === 'websocket' ? `ws://${HOST}:${httpPort}/` : `${HOST}:${grpcPort}`;
   const targets: Partial<Record<Protocol, string>> = {};
-  for (const p of protocols) targets[p] = all[p];
-  return targets;
+  const replicas: Partial<Record<Protocol, string[]>> = {};
+  for (const p of protocols) {
+    replicas[p] = ports.map((port) => at(p, port));
+    targets[p] = replicas[p][0];
+  }
+  return ports.length > 1 ? { targets, replicas } : { targets };
 }
 
 let clockTicks: number | null = null;
@@ -220,22 +236,25 @@ export async function startLocalEnv(
   const set = new ProcessSet();
   try {
     const dir = await unlessAborted(set.makePrivateDir('meshbench-local-'), signal, 'creating the temp dir');
-    const [pki, unmeshedEcho, meshedEcho] = await unlessAborted(
-      Promise.all([createPki(dir), startEcho(set, 'echo (unmeshed)', echoCmd), startEcho(set, 'echo (meshed)', echoCmd, plantedDelayArgs(config))]),
+    const [pki, ...echoes] = await unlessAborted(
+      Promise.all([
+        createPki(dir),
+        ...Array.from({ length: ECHO_REPLICAS }, (_, i) => startEcho(set, `echo ${i + 1}`, echoCmd, plantedDelayArgs(config))),
+      ]),
       signal,
       'starting the echo servers',
     );
-    const sidecars = await unlessAborted(startSidecars(set, config, dir, pki, meshedEcho), signal, 'starting the sidecar pair');
+    const sidecars = await unlessAborted(startSidecars(set, config, dir, pki, echoes), signal, 'starting the sidecar pair');
     const { plan } = sidecars;
     const meshedExpect: MeshExpectation =
       plan.mode === 'http' ? { kind: 'header', header: XFCC } : { kind: 'unverified', why: 'L4 sidecars add no headers' };
     const variants: VariantTargets[] = [
-      { name: BASELINE_VARIANT, targets: targetsFor(protocols, unmeshedEcho.httpPort, unmeshedEcho.grpcPort), expect: { kind: 'none' } },
+      { name: BASELINE_VARIANT, ...replicaTargets(protocols, echoes), expect: { kind: 'none' } },
       {
         name: MESHED_VARIANT,
-        targets: targetsFor(protocols, plan.clientPorts.http, plan.clientPorts.grpc),
+        ...replicaTargets(protocols, [{ httpPort: plan.clientPorts.http, grpcPort: plan.clientPorts.grpc }]),
         expect: meshedExpect,
-        direct: targetsFor(protocols, meshedEcho.httpPort, meshedEcho.grpcPort),
+        direct: replicaTargets(protocols, echoes.map(meshedPorts)),
       },
     ];
     const facts: Record<string, unknown> = {
@@ -246,10 +265,8 @@ export async function startLocalEnv(
       procClockTicks: clockTicksPerSecond(), // read here, not on the first sample between rounds
       mtls: plan.mode === 'http' ? 'TLS >= 1.2, client cert required and verified both ways, ALPN h2,http/1.1' : 'TLS >= 1.2 tunnel, client cert required and verified both ways',
       sidecar: { nbthread: 1, maxconn: plan.maxconn, timeoutTunnel: LONG_TIMEOUT, logging: 'off' },
-      echo: {
-        unmeshed: { pid: unmeshedEcho.child.pid, httpPort: unmeshedEcho.httpPort, grpcPort: unmeshedEcho.grpcPort },
-        meshed: { pid: meshedEcho.child.pid, httpPort: meshedEcho.httpPort, grpcPort: meshedEcho.grpcPort },
-      },
+      // one service of several replicas, behind both variants
+      echoes: echoes.map((e) => ({ pid: e.child.pid, httpPort: e.httpPort, grpcPort: e.grpcPort, ...(e.planted === undefined ? {} : { planted: e.planted }) })),
       sidecars: {
         client: { pid: sidecars.client.pid, ports: plan.clientPorts },
         server: { pid: sidecars.server.pid, ports: plan.serverPorts },
@@ -258,7 +275,7 @@ export async function startLocalEnv(
     // HAProxy's startup warnings (e.g. an FD limit too low for maxconn) belong with the results.
     const warnings = [sidecars.client, sidecars.server].flatMap((c) => c.stderrTail().split('\n').filter((l) => l.includes('[WARNING]')));
     if (warnings.length > 0) facts['sidecarWarnings'] = warnings;
-    // a calibration run: the meshed echo holds every response this long (report.md says so loudly)
+    // a calibration run: every response on the meshed path is held this long (report.md says so loudly)
     if (config.plantedDelayMs > 0) facts['plantedDelayMs'] = config.plantedDelayMs;
     const sampleProxies = async (variant: VariantName): Promise<ProxySample[]> => {
       if (variant !== MESHED_VARIANT) return [];
@@ -277,12 +294,8 @@ export async function startLocalEnv(
         }),
       );
     };
-    const echoes = [
-      ['echo (unmeshed)', unmeshedEcho.child],
-      ['echo (meshed)', meshedEcho.child],
-    ] as const;
     const takeHiccups = async (): Promise<Record<string, string>> =>
-      Object.fromEntries(await Promise.all(echoes.map(async ([name, child]) => [name, await takeEchoHiccups(child)] as const)));
+      Object.fromEntries(await Promise.all(echoes.map(async (e) => [e.child.name, await takeEchoHiccups(e.child)] as const)));
     return { kind: 'local', facts, variants, sampleProxies, takeHiccups, close: () => set.close(), dir, pki, plan, pids: () => set.pids() };
   } catch (err) {
     await set.close();
