@@ -1,3 +1,4 @@
+import type { TlsOptions } from '../drivers/driver.js';
 import type { LoadProgress } from '../load/pool.js';
 import type { LoadResult, LoadSpec } from '../load/types.js';
 import type { Protocol, VariantName } from '../protocols.js';
@@ -19,6 +20,8 @@ export interface VariantTargets {
    * these, so an A/A run has the asymmetry a real run has — two workload processes — with both paths direct.
    */
   direct?: Partial<Record<Protocol, string>>;
+  /** TLS of the variant's https://, wss:// and grpcs:// targets (static: the scenario's `tls`, read). */
+  tls?: TlsOptions;
 }
 
 /** A sample of the sidecar proxies' resource use (recorded with every result). */

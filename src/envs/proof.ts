@@ -80,7 +80,7 @@ export function checkProbe(expect: MeshExpectation, result: ProbeResult, tracepa
  * Proves every variant × protocol; returns the records (they go into result.json), or throws
  * MB_MESH_UNPROVEN naming each failed variant/protocol and what was seen.
  */
-export async function provePaths(env: RunningEnv, protocols: readonly Protocol[], probe: ProbeFn = driverProbe): Promise<ProofRecord[]> {
+export async function provePaths(env: RunningEnv, protocols: readonly Protocol[], probe: ProbeFn = driverProbe, extras: Omit<DriverOptions, 'target' | 'payloadBytes' | 'headers'> = {}): Promise<ProofRecord[]> {
   const records: ProofRecord[] = [];
   for (const variant of env.variants) {
     for (const protocol of protocols) {
@@ -92,7 +92,9 @@ export async function provePaths(env: RunningEnv, protocols: readonly Protocol[]
       }
       const traceparent = newTraceparent();
       try {
-        const result = await probe(protocol, { target, payloadBytes: PROBE_PAYLOAD_BYTES, headers: { traceparent } }, PROBE_TIMEOUT_MS);
+        const options: DriverOptions = { ...extras, target, payloadBytes: PROBE_PAYLOAD_BYTES, headers: { traceparent } };
+        if (variant.tls !== undefined) options.tls = variant.tls;
+        const result = await probe(protocol, options, PROBE_TIMEOUT_MS);
         records.push({ ...base, ...checkProbe(variant.expect, result, traceparent) });
       } catch (err) {
         records.push({ ...base, marker: null, ok: false, detail: `${target} did not answer the probe: ${errorMessage(err)}` });

@@ -21,7 +21,8 @@ const post = (message: FromLoadWorker): void => port.postMessage(message);
 
 const loops = await Promise.all(
   data.lanes.map(async (lane) => {
-    const driver = (await loadDriver(lane.driver.protocol)).create({ target: lane.driver.target, payloadBytes: lane.driver.payloadBytes, headers: lane.driver.headers });
+    const { protocol, ...options } = lane.driver;
+    const driver = (await loadDriver(protocol)).create(options);
     return new LoadLoop(driver, lane.loop);
   }),
 );
