@@ -141,14 +141,14 @@ export function anyCall(protocol: 'grpc-bidi' | 'grpc-unary', options: GrpcCallO
   try {
     data = JSON.parse(options.dataJson);
   } catch (err) {
-    throw bad(`-d is not JSON (${errorMessage(err)})`);
+    throw bad(`--data is not JSON (${errorMessage(err)})`);
   }
   let request: Buffer;
   try {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error('expected a JSON object');
     request = method.requestSerialize(data);
   } catch (err) {
-    throw bad(`-d does not fit the request message of ${methodName} (${errorMessage(err)})`);
+    throw bad(`--data does not fit the request message of ${methodName} (${errorMessage(err)})`);
   }
   return { path: method.path, request, replyBytes: -1 };
 }
