@@ -82,6 +82,17 @@ async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('up')
+    .description('start the local environment (echoes + HAProxy mTLS sidecar pair), print its addresses and what to try; Ctrl-C stops it')
+    .argument('[scenario]', 'a local scenario (its env: sidecar mode, planted delay), or the name of a shipped one', 'quickstart')
+    .option('--json', 'print the addresses as one JSON line instead of the text')
+    .action(async (scenarioArg: string, opts: { json?: boolean }) => {
+      const { scenario } = await loadScenario(scenarioArg);
+      const { upCommand } = await import('./up.js');
+      exitCode = await upCommand(scenario, { ...opts, signal: withSignals().signal });
+    });
+
+  program
     .command('echo')
     .description('run the echo workload (HTTP/1.1 + websocket on one port, gRPC on another); prints one JSON line when listening')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
