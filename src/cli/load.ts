@@ -67,8 +67,8 @@ export async function loadCommand(targets: string[], opts: LoadCommandOptions): 
   }
   process.stdout.write(opts.json === true ? `${JSON.stringify(doc, null, 2)}\n` : `${renderLoad(doc)}\n`);
   if (opts.out !== undefined && opts.json !== true) process.stdout.write(`wrote ${join(opts.out, 'result.json')}, ${join(opts.out, `${spec.protocol}.hlog`)}\n`);
-  if (result.count === 0) return EXIT.inconclusive;
-  return doc.errorRateExceeded === true ? EXIT.fail : EXIT.pass;
+  if (doc.errorRateExceeded === true) return EXIT.fail;
+  return result.count === 0 ? EXIT.inconclusive : EXIT.pass;
 }
 
 /** What to check when the probe failed: TLS errors name the flags that fix them. */

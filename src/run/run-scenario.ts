@@ -146,7 +146,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       scenario,
       startedAt,
       finishedAt: new Date().toISOString(),
-      environment: { kind: env.kind, nodeVersion: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: env.facts, variants, placement: placement.record },
+      environment: { kind: env.kind, nodeVersion: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: { ...env.facts, ...requestFacts(options.driverOptions) }, variants, placement: placement.record },
       proofs,
       protocols: results,
       verdict: judgeRun(scenario, results, { interrupted, aa: options.aa === true }),
@@ -158,4 +158,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     await env.close();
     placement.restore();
   }
+}
+
+/** What the drivers were told beyond the scenario (`meshbench ab`), as result.json facts: no bodies, no keys. */
+function requestFacts(extras: DriverExtras | undefined): Record<string, unknown> {
+  if (extras === undefined) return {};
+  const request: Record<string, unknown> = {};
+  if (extras.method !== undefined) request['method'] = extras.method;
+  if (extras.body !== undefined) request['bodyBytes'] = extras.body.length;
+  if (extras.expectStatus !== undefined) request['expectStatus'] = extras.expectStatus;
+  if (extras.requests !== undefined) request['mix'] = extras.requests.map((r) => ({ method: r.method, path: r.path, weight: r.weight }));
+  if (extras.grpcCall !== undefined) request['grpcCall'] = { proto: extras.grpcCall.protoFile, call: extras.grpcCall.call };
+  return Object.keys(request).length === 0 ? {} : { request };
 }
