@@ -115,37 +115,35 @@ function methodOf(options: DriverOptions, body: Uint8Array): string {
   return options.method ?? (body.length > 0 ? 'POST' : 'GET');
 }
 
-/** The single request `options` describe (target, method, body, headers), as one Buffer. */
-export function serializeRequest(options: DriverOptions): Buffer {
-  const body = bodyOf(options);
-  return serialize(parseHttpTarget(options.target), methodOf(options, body), options.headers, body);
+/** One request of a load, before serialization. */
+interface RequestParts {
+  url: URL;
+  method: string;
+  headers: Readonly<Record<string, string>>;
+  body: Uint8Array;
+  weight: number;
 }
 
-/** One request of the load: the single one, or the first of a mix (what a probe sends). */
-function firstRequest(options: DriverOptions): { url: URL; method: string; headers: Readonly<Record<string, string>>; body: Uint8Array } {
+/** The requests of a load: the single one `options` describe, or each of its mix (paths on the target's origin). */
+function requestsOf(options: DriverOptions): RequestParts[] {
   const target = parseHttpTarget(options.target);
-  const first = options.requests?.[0];
-  if (first === undefined) {
+  if (options.requests === undefined || options.requests.length === 0) {
     const body = bodyOf(options);
-    return { url: target, method: methodOf(options, body), headers: options.headers, body };
+    return [{ url: target, method: methodOf(options, body), headers: options.headers, body, weight: 1 }];
   }
-  if (!first.path.startsWith('/')) throw new MeshbenchError('MB_BAD_ARGUMENT', `request path "${first.path}" must start with "/"`);
-  return { url: new URL(first.path, target), method: first.method, headers: { ...options.headers, ...first.headers }, body: first.body ?? new Uint8Array(0) };
+  return options.requests.map((r) => {
+    if (!r.path.startsWith('/')) throw new MeshbenchError('MB_BAD_ARGUMENT', `request path "${r.path}" must start with "/"`);
+    return { url: new URL(r.path, target), method: r.method, headers: { ...options.headers, ...r.headers }, body: r.body ?? new Uint8Array(0), weight: r.weight };
+  });
 }
 
 /** Every request a connection sends, and the order it sends them in (one slot per unit of weight). */
 export function prepareRequests(options: DriverOptions): { requests: PreparedRequest[]; order: Uint16Array } {
-  const mix = options.requests !== undefined && options.requests.length > 0 ? options.requests : null;
-  if (mix === null) {
-    const { url, method, headers, body } = firstRequest(options);
-    return { requests: [{ bytes: serialize(url, method, headers, body), bodiless: method === 'HEAD' }], order: new Uint16Array(1) };
-  }
-  const target = parseHttpTarget(options.target);
-  const requests = mix.map((r): PreparedRequest => {
-    if (!r.path.startsWith('/')) throw new MeshbenchError('MB_BAD_ARGUMENT', `request path "${r.path}" must start with "/"`);
-    return { bytes: serialize(new URL(r.path, target), r.method, { ...options.headers, ...r.headers }, r.body ?? new Uint8Array(0)), bodiless: r.method === 'HEAD' };
-  });
-  return { requests, order: weightedOrder(mix.map((r) => r.weight)) };
+  const parts = requestsOf(options);
+  return {
+    requests: parts.map((r) => ({ bytes: serialize(r.url, r.method, r.headers, r.body), bodiless: r.method === 'HEAD' })),
+    order: parts.length === 1 ? new Uint16Array(1) : weightedOrder(parts.map((r) => r.weight)),
+  };
 }
 
 /**
@@ -375,7 +373,7 @@ class Http1Driver implements Driver {
  * the load's single request, or the first of its mix: same method, body, headers and TLS options.
  */
 function probe(options: DriverOptions, timeoutMs: number): Promise<ProbeResult> {
-  const { url, method, headers, body } = firstRequest(options);
+  const { url, method, headers, body } = requestsOf(options)[0] as RequestParts;
   const secure = url.protocol === 'https:';
   const request = secure ? https.request : http.request;
   return new Promise((resolve, reject) => {
