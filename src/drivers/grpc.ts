@@ -147,10 +147,43 @@ export function anyCall(protocol: 'grpc-bidi' | 'grpc-unary', options: GrpcCallO
   try {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error('expected a JSON object');
     request = method.requestSerialize(data);
+    // protobufjs drops unknown fields and coerces wrong types ("many" → 0): read the bytes back and compare.
+    const problem = misread(data, method.requestDeserialize(request), '');
+    if (problem !== null) throw new Error(problem);
   } catch (err) {
     throw bad(`--data does not fit the request message of ${methodName} (${errorMessage(err)})`);
   }
   return { path: method.path, request, replyBytes: -1 };
+}
+
+/**
+ * Where the JSON a user gave and the message its bytes decode to disagree (null: nowhere): a field the message
+ * does not have, or a value read as something else. Enums may be given by number, bytes as base64 (not
+ * compared), floats to float32 precision.
+ */
+export function misread(given: unknown, decoded: unknown, path: string): string | null {
+  if (given === null || given === undefined || Buffer.isBuffer(decoded)) return null;
+  if (Array.isArray(given)) {
+    if (!Array.isArray(decoded)) return `${path || 'the message'}: a list where the message has none`;
+    for (const [i, item] of given.entries()) {
+      const problem = misread(item, decoded[i], `${path}[${i}]`);
+      if (problem !== null) return problem;
+    }
+    return null;
+  }
+  if (typeof given === 'object') {
+    if (typeof decoded !== 'object' || decoded === null) return `${path || 'the message'}: an object where the message has a ${typeof decoded}`;
+    for (const [key, value] of Object.entries(given)) {
+      const at = path === '' ? key : `${path}.${key}`;
+      if (!(key in decoded)) return `${at}: no such field (field names as in the .proto)`;
+      const problem = misread(value, (decoded as Record<string, unknown>)[key], at);
+      if (problem !== null) return problem;
+    }
+    return null;
+  }
+  if (typeof given === 'number' && typeof decoded === 'string' && !/^-?\d/.test(decoded)) return null; // an enum by number
+  if (typeof given === 'number' && typeof decoded === 'number' && Math.abs(given - decoded) <= 1e-6 * Math.max(1, Math.abs(given))) return null;
+  return String(given) === String(decoded) ? null : `${path}: ${JSON.stringify(given)} was read as ${JSON.stringify(decoded)}`;
 }
 
 function prepareCall(protocol: 'grpc-bidi' | 'grpc-unary', options: DriverOptions): PreparedCall {

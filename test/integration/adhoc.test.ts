@@ -280,7 +280,8 @@ describe('any gRPC service from its .proto, over TLS', () => {
   it.each([
     { method: 'Nope', data: '{}', error: /has no method Nope; it has Reserve, Track, Watch/ },
     { method: 'Watch', data: '{}', error: /Watch is server-streaming/ },
-    { method: 'Reserve', data: '{"quantity":"many"}', error: /does not fit the request message of Reserve/ },
+    { method: 'Reserve', data: '{"quantity":"many"}', error: /does not fit the request message of Reserve \(quantity: "many" was read as 0\)/ },
+    { method: 'Reserve', data: '{"sku":"a","colour":"red"}', error: /colour: no such field/ },
     { method: 'Reserve', data: '{not json', error: /--data is not JSON/ },
   ])('bad input: $method $data → exit 3', async ({ method, data, error }) => {
     const r = await runCli(['load', `grpcs://127.0.0.1:${grpcPort}`, '--protocol', 'grpc-unary', ...call(method, data), ...SHORT]);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { renderUp, type UpInfo } from '../../src/cli/up.js';
+import { misread } from '../../src/drivers/grpc.js';
 import { prepareRequests } from '../../src/drivers/http1.js';
 import { Http1ResponseParser } from '../../src/drivers/http1-parser.js';
 import { MAX_MIX_CYCLE, weightedOrder } from '../../src/drivers/mix.js';
@@ -123,3 +124,21 @@ describe('meshbench up text', () => {
   });
 });
 
+
+describe('gRPC --data read back (misread)', () => {
+  it.each([
+    { given: { sku: 'a', quantity: 3 }, decoded: { sku: 'a', quantity: 3, region: 'REGION_UNSPECIFIED' }, problem: null },
+    { given: { region: 1 }, decoded: { region: 'EU' }, problem: null },
+    { given: { ratio: 0.1 }, decoded: { ratio: 0.10000000149011612 }, problem: null },
+    { given: { id: 123 }, decoded: { id: '123' }, problem: null },
+    { given: { blob: 'aGk=' }, decoded: { blob: Buffer.from('hi') }, problem: null },
+    { given: { items: [{ sku: 'a' }] }, decoded: { items: [{ sku: 'a', quantity: 0 }] }, problem: null },
+    { given: { quantity: 'many' }, decoded: { quantity: 0 }, problem: 'quantity: "many" was read as 0' },
+    { given: { reservationId: 'x' }, decoded: { reservation_id: '' }, problem: 'reservationId: no such field (field names as in the .proto)' },
+    { given: { region: 'MARS' }, decoded: { region: 'REGION_UNSPECIFIED' }, problem: 'region: "MARS" was read as "REGION_UNSPECIFIED"' },
+    { given: { items: [{ sku: 'a', nope: 1 }] }, decoded: { items: [{ sku: 'a' }] }, problem: 'items[0].nope: no such field (field names as in the .proto)' },
+    { given: { tags: 'a' }, decoded: { tags: ['a'] }, problem: 'tags: "a" was read as ["a"]' },
+  ])('$given → $problem', ({ given, decoded, problem }) => {
+    expect(misread(given, decoded, '')).toBe(problem);
+  });
+});
