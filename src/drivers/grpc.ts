@@ -181,6 +181,7 @@ export function misread(given: unknown, decoded: unknown, path: string): string 
     }
     return null;
   }
+  if (typeof decoded === 'object' && decoded !== null) return `${path}: ${JSON.stringify(given)} was read as ${JSON.stringify(decoded)}`;
   if (typeof given === 'number' && typeof decoded === 'string' && !/^-?\d/.test(decoded)) return null; // an enum by number
   if (typeof given === 'number' && typeof decoded === 'number' && Math.abs(given - decoded) <= 1e-6 * Math.max(1, Math.abs(given))) return null;
   return String(given) === String(decoded) ? null : `${path}: ${JSON.stringify(given)} was read as ${JSON.stringify(decoded)}`;
