@@ -1,11 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSync } from '@grpc/proto-loader';
 import { loadPackageDefinition, Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { createAuthority, issueLeaf } from '../../src/envs/local/pki.js';
 import { readHlog } from '../../src/histograms/index.js';
 import { runCli } from '../e2e/helpers.js';
@@ -21,7 +23,8 @@ const NGINX = '/usr/sbin/nginx';
 const haveNginx = existsSync(NGINX);
 if (!haveNginx && process.env['CI'] === 'true') throw new Error('nginx is required in CI (apt-get install -y nginx-light)');
 
-let dir: string;
+// Made at collection: the tables below name files in it.
+const dir = mkdtempSync(join(tmpdir(), 'meshbench-adhoc-'));
 let nginx: ChildProcess | undefined;
 const port = { selfSigned: 0, caSigned: 0, mtls: 0, plain: 0 };
 
@@ -34,7 +37,7 @@ async function freePort(): Promise<number> {
 }
 
 async function waitForPort(p: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 100 && nginx?.exitCode === null; i++) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(p, '127.0.0.1', () => { s.destroy(); resolve(true); });
       s.on('error', () => resolve(false));
@@ -42,7 +45,7 @@ async function waitForPort(p: number): Promise<void> {
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`nginx did not listen on ${p}`);
+  throw new Error(`nginx did not listen on ${p} (exit code ${String(nginx?.exitCode)}; its errors are on stderr)`);
 }
 
 const file = (name: string): string => join(dir, name);
@@ -56,18 +59,17 @@ function accessLog(): { method: string; path: string; length: string; status: st
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'meshbench-adhoc-'));
   const ca = await createAuthority('adhoc test CA');
   const server = await issueLeaf(ca, { commonName: 'localhost', usage: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   const client = await issueLeaf(ca, { commonName: 'adhoc-client', usage: 'client' });
-  const self = await createAuthority('self-signed server');
   writeFileSync(file('ca.pem'), ca.certPem);
   writeFileSync(file('server.crt'), server.certPem);
   writeFileSync(file('server.key'), server.keyPem);
   writeFileSync(file('client.crt'), client.certPem);
   writeFileSync(file('client.key'), client.keyPem);
-  writeFileSync(file('self.crt'), self.certPem);
-  writeFileSync(file('self.key'), self.keyPem);
+  // A self-signed leaf (a server certificate that is its own issuer), as people make them for test endpoints.
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', file('self.key'), '-out', file('self.crt')], { stdio: 'ignore' });
   writeFileSync(file('body.bin'), Buffer.alloc(300, 0x41));
   if (!haveNginx) return;
   for (const k of Object.keys(port) as (keyof typeof port)[]) port[k] = await freePort();
@@ -83,8 +85,8 @@ pid ${file('nginx.pid')};
 error_log stderr error;
 events { worker_connections 256; }
 http {
-  access_log ${file('access.log')} adhoc;
   log_format adhoc '$request_method $uri $content_length $status';
+  access_log ${file('access.log')} adhoc;
   client_body_buffer_size 1m;
   client_body_temp_path ${dir};
   proxy_temp_path ${dir};
@@ -147,6 +149,64 @@ describe.skipIf(!haveNginx)('load over TLS against nginx', () => {
     const r = await runCli(['load', `https://127.0.0.1:${port.mtls}/`, ...SHORT, '--cert', file('client.crt')]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/--cert and --key/);
+  });
+});
+
+describe.skipIf(!haveNginx)('ab between two TLS targets (scenario targets with tls)', () => {
+  it('--insecure against self-signed nginx: both variants driven, the WARNING in the output and result.json', async () => {
+    const out = file('ab-insecure');
+    const url = `https://127.0.0.1:${port.selfSigned}/`;
+    const r = await runCli(['ab', url, url, '-m', 'GET', '-r', '200', '-c', '2', '-w', '1', '-d', '1.5', '--rounds', '3', '--warmup', '0.2', '--insecure', '-q', '--out', out]);
+    const doc = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Record<string, any>;
+    expect(r.code).toBe(doc['verdict']['validity'].length === 0 ? 0 : 2);
+    expect(r.stdout).toMatch(/WARNING: TLS certificates were NOT verified \(insecure\) for: unmeshed, meshed/);
+    expect(r.stderr).toMatch(/--insecure/);
+    expect(doc['environment']['facts']['tlsInsecure']).toEqual(['unmeshed', 'meshed']);
+    expect(doc['environment']['facts']['request']).toEqual({ method: 'GET' });
+    expect(doc['scenario']['env']['variants']['meshed']['tls']).toEqual({ insecure: true });
+    expect(doc['protocols'][0]['variants']['meshed']['count']).toBeGreaterThan(0);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/NOT verified/);
+  });
+
+  it('CA-signed and client-certificate ports with --cacert --cert --key: no errors on either side', async () => {
+    const out = file('ab-mtls');
+    const r = await runCli(['ab', `https://127.0.0.1:${port.caSigned}/`, `https://127.0.0.1:${port.mtls}/`, '-m', 'GET', '-r', '200', '-c', '2', '-w', '1', '-d', '1.5', '--rounds', '3', '--warmup', '0.2',
+      '--cacert', file('ca.pem'), '--cert', file('client.crt'), '--key', file('client.key'), '-q', '--out', out]);
+    const doc = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Record<string, any>;
+    expect(r.code).toBe(doc['verdict']['validity'].length === 0 ? 0 : 2);
+    for (const v of ['unmeshed', 'meshed']) expect(doc['protocols'][0]['variants'][v]['errors']).toBe(0);
+    expect(doc['scenario']['env']['variants']['meshed']['tls']).toEqual({ insecure: false, cacert: file('ca.pem'), cert: file('client.crt'), key: file('client.key') });
+    expect(doc['environment']['facts']['tlsInsecure']).toBeUndefined();
+  });
+});
+
+describe('websocket over TLS (wss://) with a client certificate required', () => {
+  let server: https.Server;
+  let wssPort = 0;
+  beforeAll(async () => {
+    server = https.createServer({ cert: readFileSync(file('server.crt')), key: readFileSync(file('server.key')), ca: readFileSync(file('ca.pem')), requestCert: true, rejectUnauthorized: true });
+    // Not an echo: every message is answered with a short fixed reply (any reply completes a message in `load`).
+    new WebSocketServer({ server }).on('connection', (ws) => ws.on('message', () => ws.send('ok')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    wssPort = (server.address() as net.AddressInfo).port;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it.each([
+    { args: () => ['--cacert', file('ca.pem'), '--cert', file('client.crt'), '--key', file('client.key')], code: 0 },
+    { args: () => ['--cacert', file('ca.pem')], code: 3 },
+  ])('exit $code', async ({ args, code }) => {
+    const r = await runCli(['load', `wss://127.0.0.1:${wssPort}/`, ...SHORT, ...args()]);
+    expect(r.code).toBe(code);
+    if (code === 0) {
+      const doc = json(r.stdout);
+      expect(doc['protocol']).toBe('websocket');
+      expect(doc['errors']).toBe(0);
+      expect(doc['count']).toBeGreaterThan(10);
+    }
   });
 });
 
