@@ -1,4 +1,5 @@
 import { parseScenario } from '../config/load.js';
+import { MeshbenchError } from '../errors.js';
 import type { ScenarioInput } from '../config/schema.js';
 import { defaultOutDir, writeReports } from '../report/index.js';
 import { renderCiSummary } from '../report/ci-summary.js';
@@ -22,6 +23,9 @@ export interface AbCommandOptions extends LoadFlags {
  * paired in time as `run` does, `-d` seconds split into `rounds`. Latency budgets are optional (adHoc).
  */
 export function abScenario(a: string, b: string, opts: Omit<AbCommandOptions, 'signal'>): { input: ScenarioInput; setup: ReturnType<typeof requestSetup> } {
+  if (opts.duration / opts.rounds < 1) {
+    throw new MeshbenchError('MB_BAD_ARGUMENT', `-d ${opts.duration} s over --rounds ${opts.rounds} leaves rounds under 1 s; a round is made of 1 s intervals: give -d ≥ ${opts.rounds} (or fewer rounds)`);
+  }
   const setup = requestSetup([a, b], opts, true);
   const variant = (target: string) => ({ targets: { [setup.protocol]: target }, proof: 'unverified' as const, ...(setup.tls === undefined ? {} : { tls: setup.tls }) });
   const warmupS = opts.warmup;

@@ -53,10 +53,16 @@ describe('meshbench ab <unmeshed> <meshed>', () => {
 
   it('without a budget: the differences are measured, not judged (inconclusive), and a valid run exits 0', async () => {
     const out = join(dir, 'nobudget');
-    const r = await runCli(['ab', target('unmeshed'), target('meshed'), '-r', '300', '-c', '2', '-d', '1.5', '--rounds', '3', '--warmup', '0.3', '--out', out, '-q']);
+    const r = await runCli(['ab', target('unmeshed'), target('meshed'), '-r', '300', '-c', '2', '-d', '3', '--rounds', '3', '--warmup', '0.3', '--out', out, '-q']);
     const doc = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as ResultDocument;
     expect(doc.verdict.status).toBe('inconclusive');
     expect(doc.verdict.reasons.join('\n')).toMatch(/no latency budget/);
     expect(r.code).toBe(doc.verdict.validity.length === 0 ? 0 : 2);
+  });
+
+  it('rounds under 1 s are bad input naming -d', async () => {
+    const r = await runCli(['ab', target('unmeshed'), target('meshed'), '-d', '2', '--rounds', '4']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/give -d ≥ 4/);
   });
 });

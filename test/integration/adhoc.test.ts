@@ -156,7 +156,7 @@ describe.skipIf(!haveNginx)('ab between two TLS targets (scenario targets with t
   it('--insecure against self-signed nginx: both variants driven, the WARNING in the output and result.json', async () => {
     const out = file('ab-insecure');
     const url = `https://127.0.0.1:${port.selfSigned}/`;
-    const r = await runCli(['ab', url, url, '-m', 'GET', '-r', '200', '-c', '2', '-w', '1', '-d', '1.5', '--rounds', '3', '--warmup', '0.2', '--insecure', '-q', '--out', out]);
+    const r = await runCli(['ab', url, url, '-m', 'GET', '-r', '200', '-c', '2', '-w', '1', '-d', '3', '--rounds', '3', '--warmup', '0.2', '--insecure', '-q', '--out', out]);
     const doc = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Record<string, any>;
     expect(r.code).toBe(doc['verdict']['validity'].length === 0 ? 0 : 2);
     expect(r.stdout).toMatch(/WARNING: TLS certificates were NOT verified \(insecure\) for: unmeshed, meshed/);
@@ -165,12 +165,13 @@ describe.skipIf(!haveNginx)('ab between two TLS targets (scenario targets with t
     expect(doc['environment']['facts']['request']).toEqual({ method: 'GET' });
     expect(doc['scenario']['env']['variants']['meshed']['tls']).toEqual({ insecure: true });
     expect(doc['protocols'][0]['variants']['meshed']['count']).toBeGreaterThan(0);
+    expect(doc['protocols'][0]['variants']['meshed']['rounds']).toHaveLength(3);
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/NOT verified/);
   });
 
   it('CA-signed and client-certificate ports with --cacert --cert --key: no errors on either side', async () => {
     const out = file('ab-mtls');
-    const r = await runCli(['ab', `https://127.0.0.1:${port.caSigned}/`, `https://127.0.0.1:${port.mtls}/`, '-m', 'GET', '-r', '200', '-c', '2', '-w', '1', '-d', '1.5', '--rounds', '3', '--warmup', '0.2',
+    const r = await runCli(['ab', `https://127.0.0.1:${port.caSigned}/`, `https://127.0.0.1:${port.mtls}/`, '-m', 'GET', '-r', '200', '-c', '2', '-w', '1', '-d', '3', '--rounds', '3', '--warmup', '0.2',
       '--cacert', file('ca.pem'), '--cert', file('client.crt'), '--key', file('client.key'), '-q', '--out', out]);
     const doc = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Record<string, any>;
     expect(r.code).toBe(doc['verdict']['validity'].length === 0 ? 0 : 2);
