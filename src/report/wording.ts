@@ -98,7 +98,7 @@ export function verdictReasons(j: Judgement): string[] {
   reasons.push(...undecided.map((c) => `undecided: ${describeCheck(c)}${moreTime(c, j.rounds, j.secondsPerRound)}`));
   reasons.push(...j.thinEvidence.map((t) =>
     `too little evidence: ${t.protocol} has ${t.rounds} round(s) with every variant; its interval needs at least ${MIN_ROUNDS} to see drift between rounds, so it never passes (scenario rounds ≥ ${MIN_ROUNDS})`));
-  if (status === 'inconclusive' && !checks.some((c) => c.budget !== 'errorRateOverhead') && !j.interrupted && validity.length === 0) {
+  if (status === 'inconclusive' && !j.aa && !checks.some((c) => c.budget !== 'errorRateOverhead')) {
     reasons.push('no latency budget set: the differences are measured, not judged; add one (p99Ms, p99OverheadMs or p99OverheadRatio; `meshbench ab --budget-p99-ms`)');
   }
   if (status === 'pass') {
