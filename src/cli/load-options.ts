@@ -60,6 +60,11 @@ export function positive(name: string, allowZero = false) {
   };
 }
 
+/** A repeatable option's values, in order (not variadic: `-H a:b URL` must not read the URL as a header). */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 export function addLoadOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--protocol <name>', 'protocol (default: from the URL scheme — ws(s):// websocket, grpc(s):// grpc-bidi, else http1)').choices(PROTOCOLS))
@@ -70,7 +75,7 @@ export function addLoadOptions(cmd: Command): Command {
     .option('--payload <bytes>', 'request body / message size in bytes of "x" (default: 64, or none with -m)', int('--payload', 0))
     .option('--timeout <ms>', 'request timeout', int('--timeout', 1), 5000)
     .option('-w, --workers <n>', 'worker threads (default: half the cores, at least 1)', int('--workers', 1))
-    .option('-H, --header <name:value...>', 'request header, or gRPC metadata (repeatable)')
+    .option('-H, --header <name:value>', 'request header, or gRPC metadata (repeat -H for more)', collect)
     .option('-m, --method <method>', 'HTTP method (default: POST with a body, GET without)')
     .option('--body-file <file>', 'request body (websocket: message) from a file')
     .option('--weights <list>', 'with several URLs: their shares, e.g. 3,1')
@@ -81,7 +86,7 @@ export function addLoadOptions(cmd: Command): Command {
     .option('--key <file>', 'private key (PEM) of --cert')
     .option('-k, --insecure', 'do not verify the server certificate (test endpoints only; reported loudly)')
     .option('--proto <file>', 'gRPC: the .proto of any service (loaded at run time, no compile step)')
-    .option('--import-path <dir...>', 'gRPC: directories to resolve the .proto\'s imports in (default: its own directory)')
+    .option('--import-path <dir>', 'gRPC: a directory to resolve the .proto\'s imports in (repeatable; default: its own directory)', collect)
     .option('--call <method>', 'gRPC: package.Service/Method of --proto (unary: --protocol grpc-unary; bidi streaming: grpc-bidi)')
     .option('--data <json>', 'gRPC: the request message as JSON (default {})');
 }

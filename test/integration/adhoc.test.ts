@@ -50,11 +50,11 @@ async function waitForPort(p: number): Promise<void> {
 
 const file = (name: string): string => join(dir, name);
 
-/** The access log's lines: method, path, request body length, status. */
-function accessLog(): { method: string; path: string; length: string; status: string }[] {
+/** The access log's lines: method, path, request body length, status, x-run header. */
+function accessLog(): { method: string; path: string; length: string; status: string; run: string }[] {
   return readFileSync(file('access.log'), 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => {
-    const [method = '', path = '', length = '', status = ''] = l.split(' ');
-    return { method, path, length, status };
+    const [method = '', path = '', length = '', status = '', run = ''] = l.split(' ');
+    return { method, path, length, status, run };
   });
 }
 
@@ -85,7 +85,7 @@ pid ${file('nginx.pid')};
 error_log stderr error;
 events { worker_connections 256; }
 http {
-  log_format adhoc '$request_method $uri $content_length $status';
+  log_format adhoc '$request_method $uri $content_length $status $http_x_run';
   access_log ${file('access.log')} adhoc;
   client_body_buffer_size 1m;
   client_body_temp_path ${dir};
@@ -215,12 +215,12 @@ describe.skipIf(!haveNginx)('requests as people write them, against nginx', () =
   it('several URLs with --weights, -m PUT and --body-file: nginx logs the mix, the method and the body length', async () => {
     const before = accessLog().length;
     const out = file('out-mix');
-    const r = await runCli(['load', `http://127.0.0.1:${port.plain}/a`, `http://127.0.0.1:${port.plain}/b`, '--weights', '3,1', '-m', 'PUT', '--body-file', file('body.bin'), '-c', '2', '-w', '1', '-d', '0.6', '--warmup', '0', '-q', '--out', out]);
+    const r = await runCli(['load', '-H', 'x-run: mix', `http://127.0.0.1:${port.plain}/a`, `http://127.0.0.1:${port.plain}/b`, '--weights', '3,1', '-m', 'PUT', '--body-file', file('body.bin'), '-c', '2', '-w', '1', '-d', '0.6', '--warmup', '0', '-q', '--out', out]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Latency Distribution/);
     for (const p of ['50%', '75%', '90%', '99%', '99.9%', '99.99%', '100%']) expect(r.stdout).toContain(`${p} `);
     const lines = accessLog().slice(before);
-    expect(lines.every((l) => l.method === 'PUT' && l.length === '300' && l.status === '200')).toBe(true);
+    expect(lines.every((l) => l.method === 'PUT' && l.length === '300' && l.status === '200' && l.run === 'mix')).toBe(true);
     const a = lines.filter((l) => l.path === '/a').length;
     const b = lines.filter((l) => l.path === '/b').length;
     expect(a + b).toBe(lines.length);
