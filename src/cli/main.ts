@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { loadScenario } from '../config/load.js';
-import { PROTOCOLS } from '../protocols.js';
 import { toolVersion } from '../version.js';
 import { describeError, EXIT, exitCodeForError } from './exit-codes.js';
 import { withSignals } from './signals.js';
 import { registerCompareCommand } from './compare.js';
 import { registerK8sCommands } from './k8s.js';
+import type { AbCommandOptions } from './ab.js';
 import type { LoadCommandOptions } from './load.js';
+import { addLoadOptions, int, positive } from './load-options.js';
 
 /**
  * The CLI entry: parses arguments, runs one command, maps its outcome to an exit code. Only CLI entries call
@@ -15,23 +16,6 @@ import type { LoadCommandOptions } from './load.js';
  * pods run); everything else returns or throws. Commands load their modules when they run, so `echo` (the container
  * entrypoint) and `load` do not pay for the local environment's PKI or the verdict's statistics at start-up.
  */
-
-function int(name: string, min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}`);
-    return n;
-  };
-}
-
-function positive(name: string, allowZero = false) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new InvalidArgumentError(`${name} must be a number > ${allowZero ? '= ' : ''}0`);
-    return n;
-  };
-}
-
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.pass;
@@ -65,24 +49,47 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${JSON.stringify(scenario, null, 2)}\n`);
     });
 
-  program
-    .command('load')
-    .description('ad hoc load against one target (no pair, no verdict)')
-    .argument('<target>', 'http://host:port/path, ws://host:port/path, or host:port for gRPC')
-    .addOption(new Option('--protocol <name>', 'protocol').choices(PROTOCOLS).default('http1'))
-    .option('-c, --connections <n>', 'connections (or gRPC streams)', int('--connections', 1), 16)
-    .option('-r, --rate <hz>', 'open loop at this total rate; without it, closed loop', positive('--rate'))
-    .option('-d, --duration <s>', 'measured seconds', positive('--duration'), 10)
-    .option('--warmup <s>', 'seconds of unrecorded warm-up', positive('--warmup', true), 1)
-    .option('--payload <bytes>', 'request body / message size', int('--payload', 0), 64)
-    .option('--timeout <ms>', 'request timeout', int('--timeout', 1), 5000)
-    .option('-w, --workers <n>', 'worker threads (default: half the cores, at least 1)', int('--workers', 1))
-    .option('-H, --header <name:value...>', 'extra request header (repeatable)')
-    .option('--json', 'print the result as JSON')
+  addLoadOptions(
+    program
+      .command('load')
+      .description('ad hoc load against one target — any HTTP/1.1, websocket or gRPC server, TLS included (no pair, no verdict)')
+      .argument('<target...>', 'http(s)://host:port/path, ws(s)://host:port/path, or host:port / grpc(s)://host:port for gRPC; several URLs of one origin make a mix (--weights)'),
+  )
+    .option('--max-error-rate <fraction>', 'exit 1 when errors ÷ requests exceed this, e.g. 0.01', positive('--max-error-rate', true))
+    .option('--out <dir>', 'write result.json and the latency .hlog there')
+    .option('--json', 'print the result document as JSON')
     .option('-q, --quiet', 'no progress output on stderr')
-    .action(async (target: string, opts: LoadCommandOptions) => {
+    .action(async (targets: string[], opts: LoadCommandOptions) => {
       const { loadCommand } = await import('./load.js');
-      exitCode = await loadCommand(target, { ...opts, signal: withSignals().signal });
+      exitCode = await loadCommand(targets, { ...opts, signal: withSignals().signal });
+    });
+
+  addLoadOptions(
+    program
+      .command('ab')
+      .description('drive two targets paired in time (as run does): B − A at p50/p99/p99.9 with intervals, errors, a verdict with --budget-p99-ms')
+      .argument('<a>', 'the baseline (e.g. a port-forward straight to the pod)')
+      .argument('<b>', 'the candidate (e.g. the meshed path)'),
+  )
+    .option('--rounds <n>', 'rounds -d is split into (the units of the between-round interval; ≥ 3 for a pass)', int('--rounds', 1), 4)
+    .option('--budget-p99-ms <ms>', 'largest allowed P99 difference B − A (ms); without it the difference is measured, not judged', positive('--budget-p99-ms', true))
+    .option('--out <dir>', 'output directory (default: reports/ab-<UTC timestamp>/)')
+    .option('--json', 'print result.json to stdout instead of the tables')
+    .option('-q, --quiet', 'no progress output on stderr')
+    .action(async (a: string, b: string, opts: AbCommandOptions) => {
+      const { abCommand } = await import('./ab.js');
+      exitCode = await abCommand(a, b, { ...opts, signal: withSignals().signal });
+    });
+
+  program
+    .command('up')
+    .description('start the local environment (echoes + HAProxy mTLS sidecar pair), print its addresses and what to try; Ctrl-C stops it')
+    .argument('[scenario]', 'a local scenario (its env: sidecar mode, planted delay), or the name of a shipped one', 'quickstart')
+    .option('--json', 'print the addresses as one JSON line instead of the text')
+    .action(async (scenarioArg: string, opts: { json?: boolean }) => {
+      const { scenario } = await loadScenario(scenarioArg);
+      const { upCommand } = await import('./up.js');
+      exitCode = await upCommand(scenario, { ...opts, signal: withSignals().signal });
     });
 
   program

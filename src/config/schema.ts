@@ -105,12 +105,31 @@ const localEnvSchema = z.strictObject({
   plantedDelayMs: z.number().min(0).max(1000).default(0),
 });
 
+const grpcTarget = z.string().regex(/^(grpcs?:\/\/)?[^\s/]+:\d+$/, 'host:port, grpc://host:port or grpcs://host:port (TLS)');
 const targetsSchema = z.strictObject({
   http1: z.url({ protocol: /^https?$/ }).optional(),
-  'grpc-bidi': z.string().regex(/^(grpc:\/\/)?[^\s/]+:\d+$/, 'host:port or grpc://host:port').optional(),
-  'grpc-unary': z.string().regex(/^(grpc:\/\/)?[^\s/]+:\d+$/, 'host:port or grpc://host:port').optional(),
+  'grpc-bidi': grpcTarget.optional(),
+  'grpc-unary': grpcTarget.optional(),
   websocket: z.url({ protocol: /^wss?$/ }).optional(),
 });
+
+/**
+ * TLS of a variant's https://, wss:// and grpcs:// targets: PEM files (paths relative to the working directory),
+ * as curl's --cacert, --cert/--key and --insecure. The files are read when the run starts; result.json keeps
+ * these paths and `insecure`, never a key.
+ */
+export const tlsSchema = z
+  .strictObject({
+    /** CA certificates to trust instead of the system's. */
+    cacert: z.string().min(1).optional(),
+    /** Client certificate (PEM, may hold the chain) and its key, for targets that require one. */
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    /** Do not verify the server's certificate: for test endpoints only; every report says so. */
+    insecure: z.boolean().default(false),
+  })
+  .refine((t) => (t.cert === undefined) === (t.key === undefined), { message: 'cert and key go together: give both or neither' });
+export type TlsConfig = z.infer<typeof tlsSchema>;
 
 const staticVariantSchema = z.strictObject({
   targets: targetsSchema,
@@ -119,6 +138,7 @@ const staticVariantSchema = z.strictObject({
    * l5d-client-id for Linkerd), or "none" when it must carry no mesh marker, or "unverified".
    */
   proof: z.union([z.enum(['none', 'unverified']), z.strictObject({ header: z.string().min(1) })]),
+  tls: tlsSchema.optional(),
 });
 
 const staticEnvSchema = z.strictObject({
@@ -199,13 +219,18 @@ export const scenarioSchema = z
     budgets: scenarioBudgetsSchema,
     validity: validitySchema.default({ maxErrorRate: 0.01, minAchievedRateRatio: 0.95, maxLateShare: 0.05, lateThresholdMs: 1 }),
     statistics: statisticsSchema.default({ confidence: 0.95, resamples: 2000, seed: 1, runNoiseMs: 0.05 }),
+    /**
+     * Set by `meshbench ab` (two URLs, no scenario file): latency budgets are optional. Without one the
+     * differences are measured with their intervals but not judged, and the verdict is inconclusive.
+     */
+    adHoc: z.boolean().optional(),
   })
   .superRefine((scenario, ctx) => {
     if (scenario.env.kind === 'kubernetes') checkKubernetesEnv(scenario.env, ctx);
     if (scenario.env.kind === 'kubernetes' && scenario.pairing === 'time') {
       ctx.addIssue({ code: 'custom', path: ['pairing'], message: 'kubernetes runs each variant\'s generators in its own namespace, so variants cannot share one generator: use pairing: rounds' });
     }
-    checkLatencyBudgets(scenario, ctx);
+    if (scenario.adHoc !== true) checkLatencyBudgets(scenario, ctx);
     const seen = new Set<string>();
     scenario.protocols.forEach((p, i) => {
       if (seen.has(p.name)) {

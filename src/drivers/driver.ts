@@ -49,13 +49,73 @@ export interface CompletionSink {
   onError(index: number, kind: ErrorKind): void;
 }
 
+/**
+ * TLS of a target (https://, wss://, grpcs://). PEM text, not paths: the options cross to worker threads as
+ * plain data, and a file that cannot be read fails at the CLI or the scenario, before any load.
+ */
+export interface TlsOptions {
+  /** CA certificates to trust instead of the system's (--cacert). */
+  ca?: string;
+  /** A client certificate (chain) and its private key (--cert/--key), for targets that require one. */
+  cert?: string;
+  key?: string;
+  /** Do not verify the server's certificate (--insecure). Recorded wherever a result is. */
+  insecure?: boolean;
+}
+
+/**
+ * One request of a weighted mix (http1). Every request of a mix goes to the target's origin (scheme, host,
+ * port): the connections are the target's, and a request picks only what travels on them.
+ */
+export interface RequestMix {
+  /** Path and query, e.g. /api/items?page=2. */
+  path: string;
+  method: string;
+  headers: Readonly<Record<string, string>>;
+  /** Body bytes; absent: none. */
+  body?: Uint8Array;
+  /** Relative share of the requests (a whole number ≥ 1). */
+  weight: number;
+}
+
 export interface DriverOptions {
-  /** http://host:port/path for http1, host:port (or grpc://host:port) for gRPC, ws://host:port/path for websocket. */
+  /**
+   * http://host:port/path (or https://) for http1, host:port (grpc://host:port, or grpcs://host:port over TLS) for
+   * gRPC, ws://host:port/path (or wss://) for websocket.
+   */
   target: string;
-  /** Request body / message size in bytes (0 allowed for http1 GET). */
+  /** Request body / message size in bytes (0 allowed for http1 GET); used when `body` is absent. */
   payloadBytes: number;
   /** Extra request headers (e.g. traceparent), sent with every request (or at stream/upgrade time). */
   headers: Readonly<Record<string, string>>;
+  /** TLS options for https://, wss:// and grpcs:// targets. */
+  tls?: TlsOptions;
+  /** http1: the method; default POST with a body, GET without. */
+  method?: string;
+  /** The request body (http1) or message (websocket) instead of `payloadBytes` bytes of 'x'. */
+  body?: Uint8Array;
+  /** http1: requests chosen by weight instead of the one `target`/`method`/`body` describe (same origin as target). */
+  requests?: readonly RequestMix[];
+  /** http1: the statuses that count as success, e.g. "2xx", "200,204", "200-299,404" (default "2xx,3xx"). */
+  expectStatus?: string;
+  /**
+   * Check every reply against the echo's semantics (websocket: the reply has the message's size). On by default;
+   * off for targets that are not meshbench's echo (`meshbench load`), where any reply completes a message.
+   */
+  echoCheck?: boolean;
+  /** gRPC: any service from its .proto instead of the echo (ghz-like). */
+  grpcCall?: GrpcCallOptions;
+}
+
+/** A gRPC method of any service, loaded from its .proto at run time (no compile step). */
+export interface GrpcCallOptions {
+  /** The .proto text is read from this file (proto-loader resolves imports relative to it and `importPaths`). */
+  protoFile: string;
+  importPaths: readonly string[];
+  /** package.Service/Method */
+  call: string;
+  /** The request message as JSON (proto3 JSON mapping as protobufjs reads it). */
+  dataJson: string;
 }
 
 export interface Driver {

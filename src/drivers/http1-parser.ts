@@ -22,7 +22,8 @@ import {
  * Buffer directly: no strings, no per-response objects; the status is an integer. It only interprets what a
  * load generator needs: the status code, the framing (Content-Length, Transfer-Encoding: chunked with
  * extensions and trailers, or read-until-close) and whether the connection stays open (`Connection`).
- * Interim 1xx responses are skipped; 204 and 304 carry no body (we never send HEAD).
+ * Interim 1xx responses are skipped; 204 and 304 carry no body, nor does any response while `bodiless` is set
+ * (the caller sets it before sending a HEAD request).
  *
  * Contract: `execute()` calls `onParsedResponse` once per complete response, in order, and `onParseError`
  * once on malformed input, after which the parser ignores input until `reset()`. Either callback may call
@@ -65,6 +66,8 @@ const NAME_CONNECTION = Buffer.from('connection', 'latin1');
 
 export class Http1ResponseParser {
   private readonly handler: Http1ParserHandler;
+  /** The response being awaited answers a HEAD request: no body, whatever its framing says. Kept by reset(). */
+  bodiless = false;
   private state = S_STATUS;
   /** Bumped by reset(): lets execute() notice a reset made from inside a callback. */
   private generation = 0;
@@ -261,7 +264,7 @@ export class Http1ResponseParser {
     }
     const framing = this.framing;
     this.keepAlive = framing.keepAlive;
-    if (status === 204 || status === 304) {
+    if (status === 204 || status === 304 || this.bodiless) {
       this.complete();
     } else if (framing.transferEncoding) {
       if (framing.chunked) {

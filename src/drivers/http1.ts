@@ -12,13 +12,17 @@ import type {
   DriverOptions,
   ErrorKind,
   ProbeResult,
+  TlsOptions,
 } from './driver.js';
 import { Http1ResponseParser, type Http1ParserHandler } from './http1-parser.js';
-import { parseTarget } from './target.js';
+import { weightedOrder } from './mix.js';
+import { DEFAULT_EXPECT_STATUS, isExpectedStatus, parseExpectStatus } from './status.js';
+import { parseTarget, tlsConnectOptions } from './target.js';
 
 /**
- * HTTP/1.1 on raw sockets. The request is serialized once at create() and the same Buffer is written for
- * every request; each connection owns one reused response parser. See driver.ts for the contract.
+ * HTTP/1.1 on raw sockets. Requests are serialized once at create() and the same Buffers are written for
+ * every request (a weighted mix: one Buffer per request of the mix, walked in a precomputed order); each
+ * connection owns one reused response parser. See driver.ts for the contract.
  *
  * Reads on plain TCP bypass the socket's Readable stream: `onread` makes libuv read into one buffer per
  * thread (shared by all connections — each read is parsed synchronously in its callback), so a response
@@ -30,7 +34,9 @@ import { parseTarget } from './target.js';
  * - A response with `Connection: close` (or delimited by the close) completes normally; the socket is
  *   dropped and the next send() reconnects. A socket that closes while a request is outstanding reports
  *   'reset' ('connect' if it never connected); the next send() reconnects.
- * - Status >= 400 reports 'status' (the connection is kept); malformed bytes report 'protocol' and drop it.
+ * - A status outside `expectStatus` (default 2xx and 3xx) reports 'status' (the connection is kept); malformed
+ *   bytes report 'protocol' and drop it.
+ * - https:// connects with node:tls (the options of `tls`); the plain-TCP fast paths below are untouched by it.
  */
 
 /** Request headers the driver owns; an extra header with one of these names is a configuration error. */
@@ -39,49 +45,105 @@ const RESERVED = new Set(['content-length', 'transfer-encoding', 'connection']);
 interface Endpoint {
   host: string;
   port: number;
-  secure: boolean;
-  /** TLS server name ('' for none). */
-  servername: string;
+  /** node:tls options of an https:// target (server name, CAs, client certificate); null: plain TCP. */
+  tls: tls.ConnectionOptions | null;
 }
 
 const parseHttpTarget = (target: string): URL => parseTarget(target, 'http1', ['http:', 'https:'], 'http://host:port/path (or https://)');
 
-function endpointOf(url: URL): Endpoint {
-  const secure = url.protocol === 'https:';
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
-  // SNI carries names only; an IP address target sends none.
-  return { host, port, secure, servername: net.isIP(host) === 0 ? host : '' };
+function hostOf(url: URL): string {
+  return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
 }
 
-/** The whole request, head and body, as one Buffer. */
-export function serializeRequest(options: DriverOptions): Buffer {
-  const url = parseHttpTarget(options.target);
-  const post = options.payloadBytes > 0;
+function endpointOf(url: URL, options: TlsOptions | undefined): Endpoint {
+  const secure = url.protocol === 'https:';
+  const host = hostOf(url);
+  const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+  return { host, port, tls: secure ? { ...tlsConnectOptions(host, options), ALPNProtocols: ['http/1.1'] } : null };
+}
+
+const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+/** One serialized request, and whether its response has no body (HEAD). */
+interface PreparedRequest {
+  bytes: Buffer;
+  bodiless: boolean;
+}
+
+/** The whole request, head and body, as one Buffer. `url` gives path, query and Host. */
+function serialize(url: URL, method: string, headers: Readonly<Record<string, string>>, body: Uint8Array): Buffer {
+  if (!TOKEN.test(method)) throw new MeshbenchError('MB_BAD_ARGUMENT', `method "${method}" is not an HTTP method (token characters only, e.g. GET, POST, PATCH)`);
   let host = url.host;
   let extra = '';
-  for (const [name, value] of Object.entries(options.headers)) {
+  let contentType = false;
+  for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
     if (RESERVED.has(lower)) {
       throw new MeshbenchError('MB_BAD_ARGUMENT', `header "${name}" is set by the http1 driver; remove it from headers`);
     }
-    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name) || /[\r\n\0]/.test(value)) {
+    if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) {
       throw new MeshbenchError('MB_BAD_ARGUMENT', `header "${name}" has an invalid name or a line break in its value`);
     }
     if (lower === 'host') host = value;
     else extra += `${name}: ${value}\r\n`;
+    if (lower === 'content-type') contentType = true;
   }
+  // A body, or a method whose servers expect a length even when it is 0.
+  const withLength = body.length > 0 || method === 'POST' || method === 'PUT' || method === 'PATCH';
   const head =
-    `${post ? 'POST' : 'GET'} ${url.pathname}${url.search} HTTP/1.1\r\n` +
+    `${method} ${url.pathname}${url.search} HTTP/1.1\r\n` +
     `Host: ${host}\r\n` +
     'Connection: keep-alive\r\n' +
-    (post ? `Content-Type: application/octet-stream\r\nContent-Length: ${options.payloadBytes}\r\n` : '') +
+    (body.length > 0 && !contentType ? 'Content-Type: application/octet-stream\r\n' : '') +
+    (withLength ? `Content-Length: ${body.length}\r\n` : '') +
     extra +
     '\r\n';
   const headBytes = Buffer.byteLength(head, 'latin1');
-  const request = Buffer.alloc(headBytes + options.payloadBytes, 0x78); // body: 'x' * payloadBytes
+  const request = Buffer.allocUnsafe(headBytes + body.length);
   request.write(head, 0, 'latin1');
+  request.set(body, headBytes);
   return request;
+}
+
+/** The body of the single request: `body`, else payloadBytes of 'x'. */
+function bodyOf(options: DriverOptions): Uint8Array {
+  return options.body ?? Buffer.alloc(options.payloadBytes, 0x78);
+}
+
+/** The method of the single request: explicit, else POST with a body and GET without. */
+function methodOf(options: DriverOptions, body: Uint8Array): string {
+  return options.method ?? (body.length > 0 ? 'POST' : 'GET');
+}
+
+/** One request of a load, before serialization. */
+interface RequestParts {
+  url: URL;
+  method: string;
+  headers: Readonly<Record<string, string>>;
+  body: Uint8Array;
+  weight: number;
+}
+
+/** The requests of a load: the single one `options` describe, or each of its mix (paths on the target's origin). */
+function requestsOf(options: DriverOptions): RequestParts[] {
+  const target = parseHttpTarget(options.target);
+  if (options.requests === undefined || options.requests.length === 0) {
+    const body = bodyOf(options);
+    return [{ url: target, method: methodOf(options, body), headers: options.headers, body, weight: 1 }];
+  }
+  return options.requests.map((r) => {
+    if (!r.path.startsWith('/')) throw new MeshbenchError('MB_BAD_ARGUMENT', `request path "${r.path}" must start with "/"`);
+    return { url: new URL(r.path, target), method: r.method, headers: { ...options.headers, ...r.headers }, body: r.body ?? new Uint8Array(0), weight: r.weight };
+  });
+}
+
+/** Every request a connection sends, and the order it sends them in (one slot per unit of weight). */
+export function prepareRequests(options: DriverOptions): { requests: PreparedRequest[]; order: Uint16Array } {
+  const parts = requestsOf(options);
+  return {
+    requests: parts.map((r) => ({ bytes: serialize(r.url, r.method, r.headers, r.body), bodiless: r.method === 'HEAD' })),
+    order: parts.length === 1 ? new Uint16Array(1) : weightedOrder(parts.map((r) => r.weight)),
+  };
 }
 
 /**
@@ -106,7 +168,9 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
   private readonly index: number;
   private readonly sink: CompletionSink;
   private readonly endpoint: Endpoint;
-  private readonly request: Buffer;
+  private readonly shared: Http1Shared;
+  /** The next slot of `shared.order`. */
+  private cursor: number;
   private readonly parser: Http1ResponseParser;
   private socket: net.Socket | null = null;
   /** The current socket has completed its connect (a close then means 'reset', before it 'connect'). */
@@ -117,11 +181,13 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
   private closed = false;
   private lastError: Error | null = null;
 
-  constructor(index: number, sink: CompletionSink, endpoint: Endpoint, request: Buffer) {
+  constructor(index: number, sink: CompletionSink, endpoint: Endpoint, shared: Http1Shared) {
     this.index = index;
     this.sink = sink;
     this.endpoint = endpoint;
-    this.request = request;
+    this.shared = shared;
+    // Connections start at different slots, so a mix is spread over the connections from the first request.
+    this.cursor = index % shared.order.length;
     this.parser = new Http1ResponseParser(this);
   }
 
@@ -134,10 +200,10 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
         resolve();
       };
       const onClose = (): void => {
-        socket.off(this.endpoint.secure ? 'secureConnect' : 'connect', onConnect);
+        socket.off(this.endpoint.tls !== null ? 'secureConnect' : 'connect', onConnect);
         reject(this.lastError ?? new Error(`connection to ${this.endpoint.host}:${this.endpoint.port} closed`));
       };
-      socket.once(this.endpoint.secure ? 'secureConnect' : 'connect', onConnect);
+      socket.once(this.endpoint.tls !== null ? 'secureConnect' : 'connect', onConnect);
       socket.once('close', onClose);
     });
   }
@@ -147,10 +213,11 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
    * that the socket is still the current one so a replaced socket's late events are ignored.
    */
   private openSocket(): net.Socket {
-    const { host, port, secure, servername } = this.endpoint;
+    const { host, port, tls: tlsOptions } = this.endpoint;
+    const secure = tlsOptions !== null;
     let socket: net.Socket;
     if (secure) {
-      socket = tls.connect({ host, port, ...(servername === '' ? {} : { servername }), ALPNProtocols: ['http/1.1'] });
+      socket = tls.connect({ ...tlsOptions, host, port });
       socket.on('data', (chunk: Buffer) => {
         if (this.socket === socket) this.parser.execute(chunk);
       });
@@ -201,7 +268,11 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
       this.dropSocket();
       socket = this.openSocket();
     }
-    if (!this.writeDirect(socket)) socket.write(this.request); // same Buffer every time
+    const { requests, order } = this.shared;
+    const request = requests[order[this.cursor] ?? 0] as PreparedRequest;
+    if (++this.cursor === order.length) this.cursor = 0;
+    this.parser.bodiless = request.bodiless;
+    if (!this.writeDirect(socket, request.bytes)) socket.write(request.bytes); // same Buffers every time
   }
 
   /**
@@ -211,15 +282,15 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
    * (EAGAIN, EPIPE, no descriptor on this platform) returns false and the caller writes through the stream,
    * which queues the request or reports the error asynchronously. A partial write queues the rest.
    */
-  private writeDirect(socket: net.Socket): boolean {
+  private writeDirect(socket: net.Socket, bytes: Buffer): boolean {
     if (this.fd < 0 || socket.writableLength !== 0) return false;
     let written: number;
     try {
-      written = writeSync(this.fd, this.request);
+      written = writeSync(this.fd, bytes);
     } catch {
       return false;
     }
-    if (written < this.request.length) socket.write(this.request.subarray(written));
+    if (written < bytes.length) socket.write(bytes.subarray(written));
     return true;
   }
 
@@ -252,8 +323,8 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
       return;
     }
     this.outstanding = false;
-    if (status >= 400) this.sink.onError(this.index, 'status');
-    else this.sink.onResponse(this.index);
+    if (isExpectedStatus(this.shared.expected, status)) this.sink.onResponse(this.index);
+    else this.sink.onError(this.index, 'status');
   }
 
   onParseError(): void {
@@ -268,18 +339,26 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
   }
 }
 
+/** What every connection of a driver shares: the prepared requests, their order, the expected statuses. */
+interface Http1Shared {
+  requests: PreparedRequest[];
+  order: Uint16Array;
+  /** parseExpectStatus's table. */
+  expected: Uint8Array;
+}
+
 class Http1Driver implements Driver {
   readonly protocol = 'http1' as const;
   private readonly endpoint: Endpoint;
-  private readonly request: Buffer;
+  private readonly shared: Http1Shared;
 
   constructor(options: DriverOptions) {
-    this.endpoint = endpointOf(parseHttpTarget(options.target));
-    this.request = serializeRequest(options);
+    this.endpoint = endpointOf(parseHttpTarget(options.target), options.tls);
+    this.shared = { ...prepareRequests(options), expected: parseExpectStatus(options.expectStatus ?? DEFAULT_EXPECT_STATUS) };
   }
 
   async connect(index: number, sink: CompletionSink): Promise<DriverConnection> {
-    const connection = new Http1Connection(index, sink, this.endpoint, this.request);
+    const connection = new Http1Connection(index, sink, this.endpoint, this.shared);
     await connection.open();
     return connection;
   }
@@ -289,17 +368,21 @@ class Http1Driver implements Driver {
   }
 }
 
-/** One request through node:http (not the hot path): status and lower-cased headers, first value each. */
+/**
+ * One request through node:http (not the hot path): status and lower-cased headers, first value each. It is
+ * the load's single request, or the first of its mix: same method, body, headers and TLS options.
+ */
 function probe(options: DriverOptions, timeoutMs: number): Promise<ProbeResult> {
-  const url = parseHttpTarget(options.target);
-  const body = Buffer.alloc(options.payloadBytes, 0x78);
-  const request = url.protocol === 'https:' ? https.request : http.request;
+  const { url, method, headers, body } = requestsOf(options)[0] as RequestParts;
+  const secure = url.protocol === 'https:';
+  const request = secure ? https.request : http.request;
   return new Promise((resolve, reject) => {
     const req = request(url, {
-      method: body.length > 0 ? 'POST' : 'GET',
-      headers: { ...options.headers, ...(body.length > 0 ? { 'content-length': String(body.length) } : {}) },
+      method,
+      headers: { ...headers, ...(body.length > 0 ? { 'content-length': String(body.length) } : {}) },
       agent: false,
       timeout: timeoutMs,
+      ...(secure ? tlsConnectOptions(hostOf(url), options.tls) : {}),
     });
     req.on('timeout', () => req.destroy(new Error(`no response from ${options.target} within ${timeoutMs} ms`)));
     req.on('error', reject);

@@ -2,11 +2,12 @@ import type { IncomingMessage } from 'node:http';
 import { WebSocket, type ClientOptions, type RawData } from 'ws';
 import { MeshbenchError } from '../errors.js';
 import type { CompletionSink, Driver, DriverConnection, DriverModule, DriverOptions, ProbeResult } from './driver.js';
-import { parseTarget } from './target.js';
+import { parseTarget, tlsConnectOptions } from './target.js';
 
 /**
  * Websocket (ws): one WebSocket per connection index, binary messages of payloadBytes (one Buffer, reused),
- * each received message completes the outstanding one. No permessage-deflate: it would measure zlib.
+ * each received message completes the outstanding one (checked to have the message's size against the echo;
+ * `echoCheck: false` for other servers). wss:// takes the TLS options of driver.ts. No permessage-deflate: it would measure zlib.
  * The extra headers go on the upgrade request.
  *
  * connect() resolves on 'open' and rejects with the handshake error. A socket that closes or fails while a
@@ -24,7 +25,10 @@ const SEND_OPTIONS = { binary: true, compress: false, fin: true } as const;
 const parseWsTarget = (target: string): URL => parseTarget(target, 'websocket', ['ws:', 'wss:'], 'ws://host:port/path (or wss://)');
 
 function clientOptions(options: DriverOptions, handshakeTimeoutMs: number): ClientOptions {
+  const url = parseWsTarget(options.target);
   return {
+    // ws's ClientOptions types checkServerIdentity its own way; the node:tls options here set no such callback.
+    ...((url.protocol === 'wss:' ? tlsConnectOptions(url.hostname.replace(/^\[|\]$/g, ''), options.tls) : {}) as ClientOptions),
     perMessageDeflate: false,
     headers: { ...options.headers },
     handshakeTimeout: handshakeTimeoutMs,
@@ -37,6 +41,8 @@ interface WebsocketShared {
   url: string;
   options: ClientOptions;
   payload: Buffer;
+  /** Check that a reply has the message's size (the echo's semantics). */
+  echoCheck: boolean;
 }
 
 class WebsocketConnection implements DriverConnection {
@@ -89,7 +95,7 @@ class WebsocketConnection implements DriverConnection {
     });
     ws.on('message', (data: RawData) => {
       if (this.ws !== ws) return;
-      if (!this.outstanding || (Buffer.isBuffer(data) && data.length !== this.shared.payload.length)) {
+      if (!this.outstanding || (this.shared.echoCheck && Buffer.isBuffer(data) && data.length !== this.shared.payload.length)) {
         this.dropSocket(); // out of step: an unsolicited or wrong-sized message
         this.report('protocol');
         return;
@@ -158,6 +164,11 @@ class WebsocketConnection implements DriverConnection {
   }
 }
 
+/** The message every send carries: `body`, else payloadBytes of 'x'. */
+function messageOf(options: DriverOptions): Buffer {
+  return options.body === undefined ? Buffer.alloc(options.payloadBytes, 0x78) : Buffer.from(options.body);
+}
+
 class WebsocketDriver implements Driver {
   readonly protocol = 'websocket' as const;
   private readonly shared: WebsocketShared;
@@ -166,7 +177,8 @@ class WebsocketDriver implements Driver {
     this.shared = {
       url: parseWsTarget(options.target).href,
       options: clientOptions(options, HANDSHAKE_TIMEOUT_MS),
-      payload: Buffer.alloc(options.payloadBytes, 0x78),
+      payload: messageOf(options),
+      echoCheck: options.echoCheck !== false,
     };
   }
 
@@ -187,7 +199,7 @@ class WebsocketDriver implements Driver {
  */
 function probe(options: DriverOptions, timeoutMs: number): Promise<ProbeResult> {
   const url = parseWsTarget(options.target).href;
-  const payload = Buffer.alloc(options.payloadBytes, 0x78);
+  const payload = messageOf(options);
   return new Promise<ProbeResult>((resolve, reject) => {
     const ws = new WebSocket(url, clientOptions(options, timeoutMs));
     const headers: Record<string, string> = {};

@@ -1,3 +1,4 @@
+import type { TlsOptions } from '../drivers/driver.js';
 import type { LoadProgress } from '../load/pool.js';
 import type { LoadResult, LoadSpec } from '../load/types.js';
 import type { Protocol, VariantName } from '../protocols.js';
@@ -24,6 +25,8 @@ export interface VariantTargets {
    * the planted ones in a planted-delay run). `run --aa` drives these.
    */
   direct?: Pick<VariantTargets, 'targets' | 'replicas'>;
+  /** TLS of the variant's https://, wss:// and grpcs:// targets (static: the scenario's `tls`, read). */
+  tls?: TlsOptions;
 }
 
 /** A sample of the sidecar proxies' resource use (recorded with every result). */

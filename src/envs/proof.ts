@@ -80,7 +80,7 @@ export function checkProbe(expect: MeshExpectation, result: ProbeResult, tracepa
  * Proves every variant × protocol; returns the records (they go into result.json), or throws
  * MB_MESH_UNPROVEN naming each failed variant/protocol and what was seen.
  */
-export async function provePaths(env: RunningEnv, protocols: readonly Protocol[], probe: ProbeFn = driverProbe): Promise<ProofRecord[]> {
+export async function provePaths(env: RunningEnv, protocols: readonly Protocol[], probe: ProbeFn = driverProbe, extras: Omit<DriverOptions, 'target' | 'payloadBytes' | 'headers'> = {}): Promise<ProofRecord[]> {
   const records: ProofRecord[] = [];
   for (const variant of env.variants) {
     for (const protocol of protocols) {
@@ -96,7 +96,9 @@ export async function provePaths(env: RunningEnv, protocols: readonly Protocol[]
       for (const address of addresses) {
         const traceparent = newTraceparent();
         try {
-          const result = await probe(protocol, { target: address, payloadBytes: PROBE_PAYLOAD_BYTES, headers: { traceparent } }, PROBE_TIMEOUT_MS);
+          const options: DriverOptions = { ...extras, target: address, payloadBytes: PROBE_PAYLOAD_BYTES, headers: { traceparent } };
+          if (variant.tls !== undefined) options.tls = variant.tls;
+          const result = await probe(protocol, options, PROBE_TIMEOUT_MS);
           record = { ...base, ...checkProbe(variant.expect, result, traceparent) };
         } catch (err) {
           record = { ...base, marker: null, ok: false, detail: `${address} did not answer the probe: ${errorMessage(err)}` };

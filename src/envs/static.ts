@@ -1,4 +1,5 @@
 import type { StaticEnvConfig } from '../config/schema.js';
+import { readTlsFiles } from '../config/tls.js';
 import { errorMessage, MeshbenchError } from '../errors.js';
 import { BASELINE_VARIANT, MESHED_VARIANT, type Protocol } from '../protocols.js';
 import type { MeshExpectation } from '../result.js';
@@ -46,14 +47,15 @@ export async function startStaticEnv(
       }
       targets[p] = target;
     }
-    return { name, targets, expect: expectationOf(v.proof) };
+    const tls = v.tls === undefined ? undefined : readTlsFiles(v.tls, (field) => `env.variants.${name}.tls.${field}`);
+    return { name, targets, expect: expectationOf(v.proof), ...(tls === undefined ? {} : { tls }) };
   });
 
   const checks = variants.flatMap((v) =>
     protocols.map(async (p) => {
       const target = v.targets[p] ?? '';
       try {
-        await probe(p, { target, payloadBytes: 16, headers: {} }, REACH_TIMEOUT_MS);
+        await probe(p, { target, payloadBytes: 16, headers: {}, ...(v.tls === undefined ? {} : { tls: v.tls }) }, REACH_TIMEOUT_MS);
         return null;
       } catch (err) {
         return `env.variants.${v.name}.targets.${p}: ${target} did not answer (${reasonOf(err)}) — check the URL / port-forward`;
@@ -67,7 +69,12 @@ export async function startStaticEnv(
 
   return {
     kind: 'static',
-    facts: { nodeVersion: process.version, targets: Object.fromEntries(variants.map((v) => [v.name, v.targets])) },
+    facts: {
+      nodeVersion: process.version,
+      targets: Object.fromEntries(variants.map((v) => [v.name, v.targets])),
+      // Loud: a run that did not verify its servers' certificates says so in result.json.
+      ...(variants.some((v) => v.tls?.insecure === true) ? { tlsInsecure: variants.filter((v) => v.tls?.insecure === true).map((v) => v.name) } : {}),
+    },
     variants,
     sampleProxies: () => Promise.resolve([]),
     close: () => Promise.resolve(),

@@ -1,9 +1,10 @@
+import type { DriverOptions } from '../drivers/driver.js';
+import type { Protocol } from '../protocols.js';
 import type { LoopProgress, LoopResult, LoopSpec } from './loop.js';
-import type { LoadSpec } from './types.js';
 
 /** One lane of a worker: its own driver (target) and loop, on the worker's one thread. */
 export interface LaneData {
-  driver: Pick<LoadSpec, 'protocol' | 'target' | 'replicas' | 'payloadBytes' | 'headers'>;
+  driver: DriverOptions & { protocol: Protocol; replicas?: readonly string[] };
   /** This worker's share of the lane's load. */
   loop: LoopSpec;
   /** Shift of this lane's open-loop schedule so workers and lanes interleave. */

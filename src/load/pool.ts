@@ -157,7 +157,7 @@ export function runLoads(specs: readonly LoadSpec[], signal?: AbortSignal, onPro
       const data: LoadWorkerData = {
         index: w,
         lanes: specs.map((s, lane) => ({
-          driver: { protocol: s.protocol, target: s.target, ...(s.replicas === undefined ? {} : { replicas: s.replicas }), payloadBytes: s.payloadBytes, headers: s.headers },
+          driver: { ...s.driverOptions, protocol: s.protocol, target: s.target, ...(s.replicas === undefined ? {} : { replicas: s.replicas }), payloadBytes: s.payloadBytes, headers: s.headers },
           loop: {
             model: s.model,
             rateHz: s.rateHz / workers,

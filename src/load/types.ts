@@ -1,4 +1,4 @@
-import type { ErrorKind } from '../drivers/driver.js';
+import type { DriverOptions, ErrorKind } from '../drivers/driver.js';
 import type { IntervalHistogram } from '../histograms/index.js';
 import type { Protocol } from '../protocols.js';
 
@@ -33,7 +33,12 @@ export interface LoadSpec {
   maxRequests: number;
   /** A measured-window request sent more than this long after its intended time counts as late (lateShare). */
   lateThresholdUs: number;
+  /** What else the driver is told: TLS, method, body, request mix, expected statuses, a gRPC method (driver.ts). */
+  driverOptions?: DriverExtras;
 }
+
+/** DriverOptions beyond target, payload and headers. */
+export type DriverExtras = Omit<DriverOptions, 'target' | 'payloadBytes' | 'headers'>;
 
 /** What one load job produced (merged over workers when it comes out of the pool). */
 export interface LoadResult {

@@ -22,9 +22,9 @@ const post = (message: FromLoadWorker): void => port.postMessage(message);
 
 const loops = await Promise.all(
   data.lanes.map(async (lane) => {
-    const { protocol, target, replicas = [target], payloadBytes, headers } = lane.driver;
+    const { protocol, replicas, ...options } = lane.driver;
     const module = await loadDriver(protocol);
-    return new LoadLoop(spreadDriver(replicas.map((t) => module.create({ target: t, payloadBytes, headers }))), lane.loop);
+    return new LoadLoop(spreadDriver((replicas ?? [options.target]).map((target) => module.create({ ...options, target }))), lane.loop);
   }),
 );
 // Running from the start (its ticker thread needs tens of ms to come up); what it saw before the load is dropped.

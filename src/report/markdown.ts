@@ -3,6 +3,7 @@ import { percent } from './wording.js';
 import { calibrationNote, checksTable, renderConclusion } from './conclusion.js';
 import { hlogFileName } from './hlog.js';
 import { mdTable, mib, ms, rate, signedMs } from './format.js';
+import { insecureNote } from './summary.js';
 
 /** report.md: rendered from result.json only (a pure function of the result document). */
 export function renderMarkdown(doc: ResultDocument): string {
@@ -11,6 +12,8 @@ export function renderMarkdown(doc: ResultDocument): string {
   out.push(`**Verdict: ${doc.verdict.status.toUpperCase()}**${doc.interrupted === true ? ' (interrupted)' : ''}${doc.aa === true ? ' — A/A calibration run' : ''}`, '');
   const calibration = calibrationNote(doc);
   if (calibration !== null) out.push(`> **${calibration}**`, '');
+  const insecure = insecureNote(doc);
+  if (insecure !== null) out.push(`> **${insecure}**`, '');
   out.push(renderConclusion(doc), '');
   for (const reason of doc.verdict.reasons) out.push(`- ${reason}`);
   out.push('');

@@ -98,8 +98,8 @@ export function verdictReasons(j: Judgement): string[] {
   reasons.push(...undecided.map((c) => `undecided: ${describeCheck(c)}${moreTime(c, j.rounds, j.secondsPerRound)}`));
   reasons.push(...j.thinEvidence.map((t) =>
     `too little evidence: ${t.protocol} has ${t.rounds} round(s) with every variant; its interval needs at least ${MIN_ROUNDS} to see drift between rounds, so it never passes (scenario rounds ≥ ${MIN_ROUNDS})`));
-  if (status === 'inconclusive' && checks.length === 0 && !j.interrupted && validity.length === 0) {
-    reasons.push('no budgets set: no evidence to pass on; add a latency budget (p99Ms, p99OverheadMs or p99OverheadRatio)');
+  if (status === 'inconclusive' && !j.aa && !checks.some((c) => c.budget !== 'errorRateOverhead')) {
+    reasons.push('no latency budget set: the differences are measured, not judged; add one (p99Ms, p99OverheadMs or p99OverheadRatio; `meshbench ab --budget-p99-ms`)');
   }
   if (status === 'pass') {
     if (!j.aa) reasons.push(`all ${checks.length} budget checks hold: each ${percent(j.confidence)} interval lies within its budget`);

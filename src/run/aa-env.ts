@@ -18,7 +18,14 @@ export function aaEnv(env: RunningEnv): RunningEnv {
   }
   const variants = env.variants.map((v) => {
     const direct = v.name === BASELINE_VARIANT ? base : (v.direct ?? base);
-    return { name: v.name, targets: direct.targets, ...(direct.replicas === undefined ? {} : { replicas: direct.replicas }), expect: { kind: 'none' as const } };
+    const tls = direct === base ? base.tls : undefined;
+    return {
+      name: v.name,
+      targets: direct.targets,
+      ...(direct.replicas === undefined ? {} : { replicas: direct.replicas }),
+      ...(tls === undefined ? {} : { tls }),
+      expect: { kind: 'none' as const },
+    };
   });
   const how = env.variants.every((v) => v.name === BASELINE_VARIANT || v.direct !== undefined)
     ? 'every variant drives its own workload directly (no mesh path)'

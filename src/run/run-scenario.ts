@@ -7,7 +7,7 @@ import { runLoads, type LoadProgress } from '../load/pool.js';
 import { MeshbenchError } from '../errors.js';
 import { variantOrder } from '../load/rounds.js';
 import { loadSpec } from '../load/spec.js';
-import type { LoadSpec } from '../load/types.js';
+import type { DriverExtras, LoadSpec } from '../load/types.js';
 import type { Protocol, VariantName } from '../protocols.js';
 import { RESULT_SCHEMA_VERSION, type ProofRecord, type ProtocolResult, type ResultDocument } from '../result.js';
 import { judgeRun } from './judge.js';
@@ -32,6 +32,11 @@ export interface RunOptions {
   aa?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
+  /**
+   * What the drivers are told beyond the scenario (`meshbench ab`: method, body, request mix, expected statuses,
+   * a gRPC method); each variant's TLS comes from its env.
+   */
+  driverOptions?: DriverExtras;
 }
 
 /**
@@ -53,7 +58,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const variants = env.variants.map((v) => v.name);
     onEvent?.({ type: 'env-ready', kind: env.kind, variants });
     signal?.throwIfAborted();
-    const proofs = env.prove !== undefined ? await env.prove(protocols, signal) : await provePaths(env, protocols);
+    const proofs = env.prove !== undefined ? await env.prove(protocols, signal) : await provePaths(env, protocols, undefined, options.driverOptions);
     onEvent?.({ type: 'proven', proofs });
 
     const records = new Map<string, RoundRecord[]>(); // key: protocol/variant
@@ -68,10 +73,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     // Time pairing: each protocol runs once, continuously, for all its rounds (split into rounds afterwards,
     // aggregate.ts). Rounds pairing: one load per round and variant, variants taking turns A B B A …
     const passes = paired ? [{ round: 0, rounds: scenario.rounds }] : Array.from({ length: scenario.rounds }, (_, round) => ({ round, rounds: 1 }));
-    const spec = (config: ProtocolConfig, v: { target: string; replicas?: readonly string[] }, pass: { round: number; rounds: number }): LoadSpec => {
+    const spec = (config: ProtocolConfig, v: { name: VariantName; target: string; replicas?: readonly string[] }, pass: { round: number; rounds: number }): LoadSpec => {
       const s = loadSpec(config, v.target, scenario.validity.lateThresholdMs, v.replicas);
       const warmupMs = pass.round === 0 ? Math.max(s.warmupMs, Math.round(config.firstWarmupS * 1000)) : s.warmupMs;
-      return { ...s, warmupMs, durationMs: s.durationMs * pass.rounds };
+      const tls = env.variants.find((e) => e.name === v.name)?.tls;
+      const driverOptions = { ...options.driverOptions, ...(tls === undefined ? {} : { tls }) };
+      return { ...s, warmupMs, durationMs: s.durationMs * pass.rounds, ...(Object.keys(driverOptions).length > 0 ? { driverOptions } : {}) };
     };
     const steps = passes.length * scenario.protocols.length * (paired ? 1 : variants.length);
     let step = 0;
@@ -96,7 +103,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
           const progress = (lane: number, p: LoadProgress): void => onEvent?.({ type: 'progress', protocol: config.name, variant: group[lane]?.name ?? label, ...p });
           const loads = env.runLoad === undefined
             ? await runLoads(group.map((v) => spec(config, v, pass)), signal, progress)
-            : [await env.runLoad(group[0]?.name ?? '', spec(config, group[0] ?? { target: '' }, pass), signal, (p) => progress(0, p))];
+            : [await env.runLoad(group[0]?.name ?? '', spec(config, group[0] ?? { name: '', target: '' }, pass), signal, (p) => progress(0, p))];
           const envHiccups = (await env.takeHiccups?.()) ?? {};
           const proxiesAfter = await Promise.all(group.map((v) => env.sampleProxies(v.name)));
           if (signal?.aborted) { interrupted = true; break passes; } // a cut-short load is not comparable
@@ -141,7 +148,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       scenario,
       startedAt,
       finishedAt: new Date().toISOString(),
-      environment: { kind: env.kind, nodeVersion: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: env.facts, variants, placement: placement.record },
+      environment: { kind: env.kind, nodeVersion: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: { ...env.facts, ...requestFacts(options.driverOptions) }, variants, placement: placement.record },
       proofs,
       protocols: results,
       verdict: judgeRun(scenario, results, { interrupted, aa: options.aa === true }),
@@ -153,4 +160,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     await env.close();
     placement.restore();
   }
+}
+
+/** What the drivers were told beyond the scenario (`meshbench ab`), as result.json facts: no bodies, no keys. */
+function requestFacts(extras: DriverExtras | undefined): Record<string, unknown> {
+  if (extras === undefined) return {};
+  const request: Record<string, unknown> = {};
+  if (extras.method !== undefined) request['method'] = extras.method;
+  if (extras.body !== undefined) request['bodyBytes'] = extras.body.length;
+  if (extras.expectStatus !== undefined) request['expectStatus'] = extras.expectStatus;
+  if (extras.requests !== undefined) request['mix'] = extras.requests.map((r) => ({ method: r.method, path: r.path, weight: r.weight }));
+  if (extras.grpcCall !== undefined) request['grpcCall'] = { proto: extras.grpcCall.protoFile, call: extras.grpcCall.call };
+  return Object.keys(request).length === 0 ? {} : { request };
 }

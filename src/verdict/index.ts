@@ -77,7 +77,8 @@ export function judge(scenario: Scenario, protocols: ProtocolResult[], options: 
   if (interrupted || validity.length > 0) status = 'inconclusive';
   else if (checks.some((c) => c.status === 'fail')) status = 'fail';
   else if (checks.some((c) => c.status === 'inconclusive') || thinEvidence.length > 0) status = 'inconclusive';
-  else if (checks.length === 0) status = 'inconclusive'; // no evidence is never a pass (validation requires a budget)
+  // No evidence is never a pass: validation requires a latency budget, except for `meshbench ab` (adHoc).
+  else if (!checks.some((c) => c.budget !== 'errorRateOverhead')) status = 'inconclusive';
   else status = 'pass';
   return {
     verdict: {

@@ -93,7 +93,16 @@ describe('verdict on interval histograms', () => {
     s.budgets = { errorRateOverhead: null };
     const v = judgeRun(s, [protocol({ p99Ms: 1 }, { p99Ms: 50 })]);
     expect(v.status).toBe('inconclusive');
-    expect(v.reasons[0]).toMatch(/no budgets set: no evidence to pass on/);
+    expect(v.reasons[0]).toMatch(/no latency budget set: the differences are measured, not judged/);
+  });
+
+  it('an error-rate budget alone is no latency evidence: never a pass (meshbench ab without --budget-p99-ms)', () => {
+    const s = scenario();
+    s.budgets = { errorRateOverhead: 0.5 };
+    const v = judgeRun(s, [protocol({ p99Ms: 1 }, { p99Ms: 1 })]);
+    expect(v.checks.map((c) => c.budget)).toEqual(['errorRateOverhead']);
+    expect(v.status).toBe('inconclusive');
+    expect(v.reasons.join('\n')).toMatch(/no latency budget set/);
   });
 
   it('per-protocol budgets override the scenario budgets', () => {
