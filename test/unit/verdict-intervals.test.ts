@@ -122,14 +122,23 @@ describe('statistics', () => {
   });
 
   it('run-to-run noise widens each side in quadrature, and no number of rounds decides within it (law)', () => {
-    fc.assert(fc.property(interval, fc.double({ min: 0.001, max: 20, noNaN: true }), (i, runNoise) => {
-      if (i === null) return;
-      const wide = figureInterval(i.estimate, [i.estimate - i.withinLowDev, i.estimate, i.estimate + i.withinHighDev], i.between.map((b) => ({ ...b })), 0.95, runNoise);
-      if (wide === null) throw new Error('no interval');
+    const raw = fc.record({
+      estimate: fc.double({ min: -100, max: 100, noNaN: true }),
+      withinLow: fc.double({ min: 0, max: 10, noNaN: true }),
+      withinHigh: fc.double({ min: 0, max: 10, noNaN: true }),
+      perRound: fc.array(fc.double({ min: -100, max: 100, noNaN: true }), { minLength: 1, maxLength: 8 }),
+      runNoise: fc.double({ min: 0.001, max: 20, noNaN: true }),
+    });
+    fc.assert(fc.property(raw, ({ estimate, withinLow, withinHigh, perRound, runNoise }) => {
+      const of = (noise: number) => figureInterval(estimate, [estimate - withinLow, estimate, estimate + withinHigh], [betweenTerm({ perRound, scales: true })], 0.95, noise);
+      const plain = of(0);
+      const wide = of(runNoise);
+      if (plain === null || wide === null) throw new Error('no interval');
       const run = 1.959964 * runNoise;
-      expect(wide.runHalfWidth).toBeCloseTo(run, 4);
-      expect(wide.high - wide.estimate).toBeCloseTo(Math.hypot(i.high - i.estimate, run), 6);
-      expect(wide.estimate - wide.low).toBeCloseTo(Math.hypot(i.estimate - i.low, run), 6);
+      expect(wide.runHalfWidth ?? 0).toBeCloseTo(run, 3);
+      expect(plain.runHalfWidth).toBeUndefined();
+      expect(wide.high - wide.estimate).toBeCloseTo(Math.hypot(plain.high - plain.estimate, run), 3);
+      expect(wide.estimate - wide.low).toBeCloseTo(Math.hypot(plain.estimate - plain.low, run), 3);
       // A limit inside the run-to-run part is never decided by running longer.
       expect(roundsToDecide(wide, wide.estimate + run * 0.99)).toBeNull();
     }));

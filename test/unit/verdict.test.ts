@@ -56,8 +56,9 @@ function protocol(unmeshed: Fig, meshed: Fig): ProtocolResult {
   return { name: 'http1', model: 'open', rateHz: 1000, connections: 16, payloadBytes: 64, variants, overhead: overheads(variants) };
 }
 
+/** Exact, noiseless histograms: the decisions at the budget's edge, without the run-to-run term (its own test is in verdict-intervals). */
 function scenario(extra: Partial<ScenarioInput> = {}) {
-  return parseScenario({ name: 't', protocols: [{ name: 'http1', rateHz: 1000 }], budgets: { p99Ms: 5, p99OverheadMs: 3 }, ...extra }, 'test');
+  return parseScenario({ name: 't', protocols: [{ name: 'http1', rateHz: 1000 }], budgets: { p99Ms: 5, p99OverheadMs: 3 }, statistics: { runNoiseMs: 0 }, ...extra }, 'test');
 }
 
 describe('verdict on interval histograms', () => {
