@@ -50,7 +50,7 @@ describe('a planted delay on the meshed path (e2e, real echo processes + real HA
     expect(doc.protocols[0]?.variants['meshed']?.latencyUs.min).toBeGreaterThanOrEqual(1000);
 
     // a calibration run says so, first
-    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/^> \*\*CALIBRATION RUN: a delay of 1 ms was planted on the meshed echo/m);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/^> \*\*CALIBRATION RUN: a delay of 1 ms was planted on the meshed path/m);
     expect(run.stdout).toMatch(/CALIBRATION RUN/);
   });
 });
