@@ -3,11 +3,13 @@ import type { ComparisonDocument } from '../verdict/compare.js';
 import { describeRegression, percent } from './wording.js';
 import { calibrationNote, renderConclusion } from './conclusion.js';
 import { checksTable, comparisonTable } from './tables.js';
+import { renderP99Chart } from './mermaid.js';
 import { md } from './format.js';
 
 /**
  * summary.md: the short Markdown a CI job shows (appended to $GITHUB_STEP_SUMMARY by the CLI): verdict,
- * the plain-language conclusion, every check with its interval, and why. Pure functions.
+ * the plain-language conclusion, a Mermaid chart of the P99s against their budget, every check with its
+ * interval, and why. Pure functions.
  */
 export function renderCiSummary(doc: ResultDocument): string {
   const out: string[] = [];
@@ -15,6 +17,8 @@ export function renderCiSummary(doc: ResultDocument): string {
   const calibration = calibrationNote(doc);
   if (calibration !== null) out.push(`**${calibration}**`, '');
   out.push(renderConclusion(doc), '');
+  const chart = renderP99Chart(doc);
+  if (chart !== null) out.push(chart, '');
   if (doc.verdict.checks.length > 0) out.push(md(checksTable(doc)), '');
   const notable = doc.verdict.reasons.filter((r) => /^(invalid|over budget|undecided|A\/A difference|the run was interrupted)/.test(r));
   if (notable.length > 0) {

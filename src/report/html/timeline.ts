@@ -1,0 +1,120 @@
+import { decodeHistogram } from '../../histograms/index.js';
+import type { ProtocolResult } from '../../result.js';
+import { axis, legend, msOf, OKABE_ITO, variantColor, type ChartOption, type ChartSpec } from './chart.js';
+
+/**
+ * Latency over time, per protocol: p50 and p99 of every 1-second interval histogram of every variant, across
+ * the rounds; under it, on the same time axis, what the harness itself cost meanwhile — the generator's largest
+ * send lag per interval and the worst hiccup of each metered process per round. A spike in the upper panel that
+ * lines up with one below is the harness's, not the mesh's.
+ */
+
+type Point = [number, number] | [number, null];
+
+interface Span {
+  label: string;
+  startS: number;
+  endS: number;
+}
+
+export function timelineChart(id: string, p: ProtocolResult, variants: readonly string[], timePaired: boolean): ChartSpec {
+  const present = variants.filter((v) => p.variants[v] !== undefined);
+  const starts = present.flatMap((v) => p.variants[v]?.rounds.flatMap((r) => r.intervals.map((i) => i.startMs)) ?? []);
+  const t0 = starts.length === 0 ? 0 : Math.min(...starts);
+  const s = (epochMs: number) => Math.round(epochMs - t0) / 1000;
+
+  const latency: NonNullable<ChartOption['series']> = [];
+  const lagByStart = new Map<number, number>();
+  const hiccups = new Map<string, Point[]>();
+  const hiccupsDrawn = new Set<string>();
+  const spans = new Map<string, Span>();
+  present.forEach((name, index) => {
+    const v = p.variants[name];
+    if (v === undefined) return;
+    const p50: Point[] = [];
+    const p99: Point[] = [];
+    for (const round of [...v.rounds].sort((a, b) => a.round - b.round)) {
+      const intervals = [...round.intervals].sort((a, b) => a.startMs - b.startMs);
+      const first = intervals[0];
+      const last = intervals[intervals.length - 1];
+      if (first === undefined || last === undefined) continue;
+      for (const i of intervals) {
+        const h = decodeHistogram(i.histogram);
+        if (h.totalCount === 0) continue;
+        const mid = s((i.startMs + i.endMs) / 2);
+        p50.push([mid, msOf(h.getValueAtPercentile(50))]);
+        p99.push([mid, msOf(h.getValueAtPercentile(99))]);
+        if (i.counts !== undefined) lagByStart.set(i.startMs, Math.max(lagByStart.get(i.startMs) ?? 0, i.counts.maxLagUs));
+      }
+      // Rounds are separate samples: the lines break between them.
+      p50.push([s(last.endMs), null]);
+      p99.push([s(last.endMs), null]);
+      const span: Span = { label: timePaired ? `round ${round.round + 1}` : `${name} ${round.round + 1}`, startS: s(first.startMs), endS: s(last.endMs) };
+      spans.set(`${span.startS}-${span.endS}`, span);
+      for (const hiccup of round.hiccups) {
+        // Time-paired variants share one round's records: each span of each source is drawn once.
+        const key = `${hiccup.source} ${span.startS}`;
+        if (hiccupsDrawn.has(key)) continue;
+        hiccupsDrawn.add(key);
+        const line = hiccups.get(hiccup.source) ?? [];
+        line.push([span.startS, msOf(hiccup.latencyUs.max)], [span.endS, msOf(hiccup.latencyUs.max)], [span.endS, null]);
+        hiccups.set(hiccup.source, line);
+      }
+    }
+    const color = variantColor(index);
+    latency.push(
+      { type: 'line', name: `${name} p99`, data: p99, color, symbol: 'circle', symbolSize: 5, lineStyle: { width: 2, color }, xAxisIndex: 0, yAxisIndex: 0 },
+      { type: 'line', name: `${name} p50`, data: p50, color, symbol: 'emptyCircle', symbolSize: 4, lineStyle: { width: 1.2, type: 'dotted', color }, xAxisIndex: 0, yAxisIndex: 0 },
+    );
+  });
+  const first = latency[0];
+  if (first !== undefined && !Array.isArray(first)) {
+    (first as { markArea?: unknown }).markArea = {
+      silent: true,
+      label: { color: '#666', fontSize: 11, position: 'insideTop' },
+      data: [...spans.values()].sort((a, b) => a.startS - b.startS).map((r, i) => [
+        { xAxis: r.startS, name: r.label, itemStyle: { color: i % 2 === 0 ? 'rgba(0,0,0,0.045)' : 'rgba(0,0,0,0.015)' } },
+        { xAxis: r.endS },
+      ]),
+    };
+  }
+
+  const lag = [...lagByStart.entries()].sort((a, b) => a[0] - b[0]).map(([start, us]): Point => [s(start + 500), msOf(us)]);
+  const meterColors = [OKABE_ITO.reddishPurple, OKABE_ITO.skyBlue, OKABE_ITO.bluishGreen, OKABE_ITO.black, OKABE_ITO.yellow];
+  const costs: NonNullable<ChartOption['series']> = [
+    { type: 'line', name: 'generator send lag, max per interval', data: lag, color: OKABE_ITO.orange, symbol: 'triangle', symbolSize: 6, lineStyle: { width: 1.5, color: OKABE_ITO.orange }, xAxisIndex: 1, yAxisIndex: 1 },
+    ...[...hiccups.entries()].map(([source, data], i) => {
+      const color = meterColors[i % meterColors.length] ?? OKABE_ITO.black;
+      return { type: 'line' as const, name: `${source} hiccup, max per round`, data, color, showSymbol: false, lineStyle: { width: 2, color, type: i === 0 ? 'solid' as const : 'dashed' as const }, xAxisIndex: 1, yAxisIndex: 1 };
+    }),
+  ];
+
+  const names = (series: NonNullable<ChartOption['series']>) => (Array.isArray(series) ? series : [series]).map((x) => String(x.name));
+  const endS = Math.max(0, ...[...spans.values()].map((r) => r.endS));
+  const xCommon = { type: 'value', min: 0, max: Math.ceil(endS), nameGap: 28 };
+  const option: ChartOption = {
+    legend: [
+      legend({ top: 30, left: 8, right: undefined, data: names(latency) }),
+      legend({ top: 318, left: 8, right: undefined, data: names(costs) }),
+    ],
+    grid: [{ left: 70, right: 30, top: 64, height: 210 }, { left: 70, right: 30, top: 350, height: 110 }],
+    xAxis: [
+      axis('time since the protocol\'s first round (s)', { ...xCommon, gridIndex: 0, nameGap: 24, name: 'time (s)' }),
+      axis('time since the protocol\'s first round (s)', { ...xCommon, gridIndex: 1 }),
+    ] as ChartOption['xAxis'],
+    yAxis: [
+      axis('latency (ms)', { type: 'value', gridIndex: 0, min: 0, nameGap: 44 }),
+      axis('lag, hiccup (ms)', { type: 'value', gridIndex: 1, min: 0, nameGap: 44, splitNumber: 3 }),
+    ] as ChartOption['yAxis'],
+    series: [...latency, ...costs],
+  };
+  return {
+    id,
+    title: `${p.name}: latency over time, and what the harness cost meanwhile`,
+    caption: `Upper panel: p99 (solid) and p50 (dotted) of each 1-second interval, per variant; shaded bands are the rounds. ` +
+      `Lower panel: the generator's largest send lag in each interval (how late it sent after the intended time) and the worst hiccup ` +
+      `(how late a 1 ms timer woke) of each metered process per round. A latency spike that lines up with one below is the harness's stall, not the mesh's.`,
+    option,
+    height: 500,
+  };
+}
