@@ -7,6 +7,7 @@ import { describeError, EXIT, exitCodeForError } from './exit-codes.js';
 import { withSignals } from './signals.js';
 import { registerCompareCommand } from './compare.js';
 import { registerK8sCommands } from './k8s.js';
+import { registerReportCommand } from './report.js';
 import type { LoadCommandOptions } from './load.js';
 
 /**
@@ -98,6 +99,10 @@ async function main(argv: string[]): Promise<number> {
     });
 
   registerCompareCommand(program, (code) => {
+    exitCode = code;
+  });
+
+  registerReportCommand(program, (code) => {
     exitCode = code;
   });
 
