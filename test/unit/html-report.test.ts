@@ -63,9 +63,9 @@ describe('report.html of a run', () => {
       expect(c.svg).not.toMatch(/\bzr\d+-/);
     }
     const spectrum = texts(found.find((c) => c.id === 'spectrum-http1')?.svg ?? '');
-    expect(spectrum).toEqual(expect.arrayContaining(['latency (ms)', 'percentile (log scale of 1/(1−q))', '90%', '99%', '99.9%', '99.99%', 'unmeshed', 'meshed service time']));
+    expect(spectrum).toEqual(expect.arrayContaining(['latency (ms, log scale)', 'percentile (log scale of 1/(1−q))', '90%', '99%', '99.9%', '99.99%', 'unmeshed', 'meshed service time']));
     const timeline = texts(found.find((c) => c.id === 'timeline-grpc-bidi')?.svg ?? '');
-    expect(timeline).toEqual(expect.arrayContaining(['latency (ms)', 'lag, hiccup (ms)', 'round 1', 'round 4', 'generator hiccup, max per round', 'generator send lag, max per interval']));
+    expect(timeline).toEqual(expect.arrayContaining(['latency (ms)', 'lag, hiccup (ms)', 'round 1', 'round 4', 'hiccup max: generator', 'hiccup max: echo (meshed)', 'send lag (max per 1 s)']));
     expect(texts(found.find((c) => c.id === 'budget-p99OverheadMs')?.svg ?? '')).toEqual(expect.arrayContaining(['P99 overhead (ms)', 'http1 · meshed', 'within budget', 'budget']));
     expect(texts(found.find((c) => c.id === 'budget-errorRateOverhead')?.svg ?? '')).toContain('error-rate overhead (%)');
   });
@@ -115,7 +115,7 @@ describe('the percentile spectrum', () => {
 });
 
 describe('latency over time', () => {
-  it('has one p50 and one p99 point per 1-second interval of each variant, the lag per interval, and each hiccup source per round', () => {
+  it('has one p50 and one p99 point per 1-second interval of each variant, the lag per interval, and each hiccup record once', () => {
     const p = quickstart.protocols[0];
     if (p === undefined) throw new Error('fixture without protocols');
     const series = timelineChart('t', p, quickstart.environment.variants, true).option.series as { name: string; data: [number, number | null][] }[];
@@ -128,11 +128,28 @@ describe('latency over time', () => {
       expect(Math.max(...points(`${variant} p99`).map(([, y]) => y ?? 0))).toBe(Math.max(...intervals.map((i) => decodeHistogram(i.histogram).getValueAtPercentile(99))) / 1000);
     }
     // time pairing: both variants' intervals share their start; the lag is each interval's larger one
-    const lag = points('generator send lag, max per interval');
+    const lag = points('send lag (max per 1 s)');
     expect(lag).toHaveLength(24);
     expect(Math.max(...lag.map(([, y]) => y ?? 0))).toBe(Math.max(...Object.values(p.variants).flatMap((v) => v.rounds.flatMap((r) => r.intervals.map((i) => i.counts?.maxLagUs ?? 0)))) / 1000);
-    // each round's hiccup drawn once (two points: the round's start and end), though both variants hold it
-    expect(points('generator hiccup, max per round')).toHaveLength(2 * 4);
+    // time pairing: every round of both variants holds the whole load's record — drawn once, across all rounds
+    const hiccup = points('hiccup max: generator');
+    expect(hiccup).toEqual([[0, 4.571], [24, 4.571]]);
+  });
+
+  it('draws per-round hiccup records each across its own round', () => {
+    const p = structuredClone(quickstart.protocols[0]);
+    if (p === undefined) throw new Error('fixture without protocols');
+    for (const v of Object.values(p.variants)) {
+      for (const r of v.rounds) {
+        const h = createLatencyHistogram();
+        recordLatency(h, 1000 * (r.round + 1));
+        r.hiccups = [{ source: 'generator', histogram: encodeHistogram(h), latencyUs: { ...r.latencyUs, max: 1000 * (r.round + 1) } }];
+      }
+    }
+    const series = timelineChart('t', p, quickstart.environment.variants, true).option.series as { name: string; data: [number, number | null][] }[];
+    expect(series.find((s) => s.name === 'hiccup max: generator')?.data).toEqual([
+      [0, 1], [6, 1], [6, null], [6, 2], [12, 2], [12, null], [12, 3], [18, 3], [18, null], [18, 4], [24, 4], [24, null],
+    ]);
   });
 });
 

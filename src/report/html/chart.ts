@@ -70,7 +70,7 @@ export function renderChart(spec: ChartSpec): string {
     if (!ok) throw new Error(`meshbench: chart "${spec.title}": axis "${String(name)}" needs a name (a value axis: with its unit in parentheses)`);
   }
   if (axes.length === 0 || spec.title.trim() === '') throw new Error(`meshbench: chart "${spec.id}" needs a title and named axes`);
-  const width = spec.width ?? 900;
+  const width = spec.width ?? 950;
   const height = spec.height ?? 420;
   const chart = init(null, null, { renderer: 'svg', ssr: true, width, height });
   try {
@@ -116,7 +116,7 @@ export function axis(name: string, extra: Record<string, unknown> = {}): Record<
 
 /** A legend across the top right, under the title. */
 export function legend(extra: Record<string, unknown> = {}): LegendComponentOption {
-  return { top: 6, right: 8, itemGap: 14, textStyle: { fontSize: 12, color: '#222' }, ...extra };
+  return { top: 6, right: 8, itemGap: 22, textStyle: { fontSize: 12, color: '#222' }, ...extra };
 }
 
 /** Milliseconds from µs, rounded to the µs (keeps the SVG small and the tooltips honest). */

@@ -42,6 +42,9 @@ export interface SpectrumCurve {
   dashed?: boolean;
 }
 
+/** The percentiles marked with a dot on every curve: p50, p90, p99, p99.9, p99.99 (the figures of the tables). */
+const MARKED_X = new Set([2, 10, 100, 1000, 10_000]);
+
 export function spectrumChart(id: string, title: string, caption: string, curves: SpectrumCurve[]): ChartSpec {
   const option: ChartOption = {
     legend: legend({ top: 30, left: 8, right: undefined }),
@@ -51,12 +54,20 @@ export function spectrumChart(id: string, title: string, caption: string, curves
       axisLabel: { color: '#333', formatter: (x: number) => percentileLabel(x) },
       minorTick: { show: true }, minorSplitLine: { show: true, lineStyle: { color: '#f3f3f3' } },
     }) as ChartOption['xAxis'],
-    yAxis: axis('latency (ms)', { type: 'value', nameGap: 48, min: 0 }) as ChartOption['yAxis'],
+    // Log latency too: the body (tenths of a ms) and the tail (ms) both stay readable.
+    yAxis: axis('latency (ms, log scale)', {
+      type: 'log', logBase: 10, nameGap: 48,
+      // from the decade below the fastest value, not ECharts' default of one more
+      min: (extent: { min: number }) => 10 ** Math.floor(Math.log10(Math.max(extent.min, 0.001))),
+      minorTick: { show: true }, minorSplitLine: { show: true, lineStyle: { color: '#f3f3f3' } },
+    }) as ChartOption['yAxis'],
     series: curves.map((c) => ({
       type: 'line',
       name: c.name,
-      data: spectrumPoints(c.histogram),
-      showSymbol: false,
+      data: spectrumPoints(c.histogram).map(([x, y]) => (MARKED_X.has(x) ? [x, y] : { value: [x, y], symbol: 'none' })),
+      symbol: c.dashed === true ? 'emptyCircle' : 'circle',
+      symbolSize: 6,
+      showAllSymbol: true,
       color: c.color,
       lineStyle: { width: c.dashed === true ? 1.5 : 2.2, type: c.dashed === true ? 'dashed' : 'solid', color: c.color },
     })),

@@ -25,8 +25,9 @@ export function timelineChart(id: string, p: ProtocolResult, variants: readonly 
 
   const latency: NonNullable<ChartOption['series']> = [];
   const lagByStart = new Map<number, number>();
-  const hiccups = new Map<string, Point[]>();
-  const hiccupsDrawn = new Set<string>();
+  // Hiccup records by source and histogram: under time pairing every round of a continuous load carries the same
+  // record (the whole load's), drawn once across the rounds it covers; per-round records each across their round.
+  const hiccups = new Map<string, { source: string; maxMs: number; startS: number; endS: number }>();
   const spans = new Map<string, Span>();
   present.forEach((name, index) => {
     const v = p.variants[name];
@@ -52,13 +53,14 @@ export function timelineChart(id: string, p: ProtocolResult, variants: readonly 
       const span: Span = { label: timePaired ? `round ${round.round + 1}` : `${name} ${round.round + 1}`, startS: s(first.startMs), endS: s(last.endMs) };
       spans.set(`${span.startS}-${span.endS}`, span);
       for (const hiccup of round.hiccups) {
-        // Time-paired variants share one round's records: each span of each source is drawn once.
-        const key = `${hiccup.source} ${span.startS}`;
-        if (hiccupsDrawn.has(key)) continue;
-        hiccupsDrawn.add(key);
-        const line = hiccups.get(hiccup.source) ?? [];
-        line.push([span.startS, msOf(hiccup.latencyUs.max)], [span.endS, msOf(hiccup.latencyUs.max)], [span.endS, null]);
-        hiccups.set(hiccup.source, line);
+        const key = `${hiccup.source}\n${hiccup.histogram}`;
+        const seen = hiccups.get(key);
+        hiccups.set(key, {
+          source: hiccup.source,
+          maxMs: msOf(hiccup.latencyUs.max),
+          startS: Math.min(seen?.startS ?? Infinity, span.startS),
+          endS: Math.max(seen?.endS ?? -Infinity, span.endS),
+        });
       }
     }
     const color = variantColor(index);
@@ -80,12 +82,19 @@ export function timelineChart(id: string, p: ProtocolResult, variants: readonly 
   }
 
   const lag = [...lagByStart.entries()].sort((a, b) => a[0] - b[0]).map(([start, us]): Point => [s(start + 500), msOf(us)]);
+  const bySource = new Map<string, Point[]>();
+  for (const h of [...hiccups.values()].sort((a, b) => a.startS - b.startS)) {
+    bySource.set(h.source, [...(bySource.get(h.source) ?? []), [h.startS, h.maxMs], [h.endS, h.maxMs], [h.endS, null]]);
+  }
   const meterColors = [OKABE_ITO.reddishPurple, OKABE_ITO.skyBlue, OKABE_ITO.bluishGreen, OKABE_ITO.black, OKABE_ITO.yellow];
   const costs: NonNullable<ChartOption['series']> = [
-    { type: 'line', name: 'generator send lag, max per interval', data: lag, color: OKABE_ITO.orange, symbol: 'triangle', symbolSize: 6, lineStyle: { width: 1.5, color: OKABE_ITO.orange }, xAxisIndex: 1, yAxisIndex: 1 },
-    ...[...hiccups.entries()].map(([source, data], i) => {
+    { type: 'line', name: 'send lag (max per 1 s)', data: lag, color: OKABE_ITO.orange, symbol: 'triangle', symbolSize: 6, lineStyle: { width: 1.5, color: OKABE_ITO.orange }, xAxisIndex: 1, yAxisIndex: 1 },
+    ...[...bySource.entries()].map(([source, data], i) => {
       const color = meterColors[i % meterColors.length] ?? OKABE_ITO.black;
-      return { type: 'line' as const, name: `${source} hiccup, max per round`, data, color, showSymbol: false, lineStyle: { width: 2, color, type: i === 0 ? 'solid' as const : 'dashed' as const }, xAxisIndex: 1, yAxisIndex: 1 };
+      return {
+        type: 'line' as const, name: `hiccup max: ${source}`, data, color, symbol: 'rect', symbolSize: 5,
+        lineStyle: { width: 2, color, type: i === 0 ? 'solid' as const : 'dashed' as const }, xAxisIndex: 1, yAxisIndex: 1,
+      };
     }),
   ];
 
@@ -113,7 +122,8 @@ export function timelineChart(id: string, p: ProtocolResult, variants: readonly 
     title: `${p.name}: latency over time, and what the harness cost meanwhile`,
     caption: `Upper panel: p99 (solid) and p50 (dotted) of each 1-second interval, per variant; shaded bands are the rounds. ` +
       `Lower panel: the generator's largest send lag in each interval (how late it sent after the intended time) and the worst hiccup ` +
-      `(how late a 1 ms timer woke) of each metered process per round. A latency spike that lines up with one below is the harness's stall, not the mesh's.`,
+      `(how late a 1 ms timer woke) of each metered process, over the span its record covers — a round, or the whole continuous load under time pairing. ` +
+      `A latency spike that lines up with one below is the harness's stall, not the mesh's.`,
     option,
     height: 500,
   };
