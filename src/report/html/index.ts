@@ -14,4 +14,5 @@ export type { Banner, Page, Section } from './page.js';
 export { spectrumChart, spectrumPoints } from './spectrum.js';
 export type { SpectrumCurve } from './spectrum.js';
 export { timelineChart } from './timeline.js';
-export { roundsChart, sidecarChart } from './rounds.js';
+export { roundsChart } from './rounds.js';
+export { sidecarChart } from './sidecars.js';

@@ -6,7 +6,8 @@ import { percent } from '../wording.js';
 import { renderChart, variantColor } from './chart.js';
 import { forestChart, type ForestOptions, type ForestRow } from './forest.js';
 import { escapeHtml, htmlPage, htmlTable, para, type Section } from './page.js';
-import { roundsChart, sidecarChart } from './rounds.js';
+import { roundsChart } from './rounds.js';
+import { sidecarChart } from './sidecars.js';
 import { spectrumChart, type SpectrumCurve } from './spectrum.js';
 import { timelineChart } from './timeline.js';
 

@@ -23,8 +23,9 @@ export function timelineChart(id: string, p: ProtocolResult, variants: readonly 
   const t0 = starts.length === 0 ? 0 : Math.min(...starts);
   const s = (epochMs: number) => Math.round(epochMs - t0) / 1000;
 
-  const latency: NonNullable<ChartOption['series']> = [];
-  const lagByStart = new Map<number, number>();
+  const lines: { name: string; index: number; p50: Point[]; p99: Point[] }[] = [];
+  // The generator's largest send lag per interval (time-paired variants share their intervals: the larger).
+  const lagByStart = new Map<number, { midS: number; us: number }>();
   // Hiccup records by source and histogram: under time pairing every round of a continuous load carries the same
   // record (the whole load's), drawn once across the rounds it covers; per-round records each across their round.
   const hiccups = new Map<string, { source: string; maxMs: number; startS: number; endS: number }>();
@@ -32,8 +33,8 @@ export function timelineChart(id: string, p: ProtocolResult, variants: readonly 
   present.forEach((name, index) => {
     const v = p.variants[name];
     if (v === undefined) return;
-    const p50: Point[] = [];
-    const p99: Point[] = [];
+    const line = { name, index, p50: [] as Point[], p99: [] as Point[] };
+    lines.push(line);
     for (const round of [...v.rounds].sort((a, b) => a.round - b.round)) {
       const intervals = [...round.intervals].sort((a, b) => a.startMs - b.startMs);
       const first = intervals[0];
@@ -42,14 +43,14 @@ export function timelineChart(id: string, p: ProtocolResult, variants: readonly 
       for (const i of intervals) {
         const h = decodeHistogram(i.histogram);
         if (h.totalCount === 0) continue;
-        const mid = s((i.startMs + i.endMs) / 2);
-        p50.push([mid, msOf(h.getValueAtPercentile(50))]);
-        p99.push([mid, msOf(h.getValueAtPercentile(99))]);
-        if (i.counts !== undefined) lagByStart.set(i.startMs, Math.max(lagByStart.get(i.startMs) ?? 0, i.counts.maxLagUs));
+        const midS = s((i.startMs + i.endMs) / 2);
+        line.p50.push([midS, msOf(h.getValueAtPercentile(50))]);
+        line.p99.push([midS, msOf(h.getValueAtPercentile(99))]);
+        if (i.counts !== undefined) lagByStart.set(i.startMs, { midS, us: Math.max(lagByStart.get(i.startMs)?.us ?? 0, i.counts.maxLagUs) });
       }
       // Rounds are separate samples: the lines break between them.
-      p50.push([s(last.endMs), null]);
-      p99.push([s(last.endMs), null]);
+      line.p50.push([s(last.endMs), null]);
+      line.p99.push([s(last.endMs), null]);
       const span: Span = { label: timePaired ? `round ${round.round + 1}` : `${name} ${round.round + 1}`, startS: s(first.startMs), endS: s(last.endMs) };
       spans.set(`${span.startS}-${span.endS}`, span);
       for (const hiccup of round.hiccups) {
@@ -63,25 +64,26 @@ export function timelineChart(id: string, p: ProtocolResult, variants: readonly 
         });
       }
     }
-    const color = variantColor(index);
-    latency.push(
-      { type: 'line', name: `${name} p99`, data: p99, color, symbol: 'circle', symbolSize: 5, lineStyle: { width: 2, color }, xAxisIndex: 0, yAxisIndex: 0 },
-      { type: 'line', name: `${name} p50`, data: p50, color, symbol: 'emptyCircle', symbolSize: 4, lineStyle: { width: 1.2, type: 'dotted', color }, xAxisIndex: 0, yAxisIndex: 0 },
-    );
   });
-  const first = latency[0];
-  if (first !== undefined && !Array.isArray(first)) {
-    (first as { markArea?: unknown }).markArea = {
-      silent: true,
-      label: { color: '#666', fontSize: 11, position: 'insideTop' },
-      data: [...spans.values()].sort((a, b) => a.startS - b.startS).map((r, i) => [
-        { xAxis: r.startS, name: r.label, itemStyle: { color: i % 2 === 0 ? 'rgba(0,0,0,0.045)' : 'rgba(0,0,0,0.015)' } },
-        { xAxis: r.endS },
-      ]),
-    };
-  }
 
-  const lag = [...lagByStart.entries()].sort((a, b) => a[0] - b[0]).map(([start, us]): Point => [s(start + 500), msOf(us)]);
+  // The rounds as shaded bands behind the latency lines, drawn with the first series.
+  const rounds = {
+    silent: true,
+    label: { color: '#666', fontSize: 11, position: 'insideTop' as const },
+    data: [...spans.values()].sort((a, b) => a.startS - b.startS).map((r, i): [object, object] => [
+      { xAxis: r.startS, name: r.label, itemStyle: { color: i % 2 === 0 ? 'rgba(0,0,0,0.045)' : 'rgba(0,0,0,0.015)' } },
+      { xAxis: r.endS },
+    ]),
+  };
+  const latency: NonNullable<ChartOption['series']> = lines.flatMap(({ name, index, p50, p99 }, position) => {
+    const color = variantColor(index);
+    return [
+      { type: 'line' as const, name: `${name} p99`, data: p99, color, symbol: 'circle', symbolSize: 5, lineStyle: { width: 2, color }, xAxisIndex: 0, yAxisIndex: 0, ...(position === 0 ? { markArea: rounds } : {}) },
+      { type: 'line' as const, name: `${name} p50`, data: p50, color, symbol: 'emptyCircle', symbolSize: 4, lineStyle: { width: 1.2, type: 'dotted' as const, color }, xAxisIndex: 0, yAxisIndex: 0 },
+    ];
+  });
+
+  const lag = [...lagByStart.entries()].sort((a, b) => a[0] - b[0]).map(([, { midS, us }]): Point => [midS, msOf(us)]);
   const bySource = new Map<string, Point[]>();
   for (const h of [...hiccups.values()].sort((a, b) => a.startS - b.startS)) {
     bySource.set(h.source, [...(bySource.get(h.source) ?? []), [h.startS, h.maxMs], [h.endS, h.maxMs], [h.endS, null]]);
@@ -108,7 +110,7 @@ export function timelineChart(id: string, p: ProtocolResult, variants: readonly 
     ],
     grid: [{ left: 70, right: 30, top: 64, height: 210 }, { left: 70, right: 30, top: 350, height: 110 }],
     xAxis: [
-      axis('time since the protocol\'s first round (s)', { ...xCommon, gridIndex: 0, nameGap: 24, name: 'time (s)' }),
+      axis('time (s)', { ...xCommon, gridIndex: 0, nameGap: 24 }),
       axis('time since the protocol\'s first round (s)', { ...xCommon, gridIndex: 1 }),
     ] as ChartOption['xAxis'],
     yAxis: [
