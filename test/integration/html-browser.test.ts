@@ -24,6 +24,18 @@ const compareDir = join(work, 'compare');
 
 let browser: Browser | undefined;
 
+/** What the in-page functions use of the DOM (the tests are type-checked without the DOM library). */
+interface Box { left: number; right: number; top: number; bottom: number; width: number; height: number }
+interface El {
+  id: string;
+  textContent: string | null;
+  innerText: string;
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): El | null;
+  querySelectorAll(selector: string): Iterable<El>;
+  getBoundingClientRect(): Box;
+}
+
 beforeAll(async () => {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
@@ -54,12 +66,12 @@ async function open(file: string, screenshot: string) {
   page.on('request', (r) => requests.push(r.url()));
   const url = pathToFileURL(file).href;
   await page.goto(url, { waitUntil: 'load' });
-  const charts = await page.$$eval('figure.chart', (figures) => figures.map((f) => {
+  const charts = await page.$$eval('figure.chart', (figures) => (figures as unknown as El[]).map((f) => {
     const svg = f.querySelector('svg');
     const box = svg?.getBoundingClientRect();
-    const expected = (f.getAttribute('data-series') ?? '').split(' ').filter((s) => s !== '');
+    const expected = (f.getAttribute('data-series') ?? '').split(' ').filter((s: string) => s !== '');
     // a mark: an element ECharts drew for a series' data, with a visible extent inside the chart
-    const drawn = expected.filter((i) => [...f.querySelectorAll(`[ecmeta_ssr_type="chart"][ecmeta_series_index="${i}"]`)].some((el) => {
+    const drawn = expected.filter((i: string) => [...f.querySelectorAll(`[ecmeta_ssr_type="chart"][ecmeta_series_index="${i}"]`)].some((el) => {
       const b = el.getBoundingClientRect();
       return (b.width > 0 || b.height > 0) && box !== undefined && b.left >= box.left - 1 && b.right <= box.right + 1 && b.top >= box.top - 1 && b.bottom <= box.bottom + 1;
     }));
@@ -73,7 +85,10 @@ async function open(file: string, screenshot: string) {
       drawn,
     };
   }));
-  const banner = await page.$eval('.banner', (b) => ({ text: (b as HTMLElement).innerText, background: getComputedStyle(b).backgroundColor }));
+  const banner = await page.$eval('.banner', (b) => {
+    const style = (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(b);
+    return { text: (b as unknown as El).innerText, background: style.backgroundColor };
+  });
   await page.screenshot({ path: join(results, screenshot), fullPage: true });
   await page.close();
   return { url, consoleErrors, requests, charts, banner };
