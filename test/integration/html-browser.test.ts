@@ -133,7 +133,7 @@ describe.skipIf(missing !== null && !inCi)('report.html in headless Chromium', (
     expect(seen.consoleErrors).toEqual([]);
     expect(seen.requests).toEqual([seen.url]);
     expect(seen.banner.text).toMatch(/^✓ NO REGRESSION\n/);
-    expect(seen.charts.map((c) => c.id)).toEqual(['changes', 'spectrum-http1', 'spectrum-grpc-bidi', 'spectrum-websocket']);
+    expect(seen.charts.map((c) => c.id)).toEqual(['forest-changes', 'spectrum-http1', 'spectrum-grpc-bidi', 'spectrum-websocket']);
     for (const c of seen.charts) expect(c.drawn, c.id).toEqual(c.expected);
     expect(seen.charts[1]?.expected).toHaveLength(4); // baseline and candidate × 2 variants
   });

@@ -20,6 +20,12 @@ function charts(html: string): { id: string; svg: string; caption: string }[] {
     .map((m) => ({ id: m[1] ?? '', svg: m[2] ?? '', caption: m[3] ?? '' }));
 }
 
+/** Every id of a page (HTML and inside its SVGs): each must be unique for links and clip paths to work. */
+function duplicateIds(html: string): string[] {
+  const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+  return ids.filter((id, i) => ids.indexOf(id) !== i);
+}
+
 /** The text elements of an SVG, unescaped. */
 function texts(svg: string): string[] {
   return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => (m[1] ?? '').replaceAll('&amp;', '&').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&quot;', '"').replaceAll('&#39;', "'"));
@@ -36,6 +42,7 @@ describe('report.html of a run', () => {
     expect(html).not.toMatch(/<script|<link|<iframe|<img/i);
     expect([...html.matchAll(/(?:src|href)="([^"]*)"/g)].map((m) => m[1]).filter((u) => u !== undefined && /^[a-z]+:/i.test(u))).toEqual([]);
     expect(html).toContain("default-src 'none'");
+    expect(duplicateIds(html)).toEqual([]);
   });
 
   it('has a verdict banner with the conclusion, and sections for budgets, each protocol, sidecars, proofs, environment', () => {
@@ -170,9 +177,10 @@ describe('report.html of a comparison', () => {
     expect(page).toContain(`<div class="banner ${status}" role="status">`);
     expect(page).toMatch(new RegExp(`<div class="verdict"><span class="mark" aria-hidden="true">.</span> ${label}</div>`));
     const found = charts(page);
-    expect(found.map((c) => c.id)).toEqual(['changes', ...quickstart.protocols.map((p) => `spectrum-${p.name}`)]);
+    expect(found.map((c) => c.id)).toEqual(['forest-changes', ...quickstart.protocols.map((p) => `spectrum-${p.name}`)]);
     expect(texts(found[1]?.svg ?? '')).toEqual(expect.arrayContaining(['unmeshed baseline', 'unmeshed candidate', 'meshed baseline', 'meshed candidate']));
     expect(texts(found[0]?.svg ?? '')).toEqual(expect.arrayContaining(['change in P99 (ms)', 'tolerance', status === 'pass' ? 'no regression' : 'inconclusive']));
+    expect(duplicateIds(page)).toEqual([]);
     expect(renderComparisonFiles(doc, null).has('report.html')).toBe(false);
   });
 });

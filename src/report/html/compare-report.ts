@@ -26,7 +26,7 @@ export function renderComparisonHtml(doc: ComparisonDocument, baseline: ResultDo
       limit: c.limit,
       status: c.status,
     })), {
-      id: 'changes',
+      id: 'forest-changes',
       title: 'Change of each figure, candidate − baseline, against the tolerance',
       axisName: 'change in P99 (ms)',
       limitName: 'tolerance',

@@ -106,7 +106,7 @@ export function timelineChart(id: string, p: ProtocolResult, variants: readonly 
   const option: ChartOption = {
     legend: [
       legend({ top: 30, left: 8, right: undefined, data: names(latency) }),
-      legend({ top: 318, left: 8, right: undefined, data: names(costs) }),
+      legend({ top: 318, left: 8, right: undefined, itemGap: 30, data: names(costs) }),
     ],
     grid: [{ left: 70, right: 30, top: 64, height: 210 }, { left: 70, right: 30, top: 350, height: 110 }],
     xAxis: [
