@@ -88,6 +88,22 @@ describe('report.html of a run', () => {
     expect(page).not.toContain('id="sidecar-cost"');
     expect(charts(page).map((c) => c.id)).toContain('timeline-http1');
   });
+
+  it('renders a run cut short: a variant without rounds or samples, no statistics, no hiccups', () => {
+    const cut = structuredClone(quickstart);
+    cut.interrupted = true;
+    delete cut.verdict.statistics;
+    const v = cut.protocols[2]?.variants['meshed'];
+    if (v === undefined) throw new Error('fixture without websocket/meshed');
+    const empty = encodeHistogram(createLatencyHistogram());
+    Object.assign(v, { rounds: [], histogram: empty, serviceHistogram: empty, count: 0, hiccupsUs: {} });
+    const page = renderHtmlReport(cut);
+    expect(page).toContain('(interrupted)');
+    const spectrum = charts(page).find((c) => c.id === 'spectrum-websocket');
+    expect(spectrum?.svg).toContain('websocket: latency by percentile');
+    // the empty variant draws nothing (series 2, 3); the other still does
+    expect(/id="spectrum-websocket" data-series="([\d ]*)"/.exec(page)?.[1]).toBe('0 1');
+  });
 });
 
 describe('the percentile spectrum', () => {
