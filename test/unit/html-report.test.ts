@@ -22,7 +22,7 @@ function charts(html: string): { id: string; svg: string; caption: string }[] {
 
 /** Every id of a page (HTML and inside its SVGs): each must be unique for links and clip paths to work. */
 function duplicateIds(html: string): string[] {
-  const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+  const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1] ?? '');
   return ids.filter((id, i) => ids.indexOf(id) !== i);
 }
 

@@ -34,8 +34,7 @@ export function renderComparisonHtml(doc: ComparisonDocument, baseline: ResultDo
       zeroLine: true,
       caption: `Dot: the change (candidate − baseline); bar: its ${levelPrefix(level)}interval; black tick: the tolerance. No regression when the whole bar is left of the tick, a regression when all of it is right of it.`,
     });
-    const t = comparisonTable(doc);
-    sections.push({ id: 'changes', title: 'Changes', body: [renderChart(forest), htmlTable(t.header, t.rows)].join('\n') });
+    sections.push({ id: 'changes', title: 'Changes', body: [renderChart(forest), htmlTable(comparisonTable(doc))].join('\n') });
   }
   for (const bp of baseline.protocols) {
     const cp = candidate.protocols.find((p) => p.name === bp.name);

@@ -34,8 +34,6 @@ export interface ForestOptions {
   limitName: string;
   /** Draw a line at 0 (differences). */
   zeroLine?: boolean;
-  /** Shows values of this axis, e.g. as percent. */
-  format?: (x: number) => string;
 }
 
 export function forestChart(rows: ForestRow[], o: ForestOptions): ChartSpec {
@@ -69,7 +67,8 @@ export function forestChart(rows: ForestRow[], o: ForestOptions): ChartSpec {
     itemStyle: { color: OKABE_ITO.black },
     z: 3,
   };
-  const format = o.format ?? ((x: number) => String(Number(x.toPrecision(4))));
+  // axis labels without floating-point noise (0.30000000000000004)
+  const format = (x: number) => String(Number(x.toPrecision(4)));
   const option: ChartOption = {
     legend: legend({ top: 30, left: 8, right: undefined, data: [...decided.map((d) => d.name), 'interval', ...(limits.data.length > 0 ? [o.limitName] : [])] }),
     grid: { left: 170, right: 40, top: 66, bottom: 56 },

@@ -45,8 +45,8 @@ export function para(text: string, cls?: string): string {
   return `<p${cls === undefined ? '' : ` class="${cls}"`}>${escapeHtml(text)}</p>`;
 }
 
-/** A table of plain text (escaped); a header starting with '>' right-aligns its column (numbers), as mdTable. */
-export function htmlTable(header: string[], rows: (string | number)[][]): string {
+/** A table (src/report/tables.ts) of plain text, escaped; a header starting with '>' right-aligns its column, as in Markdown. */
+export function htmlTable({ header, rows }: { header: string[]; rows: (string | number)[][] }): string {
   const right = header.map((h) => h.startsWith('>'));
   const cell = (tag: string, c: string | number, i: number) => `<${tag}${right[i] === true ? ' class="num"' : ''}>${escapeHtml(String(c))}</${tag}>`;
   const head = `<tr>${header.map((h, i) => cell('th', h.replace(/^>/, ''), i)).join('')}</tr>`;

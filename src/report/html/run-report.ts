@@ -1,7 +1,7 @@
 import type { BudgetCheck, ProtocolResult, ResultDocument } from '../../result.js';
 import { calibrationNote, PROTOCOL_LABEL, renderConclusion } from '../conclusion.js';
 import { renderHlogNames } from '../markdown.js';
-import { checksTable, errorsTable, estimatesTable, hiccupsTable, levelPrefix, proofsTable, roundsTable, runTable, sidecarTable, variantsTable, type Table } from '../tables.js';
+import { checksTable, errorsTable, estimatesTable, hiccupsTable, levelPrefix, proofsTable, roundsTable, runTable, sidecarTable, variantsTable } from '../tables.js';
 import { percent } from '../wording.js';
 import { renderChart, variantColor } from './chart.js';
 import { forestChart, type ForestOptions, type ForestRow } from './forest.js';
@@ -25,16 +25,16 @@ export function renderHtmlReport(doc: ResultDocument): string {
   if (sidecars !== null) {
     const tables = doc.protocols.flatMap((p) => {
       const t = sidecarTable(p);
-      return t === null ? [] : [`<h3>${escapeHtml(p.name)}</h3>`, table(t)];
+      return t === null ? [] : [`<h3>${escapeHtml(p.name)}</h3>`, htmlTable(t)];
     });
     sections.push({ id: 'sidecar-cost', title: 'Sidecar cost', body: [renderChart(sidecars), ...tables].join('\n') });
   }
   sections.push({
     id: 'path-proofs',
     title: 'Path proofs',
-    body: para('Before any load, each path was proven: the meshed path must return the marker only a verifying server-side sidecar adds, the unmeshed path none.') + table(proofsTable(doc)),
+    body: para('Before any load, each path was proven: the meshed path must return the marker only a verifying server-side sidecar adds, the unmeshed path none.') + htmlTable(proofsTable(doc)),
   });
-  sections.push({ id: 'environment', title: 'Environment', body: table(runTable(doc)) });
+  sections.push({ id: 'environment', title: 'Environment', body: htmlTable(runTable(doc)) });
   const hlogs = [...renderHlogNames(doc)].map((n) => `<a href="${escapeHtml(n)}">${escapeHtml(n)}</a>`).join(', ');
   sections.push({
     id: 'method',
@@ -55,10 +55,6 @@ export function renderHtmlReport(doc: ResultDocument): string {
     sections,
     footer: `Written by meshbench ${doc.tool.version} from result.json (schema ${doc.schemaVersion}); \`meshbench report\` writes it again from that file. Charts: Apache ECharts, rendered to SVG when the report was written — the page runs no script and loads nothing.`,
   });
-}
-
-function table(t: Table): string {
-  return htmlTable(t.header, t.rows);
 }
 
 type BudgetView = Omit<ForestOptions, 'id' | 'caption' | 'decisions'> & { scale?: number };
@@ -99,7 +95,7 @@ function budgetsSection(doc: ResultDocument): Section {
   return {
     id: 'budgets',
     title: doc.aa === true ? 'A/A checks' : 'Budgets',
-    body: [...charts, `<ul class="small">${reasons}</ul>`, table(checksTable(doc))].join('\n'),
+    body: [...charts, `<ul class="small">${reasons}</ul>`, htmlTable(checksTable(doc))].join('\n'),
   };
 }
 
@@ -127,11 +123,11 @@ function protocolSection(doc: ResultDocument, p: ProtocolResult): Section {
       'Where a solid curve rises above its dashed one, requests waited for the generator before they were sent.', curves)),
     renderChart(timelineChart(`timeline-${p.name}`, p, variants, timePaired)),
     renderChart(roundsChart(`rounds-${p.name}`, p, variants)),
-    '<h3>Figures (ms)</h3>', table(variantsTable(p)),
-    est === null ? '' : `<h3>Estimates with ${escapeHtml(levelPrefix(est.level))}intervals (ms)</h3>${table(est.table)}`,
-    errors === null ? '' : `<h3>Errors and dropped requests</h3>${table(errors)}`,
-    hiccups === null ? '' : `<h3>Hiccups — how late a 1 ms timer woke in each process (ms)</h3>${table(hiccups)}`,
-    `<details><summary>Per round</summary>${table(roundsTable(p))}</details>`,
+    '<h3>Figures (ms)</h3>', htmlTable(variantsTable(p)),
+    est === null ? '' : `<h3>Estimates with ${escapeHtml(levelPrefix(est.level))}intervals (ms)</h3>${htmlTable(est.table)}`,
+    errors === null ? '' : `<h3>Errors and dropped requests</h3>${htmlTable(errors)}`,
+    hiccups === null ? '' : `<h3>Hiccups — how late a 1 ms timer woke in each process (ms)</h3>${htmlTable(hiccups)}`,
+    `<details><summary>Per round</summary>${htmlTable(roundsTable(p))}</details>`,
   ];
   return { id: `protocol-${p.name}`, title: `${PROTOCOL_LABEL[p.name]} (${p.name})`, body: body.filter((b) => b !== '').join('\n') };
 }
