@@ -26,7 +26,7 @@ export async function readStored(arg: string): Promise<Stored> {
   }
   const d = parsed as (Partial<ResultDocument> & { kind?: unknown }) | null;
   if (typeof d !== 'object' || d === null || d.tool?.name !== 'meshbench' || typeof d.schemaVersion !== 'number') {
-    throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${path}: not a meshbench document (no tool and schemaVersion)`);
+    throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${path}: not a meshbench result document (no tool and schemaVersion)`);
   }
   if (d.kind === COMPARISON_KIND) return { kind: 'comparison', path, doc: parsed as ComparisonDocument };
   if (!Array.isArray(d.protocols) || d.scenario === undefined) {

@@ -72,7 +72,7 @@ describe('meshbench report', () => {
     ['a missing file', () => join(dir, 'nope.json'), 'MB_BAD_ARGUMENT', /nope\.json: cannot read \(ENOENT\)/],
     ['a folder without a document', () => mkdtempSync(join(work, 'empty-')), 'MB_BAD_ARGUMENT', /is a folder without a result\.json or comparison\.json/],
     ['not JSON', () => write('x.json', '{'), 'MB_INCOMPATIBLE_RESULTS', /x\.json: not JSON/],
-    ['another tool\'s JSON', () => write('y.json', '{"a":1}'), 'MB_INCOMPATIBLE_RESULTS', /y\.json: not a meshbench document/],
+    ['another tool\'s JSON', () => write('y.json', '{"a":1}'), 'MB_INCOMPATIBLE_RESULTS', /y\.json: not a meshbench result document/],
   ])('refuses %s (exit 3)', async (_label, path, code, message) => {
     const f = await failure(reportCommand(path(), { format: 'all' }));
     expect(f).toMatchObject({ code, exit: 3 });
