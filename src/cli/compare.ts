@@ -1,14 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { MeshbenchError } from '../errors.js';
-import { renderComparisonMarkdown, renderComparisonText } from '../report/ci-summary.js';
-import { defaultOutDir, renderComparisonFiles, writeFiles } from '../report/index.js';
-import type { ResultDocument } from '../result.js';
-import { compareRuns } from '../run/judge.js';
-import { COMPARISON_KIND } from '../verdict/compare.js';
 import { exitCodeForVerdict } from './exit-codes.js';
 import { appendStepSummary } from './step-summary.js';
+import { readResult } from './stored.js';
 
 export interface CompareCommandOptions {
   toleranceMs: number;
@@ -17,35 +10,11 @@ export interface CompareCommandOptions {
   json?: boolean;
 }
 
-/** Reads a result.json (or a folder holding one); anything else is bad input (exit 3) naming the file. */
-export async function readResult(arg: string): Promise<{ path: string; doc: ResultDocument }> {
-  let path = arg;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code !== 'EISDIR') throw new MeshbenchError('MB_BAD_ARGUMENT', `${arg}: cannot read (${String(code ?? err)}) — give a result.json written by \`meshbench run\``);
-    path = join(arg, 'result.json');
-    text = await readFile(path, 'utf8').catch(() => {
-      throw new MeshbenchError('MB_BAD_ARGUMENT', `${arg} is a folder without a result.json`);
-    });
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${path}: not JSON — give a result.json written by \`meshbench run\``);
-  }
-  const d = doc as Partial<ResultDocument> & { kind?: unknown };
-  if (d.kind === COMPARISON_KIND) throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${path} is a comparison, not a run result`);
-  if (typeof d !== 'object' || d === null || d.tool?.name !== 'meshbench' || typeof d.schemaVersion !== 'number' || !Array.isArray(d.protocols) || d.scenario === undefined) {
-    throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${path}: not a meshbench result document (no tool, schemaVersion, scenario and protocols)`);
-  }
-  return { path, doc: doc as ResultDocument };
-}
-
 export async function compareCommand(baselineArg: string, candidateArg: string, opts: CompareCommandOptions): Promise<number> {
+  // Loaded when the command runs: the renderers (ECharts) and the statistics cost every other command nothing.
+  const { renderComparisonMarkdown, renderComparisonText } = await import('../report/ci-summary.js');
+  const { defaultOutDir, renderComparisonFiles, writeFiles } = await import('../report/index.js');
+  const { compareRuns } = await import('../run/judge.js');
   const baseline = await readResult(baselineArg);
   const candidate = await readResult(candidateArg);
   const doc = compareRuns(baseline.doc, candidate.doc, {
@@ -55,7 +24,7 @@ export async function compareCommand(baselineArg: string, candidateArg: string, 
     candidatePath: candidate.path,
   });
   const outDir = opts.out ?? defaultOutDir(`compare-${doc.candidate.scenario}`, new Date());
-  const files = await writeFiles(renderComparisonFiles(doc), outDir);
+  const files = await writeFiles(renderComparisonFiles(doc, { baseline: baseline.doc, candidate: candidate.doc }), outDir);
   await appendStepSummary(renderComparisonMarkdown(doc));
   if (opts.json === true) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   else process.stdout.write(`${renderComparisonText(doc)}\n\nwrote ${files.join(', ')}\n`);

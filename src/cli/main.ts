@@ -7,6 +7,7 @@ import { withSignals } from './signals.js';
 import { registerCompareCommand } from './compare.js';
 import { registerK8sCommands } from './k8s.js';
 import type { AbCommandOptions } from './ab.js';
+import { registerReportCommand } from './report.js';
 import type { LoadCommandOptions } from './load.js';
 import { addLoadOptions, int, positive } from './load-options.js';
 
@@ -106,6 +107,10 @@ async function main(argv: string[]): Promise<number> {
     });
 
   registerCompareCommand(program, (code) => {
+    exitCode = code;
+  });
+
+  registerReportCommand(program, (code) => {
     exitCode = code;
   });
 

@@ -1,12 +1,15 @@
 import type { ResultDocument } from '../result.js';
 import type { ComparisonDocument } from '../verdict/compare.js';
 import { describeRegression, percent } from './wording.js';
-import { calibrationNote, checksTable, renderConclusion } from './conclusion.js';
-import { mdTable } from './format.js';
+import { calibrationNote, renderConclusion } from './conclusion.js';
+import { checksTable, comparisonTable } from './tables.js';
+import { renderP99Chart } from './mermaid.js';
+import { md } from './format.js';
 
 /**
  * summary.md: the short Markdown a CI job shows (appended to $GITHUB_STEP_SUMMARY by the CLI): verdict,
- * the plain-language conclusion, every check with its interval, and why. Pure functions.
+ * the plain-language conclusion, a Mermaid chart of the P99s against their budget, every check with its
+ * interval, and why. Pure functions.
  */
 export function renderCiSummary(doc: ResultDocument): string {
   const out: string[] = [];
@@ -14,7 +17,9 @@ export function renderCiSummary(doc: ResultDocument): string {
   const calibration = calibrationNote(doc);
   if (calibration !== null) out.push(`**${calibration}**`, '');
   out.push(renderConclusion(doc), '');
-  if (doc.verdict.checks.length > 0) out.push(checksTable(doc), '');
+  const chart = renderP99Chart(doc);
+  if (chart !== null) out.push(chart, '');
+  if (doc.verdict.checks.length > 0) out.push(md(checksTable(doc)), '');
   const notable = doc.verdict.reasons.filter((r) => /^(invalid|over budget|undecided|A\/A difference|the run was interrupted)/.test(r));
   if (notable.length > 0) {
     out.push('<details><summary>Why</summary>', '');
@@ -33,12 +38,7 @@ export function renderComparisonMarkdown(doc: ComparisonDocument): string {
     `A figure regresses when it rises by more than ${doc.tolerance.ms} ms${doc.tolerance.ratio > 0 ? ` + ${doc.tolerance.ratio} × the baseline's P99` : ''}; ` +
     `changes are ${percent(doc.statistics.confidence)} intervals.`, '');
   if (doc.checks.length > 0) {
-    out.push(mdTable(['protocol', 'variant', 'figure', '>baseline ms', '>candidate ms', '>change ms', '>interval', '>tolerance ms', 'decision'], doc.checks.map((c) => [
-      c.protocol, c.variant, c.figure === 'p99Ms' ? 'P99' : 'P99 overhead', c.baseline.toFixed(3), c.candidate.toFixed(3),
-      `${c.change >= 0 ? '+' : ''}${c.change.toFixed(3)}`,
-      c.interval === null ? '—' : `[${c.interval.low.toFixed(3)}, ${c.interval.high.toFixed(3)}]`,
-      c.limit.toFixed(3), c.status === 'pass' ? 'no regression' : c.status === 'fail' ? 'regression' : 'inconclusive',
-    ])), '');
+    out.push(md(comparisonTable(doc)), '');
   }
   const notable = doc.verdict.reasons.filter((r) => r.startsWith('invalid') || r.startsWith('regressed') || r.startsWith('undecided'));
   for (const r of notable) out.push(`- ${r}`);

@@ -1,7 +1,6 @@
 import { BASELINE_VARIANT, type Protocol } from '../protocols.js';
 import type { BudgetCheck, FigureInterval, ResultDocument } from '../result.js';
 import { formatFigure, percent } from './wording.js';
-import { mdTable } from './format.js';
 
 /** How a person names each protocol in a sentence. */
 export const PROTOCOL_LABEL: Record<Protocol, string> = {
@@ -72,19 +71,4 @@ export function calibrationNote(doc: ResultDocument): string | null {
   const planted = doc.environment.facts['plantedDelayMs'];
   if (typeof planted !== 'number' || planted <= 0) return null;
   return `CALIBRATION RUN: a delay of ${planted} ms was planted on the meshed path (env.plantedDelayMs): every meshed response was held ${planted} ms on purpose, so this verdict judges the harness, not a mesh.`;
-}
-
-/** The table of every check: estimate, interval, limit, decision, rounds that would decide it. */
-export function checksTable(doc: ResultDocument): string {
-  const rows = doc.verdict.checks.map((c) => {
-    // in the check's unit: ms, a ratio, or (error rates) percent
-    const f = (x: number) => formatFigure(c, x, c.budget === 'errorRateOverhead');
-    return [
-      c.protocol, c.variant, c.budget, f(c.actual),
-      c.interval === null ? '—' : `[${formatFigure(c, c.interval.low, false)}, ${formatFigure(c, c.interval.high, false)}]`,
-      c.budget === 'p99OverheadZero' ? 'contains 0' : `≤ ${f(c.limit)}`,
-      c.status, c.roundsNeeded === undefined || c.roundsNeeded === null ? '' : String(c.roundsNeeded),
-    ];
-  });
-  return mdTable(['protocol', 'variant', 'check', '>estimate', '>interval', 'limit', 'decision', '>rounds to decide'], rows);
 }

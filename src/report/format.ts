@@ -25,6 +25,11 @@ export function mdTable(header: string[], rows: (string | number)[][]): string {
   return [line(names), `|${align.join('|')}|`, ...rows.map(line)].join('\n');
 }
 
+/** A table of src/report/tables.ts as Markdown. */
+export function md(t: { header: string[]; rows: (string | number)[][] }): string {
+  return mdTable(t.header, t.rows);
+}
+
 /** A plain fixed-width table for terminals. */
 export function textTable(header: string[], rows: (string | number)[][]): string {
   const all = [header, ...rows.map((r) => r.map(String))];

@@ -6,12 +6,14 @@ import { renderMarkdown } from './markdown.js';
 import { renderCiSummary, renderComparisonMarkdown } from './ci-summary.js';
 import { renderComparisonJunit, renderJunit } from './junit.js';
 import type { ComparisonDocument } from '../verdict/compare.js';
+import { renderComparisonHtml, renderHtmlReport } from './html/index.js';
 
 /** Every file a run writes, by name: each a pure function of the result document. */
 export function renderReportFiles(doc: ResultDocument): Map<string, string> {
   const files = new Map<string, string>();
   files.set('result.json', `${JSON.stringify(doc, null, 2)}\n`);
   files.set('report.md', renderMarkdown(doc));
+  files.set('report.html', renderHtmlReport(doc));
   files.set('summary.md', renderCiSummary(doc));
   files.set('junit.xml', renderJunit(doc));
   for (const [name, text] of renderHlogs(doc)) files.set(name, text);
@@ -24,15 +26,20 @@ export function defaultOutDir(scenarioName: string, startedAt: Date): string {
   return join('reports', `${scenarioName}-${stamp}`);
 }
 
-/** Every file `compare` writes, by name: each a pure function of the comparison document. */
-export function renderComparisonFiles(doc: ComparisonDocument): Map<string, string> {
+/**
+ * Every file `compare` writes, by name: each a pure function of the comparison document — report.html also of
+ * the two result documents it compared (their spectra), and only when they are given.
+ */
+export function renderComparisonFiles(doc: ComparisonDocument, results: { baseline: ResultDocument; candidate: ResultDocument } | null): Map<string, string> {
   const summary = renderComparisonMarkdown(doc);
-  return new Map([
+  const files = new Map([
     ['comparison.json', `${JSON.stringify(doc, null, 2)}\n`],
     ['compare.md', summary],
     ['summary.md', summary],
     ['junit.xml', renderComparisonJunit(doc)],
   ]);
+  if (results !== null) files.set('report.html', renderComparisonHtml(doc, results.baseline, results.candidate));
+  return files;
 }
 
 /** Writes every report file into `dir` (created if needed); returns the paths written. */

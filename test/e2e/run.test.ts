@@ -49,6 +49,7 @@ describe('meshbench run (e2e, real echo processes + real HAProxy mTLS pair)', ()
     expect(doc.environment.facts).toHaveProperty('haproxy');
 
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/Verdict: PASS/);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<div class="banner pass" role="status">');
     // one untagged .hlog per protocol × variant, holding every recorded latency of it (responses, and requests
     // the window ended on before they were sent, recorded as late)
     for (const p of doc.protocols) {

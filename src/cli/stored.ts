@@ -1,0 +1,58 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MeshbenchError } from '../errors.js';
+import type { ResultDocument } from '../result.js';
+import { COMPARISON_KIND, type ComparisonDocument } from '../verdict/compare.js';
+
+/**
+ * What a stored path holds, told from the document itself: a run's result.json or a comparison.json, or a
+ * folder holding one of them. A new kind of stored result (a pilot's folder, a sweep) is one more case here
+ * and in `meshbench report`'s dispatch.
+ */
+export type Stored =
+  | { kind: 'run'; path: string; doc: ResultDocument }
+  | { kind: 'comparison'; path: string; doc: ComparisonDocument };
+
+/** The file names a folder is searched for, in this order. */
+const DOCUMENT_FILES = ['result.json', 'comparison.json'];
+
+export async function readStored(arg: string): Promise<Stored> {
+  const { path, text } = await readDocumentText(arg);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${path}: not JSON — give a result.json written by \`meshbench run\``);
+  }
+  const d = parsed as (Partial<ResultDocument> & { kind?: unknown }) | null;
+  if (typeof d !== 'object' || d === null || d.tool?.name !== 'meshbench' || typeof d.schemaVersion !== 'number') {
+    throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${path}: not a meshbench result document (no tool and schemaVersion)`);
+  }
+  if (d.kind === COMPARISON_KIND) return { kind: 'comparison', path, doc: parsed as ComparisonDocument };
+  if (!Array.isArray(d.protocols) || d.scenario === undefined) {
+    throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${path}: not a meshbench result document (no scenario and protocols)`);
+  }
+  return { kind: 'run', path, doc: parsed as ResultDocument };
+}
+
+/** Reads a run's result.json (or a folder holding one); anything else is bad input (exit 3) naming the file. */
+export async function readResult(arg: string): Promise<{ path: string; doc: ResultDocument }> {
+  const stored = await readStored(arg);
+  if (stored.kind !== 'run') throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${stored.path} is a ${stored.kind}, not a run result`);
+  return stored;
+}
+
+async function readDocumentText(arg: string): Promise<{ path: string; text: string }> {
+  try {
+    return { path: arg, text: await readFile(arg, 'utf8') };
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code !== 'EISDIR') throw new MeshbenchError('MB_BAD_ARGUMENT', `${arg}: cannot read (${String(code ?? err)}) — give a result.json written by \`meshbench run\``);
+  }
+  for (const name of DOCUMENT_FILES) {
+    const path = join(arg, name);
+    const text = await readFile(path, 'utf8').catch(() => null);
+    if (text !== null) return { path, text };
+  }
+  throw new MeshbenchError('MB_BAD_ARGUMENT', `${arg} is a folder without a ${DOCUMENT_FILES.join(' or ')}`);
+}
