@@ -8,6 +8,8 @@ import type { ResultDocument } from '../result.js';
 import { compareRuns } from '../run/judge.js';
 import { COMPARISON_KIND } from '../verdict/compare.js';
 import { exitCodeForVerdict } from './exit-codes.js';
+import { resultFromWindows, selectWindows } from '../pilot/documents.js';
+import { isPilotDir, readPilot } from '../pilot/store.js';
 import { appendStepSummary } from './step-summary.js';
 
 export interface CompareCommandOptions {
@@ -17,8 +19,17 @@ export interface CompareCommandOptions {
   json?: boolean;
 }
 
-/** Reads a result.json (or a folder holding one); anything else is bad input (exit 3) naming the file. */
+/**
+ * Reads a result.json (or a folder holding one), or a part of a pilot — `DIR@day2`, `DIR@windows:10-20` — as the
+ * result document of those windows; anything else is bad input (exit 3) naming the file.
+ */
 export async function readResult(arg: string): Promise<{ path: string; doc: ResultDocument }> {
+  const at = arg.lastIndexOf('@');
+  if (at > 0 && (await isPilotDir(arg.slice(0, at)))) {
+    const { meta, records } = await readPilot(arg.slice(0, at));
+    const selector = arg.slice(at + 1);
+    return { path: arg, doc: resultFromWindows(meta, records, selectWindows(meta, records, selector), selector) };
+  }
   let path = arg;
   let text: string;
   try {
@@ -75,8 +86,8 @@ export function registerCompareCommand(program: Command, setExitCode: (code: num
   program
     .command('compare')
     .description('judge whether a candidate result regressed against a baseline result (P99 and overhead, with intervals)')
-    .argument('<baseline>', 'baseline result.json (or the folder holding it)')
-    .argument('<candidate>', 'candidate result.json (or the folder holding it)')
+    .argument('<baseline>', 'baseline result.json (or the folder holding it), or part of a pilot: DIR@day2, DIR@windows:10-20')
+    .argument('<candidate>', 'candidate result.json (or the folder holding it), or part of a pilot')
     .option('--tolerance-ms <ms>', 'a figure may rise by this many ms before it counts as a regression', nonNegative('--tolerance-ms'), 0.5)
     .option('--tolerance-ratio <r>', "… plus this fraction of the baseline's P99 (e.g. 0.1 = 10 %)", nonNegative('--tolerance-ratio'), 0)
     .option('--out <dir>', 'output directory (default: reports/compare-<scenario>-<UTC timestamp>/)')

@@ -7,6 +7,7 @@ import { describeError, EXIT, exitCodeForError } from './exit-codes.js';
 import { withSignals } from './signals.js';
 import { registerCompareCommand } from './compare.js';
 import { registerK8sCommands } from './k8s.js';
+import { registerPilotCommands } from './pilot.js';
 import type { LoadCommandOptions } from './load.js';
 
 /**
@@ -104,6 +105,10 @@ async function main(argv: string[]): Promise<number> {
   registerK8sCommands(program, (code) => {
     exitCode = code;
   });
+
+  registerPilotCommands(program, (code) => {
+    exitCode = code;
+  }, (name) => int(name, 0));
 
   try {
     await program.parseAsync(argv);

@@ -86,6 +86,14 @@ export const statisticsSchema = z.strictObject({
   seed: z.int().min(0).max(2_147_483_647).default(1),
 });
 
+/** `meshbench pilot`: how the days of paired measurement are cut and kept (src/pilot/). */
+export const pilotSchema = z.strictObject({
+  /** Seconds per window: each window is judged on its own, written (JSONL + .hlog) and fsynced when it closes. */
+  windowS: z.int().min(1).max(86_400).default(3600),
+  /** Time blocks per window kept on disk (consecutive 1 s intervals merged): the units of the window's own verdict. */
+  blocksPerWindow: z.int().min(3).max(120).default(12),
+});
+
 const localEnvSchema = z.strictObject({
   kind: z.literal('local'),
   /** haproxy binary for the sidecar pair. */
@@ -193,6 +201,7 @@ export const scenarioSchema = z
     budgets: scenarioBudgetsSchema,
     validity: validitySchema.default({ maxErrorRate: 0.01, minAchievedRateRatio: 0.95, maxLateShare: 0.05, lateThresholdMs: 1 }),
     statistics: statisticsSchema.default({ confidence: 0.95, resamples: 2000, seed: 1 }),
+    pilot: pilotSchema.default({ windowS: 3600, blocksPerWindow: 12 }),
   })
   .superRefine((scenario, ctx) => {
     if (scenario.env.kind === 'kubernetes') checkKubernetesEnv(scenario.env, ctx);
