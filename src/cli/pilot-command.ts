@@ -95,7 +95,9 @@ export async function reportCommand(dir: string): Promise<number> {
     process.stdout.write(`wrote ${files.join(', ')}\n`);
     return EXIT.pass;
   }
-  const { doc } = await readResult(dir);
+  const { doc } = await readResult(dir).catch((err: unknown) => {
+    throw new MeshbenchError('MB_BAD_ARGUMENT', `${dir} holds neither a pilot (pilot.json, from \`meshbench pilot\`) nor a run (result.json, from \`meshbench run\`)`, { cause: err });
+  });
   const files = await writeReports(doc, dir.endsWith('.json') ? join(dir, '..') : dir);
   process.stdout.write(`wrote ${files.join(', ')}\n`);
   return EXIT.pass;

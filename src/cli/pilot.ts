@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { PilotCommandOptions } from './pilot-command.js';
 
 /**
@@ -24,7 +24,7 @@ export function registerPilotCommands(program: Command, setExitCode: (code: numb
     .description('days of paired measurement: both variants continuously, judged per window, day and pilot; durable and resumable')
     .argument('[scenario]', 'scenario file, or the name of a shipped scenario (default quickstart)')
     .option('--out <dir>', 'pilot folder (default: reports/pilot-<scenario>-<UTC timestamp>/)')
-    .option('--for <duration>', 'how long the pilot runs from its start, e.g. 7d, 12h, 30m', parseDurationS('--for'), 7 * 86_400)
+    .addOption(new Option('--for <duration>', 'how long the pilot runs from its start, e.g. 7d, 12h, 30m').argParser(parseDurationS('--for')).default(7 * 86_400, '7d'))
     .option('--window <duration>', "window length (default: the scenario's pilot.windowS, 1h)", parseDurationS('--window'))
     .option('--resume <dir>', 'continue the pilot in this folder (after a crash, a kill, a reboot)')
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port (0: any free port)', port('--metrics-port'))

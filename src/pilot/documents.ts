@@ -7,7 +7,7 @@ import {
 } from '../pilot-record.js';
 import { BASELINE_VARIANT, type VariantName } from '../protocols.js';
 import { RESULT_SCHEMA_VERSION, type ProtocolResult, type ResultDocument, type RoundFigures, type VariantResult } from '../result.js';
-import { overheads } from '../run/aggregate.js';
+import { overheads, proxyCosts } from '../run/aggregate.js';
 import { judgeRun } from '../run/judge.js';
 import { linearTrend } from '../verdict/drift.js';
 import { windowVariant } from './windows.js';
@@ -88,15 +88,6 @@ function variantResult(units: readonly { round: number; v: WindowVariant; proxie
   const histogram = mergeEncoded(units.map((u) => u.v.histogram));
   const latencyUs = summarizeEncoded(histogram);
   const rounds = units.map((u) => roundOf(u.round, order, u.v, u.proxies));
-  const byName = new Map<string, { name: string; cpuSeconds: number; cpuUsPerRequest: number; peakRssBytes: number }>();
-  for (const r of rounds) {
-    for (const p of r.proxies) {
-      const c = byName.get(p.name) ?? { name: p.name, cpuSeconds: 0, cpuUsPerRequest: 0, peakRssBytes: 0 };
-      c.cpuSeconds += p.cpuSeconds;
-      c.peakRssBytes = Math.max(c.peakRssBytes, p.rssBytes);
-      byName.set(p.name, c);
-    }
-  }
   return {
     count, errors, errorsByKind, dropped: 0, intendedRateHz,
     achievedRateHz: measuredMs > 0 ? ((count + errors) * 1000) / measuredMs : 0,
@@ -110,7 +101,7 @@ function variantResult(units: readonly { round: number; v: WindowVariant; proxie
     histogram,
     serviceHistogram: histogram,
     rounds,
-    proxies: [...byName.values()].map((c) => ({ ...c, cpuUsPerRequest: count > 0 ? (c.cpuSeconds * 1e6) / count : 0 })),
+    proxies: proxyCosts(rounds, count),
     hiccupsUs: {},
   };
 }
