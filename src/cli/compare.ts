@@ -1,5 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { exitCodeForVerdict } from './exit-codes.js';
+import { resultFromWindows, selectWindows } from '../pilot/documents.js';
+import { isPilotDir, readPilot } from '../pilot/store.js';
 import { appendStepSummary } from './step-summary.js';
 import { readResult } from './stored.js';
 
@@ -44,8 +46,8 @@ export function registerCompareCommand(program: Command, setExitCode: (code: num
   program
     .command('compare')
     .description('judge whether a candidate result regressed against a baseline result (P99 and overhead, with intervals)')
-    .argument('<baseline>', 'baseline result.json (or the folder holding it)')
-    .argument('<candidate>', 'candidate result.json (or the folder holding it)')
+    .argument('<baseline>', 'baseline result.json (or the folder holding it), or part of a pilot: DIR@day2, DIR@windows:10-20')
+    .argument('<candidate>', 'candidate result.json (or the folder holding it), or part of a pilot')
     .option('--tolerance-ms <ms>', 'a figure may rise by this many ms before it counts as a regression', nonNegative('--tolerance-ms'), 0.5)
     .option('--tolerance-ratio <r>', "… plus this fraction of the baseline's P99 (e.g. 0.1 = 10 %)", nonNegative('--tolerance-ratio'), 0)
     .option('--out <dir>', 'output directory (default: reports/compare-<scenario>-<UTC timestamp>/)')

@@ -8,6 +8,7 @@ import { registerCompareCommand } from './compare.js';
 import { registerK8sCommands } from './k8s.js';
 import type { AbCommandOptions } from './ab.js';
 import { registerReportCommand } from './report.js';
+import { registerPilotCommands } from './pilot.js';
 import type { LoadCommandOptions } from './load.js';
 import { addLoadOptions, int, positive } from './load-options.js';
 
@@ -117,6 +118,10 @@ async function main(argv: string[]): Promise<number> {
   registerK8sCommands(program, (code) => {
     exitCode = code;
   });
+
+  registerPilotCommands(program, (code) => {
+    exitCode = code;
+  }, (name) => int(name, 0));
 
   try {
     await program.parseAsync(argv);

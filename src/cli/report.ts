@@ -25,6 +25,14 @@ const WRITES: Record<ReportFormat, (name: string) => boolean> = {
  * this meshbench's renderers. What the path holds decides what is rendered (see readStored).
  */
 export async function reportCommand(arg: string, opts: ReportCommandOptions): Promise<number> {
+  const { isPilotDir } = await import('../pilot/store.js');
+  if (await isPilotDir(arg)) {
+    // A pilot's folder: its reports from disk alone (also while it runs); pilot.md and its summary are Markdown/JSON.
+    const { writePilotReports } = await import('./pilot-command.js');
+    const { files } = await writePilotReports(arg);
+    process.stdout.write(`wrote ${files.join(', ')}\n`);
+    return EXIT.pass;
+  }
   const stored = await readStored(arg);
   const { writeFiles } = await import('../report/index.js');
   const files = await renderStored(stored, opts.format);
@@ -55,8 +63,8 @@ async function renderStored(stored: Stored, format: ReportFormat): Promise<Map<s
 export function registerReportCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('report')
-    .description('write the reports of a stored result again (report.html, report.md, …) from its result.json or comparison.json')
-    .argument('<path>', 'result.json or comparison.json, or the folder holding it')
+    .description("write the reports of a stored result again (report.html, report.md, …) from its result.json or comparison.json, or a pilot's from its folder (also while it runs)")
+    .argument('<path>', "result.json or comparison.json, the folder holding it, or a pilot's folder")
     .addOption(new Option('--format <format>', 'which reports: html, md (report.md and summary.md) or all').choices(REPORT_FORMATS).default('all'))
     .option('--out <dir>', 'output directory (default: the folder holding the document)')
     .action(async (path: string, opts: ReportCommandOptions) => {

@@ -35,8 +35,21 @@ export async function readStored(arg: string): Promise<Stored> {
   return { kind: 'run', path, doc: parsed as ResultDocument };
 }
 
-/** Reads a run's result.json (or a folder holding one); anything else is bad input (exit 3) naming the file. */
+/**
+ * Reads a run's result.json (or a folder holding one), or a part of a pilot — `DIR@day2`, `DIR@windows:10-20` —
+ * as the result document of those windows; anything else is bad input (exit 3) naming the file.
+ */
 export async function readResult(arg: string): Promise<{ path: string; doc: ResultDocument }> {
+  const at = arg.lastIndexOf('@');
+  if (at > 0) {
+    const { isPilotDir, readPilot } = await import('../pilot/store.js');
+    if (await isPilotDir(arg.slice(0, at))) {
+      const { resultFromWindows, selectWindows } = await import('../pilot/documents.js');
+      const { meta, records } = await readPilot(arg.slice(0, at));
+      const selector = arg.slice(at + 1);
+      return { path: arg, doc: resultFromWindows(meta, records, selectWindows(meta, records, selector), selector) };
+    }
+  }
   const stored = await readStored(arg);
   if (stored.kind !== 'run') throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${stored.path} is a ${stored.kind}, not a run result`);
   return stored;

@@ -92,6 +92,14 @@ export const statisticsSchema = z.strictObject({
   runNoiseMs: z.number().min(0).max(100).default(0.05),
 });
 
+/** `meshbench pilot`: how the days of paired measurement are cut and kept (src/pilot/). */
+export const pilotSchema = z.strictObject({
+  /** Seconds per window: each window is judged on its own, written (JSONL + .hlog) and fsynced when it closes. */
+  windowS: z.int().min(1).max(86_400).default(3600),
+  /** Time blocks per window kept on disk (consecutive 1 s intervals merged): the units of the window's own verdict. */
+  blocksPerWindow: z.int().min(3).max(120).default(12),
+});
+
 const localEnvSchema = z.strictObject({
   kind: z.literal('local'),
   /** haproxy binary for the sidecar pair. */
@@ -224,6 +232,7 @@ export const scenarioSchema = z
      * differences are measured with their intervals but not judged, and the verdict is inconclusive.
      */
     adHoc: z.boolean().optional(),
+    pilot: pilotSchema.default({ windowS: 3600, blocksPerWindow: 12 }),
   })
   .superRefine((scenario, ctx) => {
     if (scenario.env.kind === 'kubernetes') checkKubernetesEnv(scenario.env, ctx);

@@ -46,6 +46,8 @@ export interface IntervalCounts {
   sent: number;
   late: number;
   maxLagUs: number;
+  /** The errors by kind (driver ErrorKind names); only the kinds that occurred, absent when there were none. */
+  errorsByKind?: Record<string, number>;
 }
 
 /** An interval to log; `tag` (e.g. the protocol) lets one log hold several series, as `Tag=<tag>,…` lines. */
@@ -66,6 +68,19 @@ export function writeHlog(intervals: readonly TaggedInterval[], options: HlogOpt
   writer.outputComment(`[StartTime: ${(baseMs / 1000).toFixed(3)} (seconds since epoch), ${new Date(baseMs).toISOString()}]`);
   writer.outputComment(`[BaseTime: ${(baseMs / 1000).toFixed(3)} (seconds since epoch)]`);
   writer.outputLegend();
+  return chunks.join('') + writeHlogLines(intervals, baseMs);
+}
+
+/**
+ * Only the interval lines of an .hlog whose BaseTime is `baseMs`: what a log that grows (a pilot's) appends to
+ * the header writeHlog wrote when it was created.
+ */
+export function writeHlogLines(intervals: readonly TaggedInterval[], baseMs: number): string {
+  const chunks: string[] = [];
+  const writer = new HistogramLogWriter((text) => {
+    chunks.push(text);
+  });
+  writer.baseTime = baseMs;
   for (const interval of intervals) {
     const h = decodeHistogram(interval.histogram);
     if (interval.tag !== undefined) h.tag = interval.tag;

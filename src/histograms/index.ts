@@ -12,7 +12,7 @@ export {
   summarizeEncoded,
 } from './histogram.js';
 export type { LatencyHistogram, LatencySummary } from './histogram.js';
-export { HLOG_MAX_VALUE_UNIT_RATIO, readHlog, writeHlog } from './hlog.js';
+export { HLOG_MAX_VALUE_UNIT_RATIO, readHlog, writeHlog, writeHlogLines } from './hlog.js';
 export type { HlogInterval, HlogOptions, IntervalCounts, IntervalHistogram, TaggedInterval } from './hlog.js';
 export { bucketValueUs, percentileRank, sparseBuckets, sparseBucketsOf } from './buckets.js';
 export type { SparseBuckets } from './buckets.js';

@@ -3,6 +3,7 @@ import { nowUs } from '../timing/clock.js';
 import { LoopRecorder, type LoopResult } from './recorder.js';
 import { firstIndexAtOrAfter, loadWindow, type LoadWindow } from './schedule.js';
 import type { LoadSpec } from './types.js';
+import type { IntervalHistogram } from '../histograms/index.js';
 import { Waker } from '../timing/waker.js';
 
 export type { LoopResult } from './recorder.js';
@@ -27,6 +28,8 @@ export interface LoopRunOptions {
   /** Shift of the open-loop schedule (workers interleave; see schedule.phaseOffsetUs). */
   phaseUs?: number;
   onProgress?: (p: LoopProgress) => void;
+  /** Streaming: each closed measured interval is handed here and not kept (the result has no intervals). */
+  onInterval?: (interval: IntervalHistogram) => void;
 }
 
 const SWEEP_MS = 20;
@@ -143,6 +146,7 @@ export class LoadLoop implements CompletionSink {
     if (this.open && !(this.spec.rateHz > 0)) return Promise.reject(new Error(`open loop needs rateHz > 0, got ${this.spec.rateHz}`));
     const startUs = options.startUs ?? nowUs() + 10_000;
     this.win = loadWindow(startUs, this.spec.warmupMs, this.spec.durationMs);
+    if (options.onInterval !== undefined) this.rec.streamTo(options.onInterval);
     this.rec.begin(this.win);
     this.warmRec.begin({ startUs, measureStartUs: startUs, measureEndUs: this.win.measureStartUs });
     this.onProgress = options.onProgress;

@@ -1,6 +1,8 @@
 import type { DriverOptions } from '../drivers/driver.js';
 import type { Protocol } from '../protocols.js';
 import type { LoopProgress, LoopResult, LoopSpec } from './loop.js';
+import type { LoadSpec } from './types.js';
+import type { IntervalHistogram } from '../histograms/index.js';
 
 /** One lane of a worker: its own driver (target) and loop, on the worker's one thread. */
 export interface LaneData {
@@ -15,6 +17,8 @@ export interface LaneData {
 export interface LoadWorkerData {
   index: number;
   lanes: LaneData[];
+  /** Post every closed interval as it closes (`interval` messages) instead of in the result. */
+  stream: boolean;
 }
 
 /** Pool → worker. `start` carries the common start of warm-up on the shared (process.hrtime) µs clock. */
@@ -24,5 +28,6 @@ export type ToLoadWorker = { type: 'start'; startSharedUs: number } | { type: 's
 export type FromLoadWorker =
   | { type: 'ready' }
   | { type: 'progress'; lane: number; progress: LoopProgress }
+  | { type: 'interval'; lane: number; interval: IntervalHistogram }
   | { type: 'result'; results: LoopResult[]; hiccupHistogram: string }
   | { type: 'error'; message: string };

@@ -66,8 +66,17 @@ export async function runLoad(spec: LoadSpec, signal?: AbortSignal, onProgress?:
  * block i of the other). The first spec sets the shape (model, rate, connections, workers, durations);
  * the others must match it and differ only in target (and headers). Results come back in spec order, each
  * carrying the generator threads' hiccups over the job.
+ *
+ * Streaming (`onInterval`, a pilot's load of days): every interval is handed over as soon as all workers closed
+ * it — merged over workers, lane by lane, in order — and is not kept: the results then carry no intervals, and
+ * nothing the pool or the workers hold grows with the load's length.
  */
-export function runLoads(specs: readonly LoadSpec[], signal?: AbortSignal, onProgress?: (lane: number, p: LoadProgress) => void): Promise<LoadResult[]> {
+export function runLoads(
+  specs: readonly LoadSpec[],
+  signal?: AbortSignal,
+  onProgress?: (lane: number, p: LoadProgress) => void,
+  onInterval?: (lane: number, interval: IntervalHistogram) => void,
+): Promise<LoadResult[]> {
   const spec = specs[0];
   if (spec === undefined) return Promise.resolve([]);
   const mismatch = specs.find((s) => SHAPE.some((k) => s[k] !== spec[k]));
@@ -86,6 +95,18 @@ export function runLoads(specs: readonly LoadSpec[], signal?: AbortSignal, onPro
     const latest: (LoopProgress | undefined)[][] = specs.map(() => new Array<LoopProgress | undefined>(workers).fill(undefined));
     const reports: number[][] = specs.map(() => new Array<number>(workers).fill(0));
     const reported = new Array<number>(lanes).fill(0);
+    // Streaming: per lane, the intervals some but not yet all workers closed, from index `emitted[lane]` on.
+    const pending: IntervalHistogram[][][] = specs.map(() => []);
+    const received: number[][] = specs.map(() => new Array<number>(workers).fill(0));
+    const emitted = new Array<number>(lanes).fill(0);
+    const emitReady = (lane: number, all: boolean): void => {
+      const queue = pending[lane] ?? [];
+      while (queue.length > 0 && (all || (queue[0]?.length ?? 0) === workers)) {
+        const parts = queue.shift() ?? [];
+        emitted[lane] = (emitted[lane] ?? 0) + 1;
+        if (parts.length > 0) onInterval?.(lane, mergeIntervals(parts));
+      }
+    };
     let ready = 0;
     let started = false;
     let settled = false;
@@ -105,11 +126,19 @@ export function runLoads(specs: readonly LoadSpec[], signal?: AbortSignal, onPro
     const finishWith = (parts: (FromLoadWorker & { type: 'result' })[]): void => {
       if (settled) return;
       const hiccups = parts.map((p) => p.hiccupHistogram);
+      for (let lane = 0; lane < lanes; lane++) emitReady(lane, true);
       void cleanup().then(() => resolve(specs.map((s, lane) => mergeResults(s, parts.map((p) => p.results[lane]).filter((r) => r !== undefined), hiccups))));
     };
     const arm = (ms: number, why: string): void => {
       if (timer !== undefined) clearTimeout(timer);
-      timer = setTimeout(() => failWith(`${why} within ${Math.round(ms / 1000)} s`), ms);
+      const deadline = Date.now() + ms;
+      // setTimeout holds at most ~24.8 days; a longer wait (a pilot) re-arms until the deadline.
+      const wait = (): void => {
+        const left = deadline - Date.now();
+        timer = left > 0 ? setTimeout(wait, Math.min(left, MAX_TIMEOUT_MS)) : undefined;
+        if (left <= 0) failWith(`${why} within ${Math.round(ms / 1000)} s`);
+      };
+      timer = setTimeout(wait, Math.min(ms, MAX_TIMEOUT_MS));
     };
     function onAbort(): void {
       if (settled) return;
@@ -141,6 +170,17 @@ export function runLoads(specs: readonly LoadSpec[], signal?: AbortSignal, onPro
           }
           break;
         }
+        case 'interval': {
+          const lane = message.lane;
+          const at = (received[lane]?.[w] ?? 0) - (emitted[lane] ?? 0);
+          const queue = pending[lane];
+          const counts = received[lane];
+          if (queue === undefined || counts === undefined) break;
+          counts[w] = (counts[w] ?? 0) + 1;
+          (queue[at] ??= []).push(message.interval);
+          emitReady(lane, false);
+          break;
+        }
         case 'result':
           results[w] = message;
           if (results.every((r) => r !== undefined)) finishWith(results as (FromLoadWorker & { type: 'result' })[]);
@@ -156,6 +196,7 @@ export function runLoads(specs: readonly LoadSpec[], signal?: AbortSignal, onPro
     for (let w = 0; w < workers; w++) {
       const data: LoadWorkerData = {
         index: w,
+        stream: onInterval !== undefined,
         lanes: specs.map((s, lane) => ({
           driver: { ...s.driverOptions, protocol: s.protocol, target: s.target, ...(s.replicas === undefined ? {} : { replicas: s.replicas }), payloadBytes: s.payloadBytes, headers: s.headers },
           loop: {
@@ -185,8 +226,21 @@ export function runLoads(specs: readonly LoadSpec[], signal?: AbortSignal, onPro
   });
 }
 
+/** The longest delay setTimeout takes (2^31 − 1 ms); longer ones fire at once. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 /** What paired jobs must share: everything that shapes the schedule and the windows. */
 const SHAPE = ['protocol', 'model', 'rateHz', 'connections', 'durationMs', 'warmupMs', 'workers', 'intervalMs', 'maxRequests', 'timeoutMs'] as const;
+
+/** The workers' parts of one interval, merged exactly: histograms added, counts summed (maxLag: the largest). */
+export function mergeIntervals(ivs: readonly IntervalHistogram[]): IntervalHistogram {
+  return {
+    startMs: Math.min(...ivs.map((iv) => iv.startMs)),
+    endMs: Math.max(...ivs.map((iv) => iv.endMs)),
+    histogram: ivs.length === 1 ? (ivs[0] as IntervalHistogram).histogram : mergeEncoded(ivs.map((iv) => iv.histogram)),
+    ...mergeCounts(ivs),
+  };
+}
 
 /** The workers' counts of one interval added up (maxLag: the largest); none when a part has none. */
 function mergeCounts(ivs: readonly IntervalHistogram[]): { counts?: IntervalCounts } {
@@ -198,6 +252,7 @@ function mergeCounts(ivs: readonly IntervalHistogram[]): { counts?: IntervalCoun
     counts.sent += c.sent;
     counts.late += c.late;
     counts.maxLagUs = Math.max(counts.maxLagUs, c.maxLagUs);
+    for (const [kind, n] of Object.entries(c.errorsByKind ?? {})) (counts.errorsByKind ??= {})[kind] = (counts.errorsByKind[kind] ?? 0) + n;
   }
   return { counts };
 }
@@ -250,12 +305,7 @@ export function mergeResults(spec: Pick<LoadSpec, 'protocol' | 'target' | 'model
     histogram,
     serviceHistogram: spec.model === 'open' ? mergeEncoded(parts.map((p) => p.serviceHistogram)) : histogram,
     lagHistogram: mergeEncoded(parts.map((p) => p.lagHistogram)),
-    intervals: byIndex.map((ivs) => ({
-      startMs: Math.min(...ivs.map((iv) => iv.startMs)),
-      endMs: Math.max(...ivs.map((iv) => iv.endMs)),
-      histogram: mergeEncoded(ivs.map((iv) => iv.histogram)),
-      ...mergeCounts(ivs),
-    })),
+    intervals: byIndex.map(mergeIntervals),
     startedAtMs,
     hiccupHistogram: mergeEncoded(hiccups),
   };

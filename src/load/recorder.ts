@@ -2,7 +2,7 @@ import { sumErrors, zeroErrors, type ErrorKind } from '../drivers/driver.js';
 import { createLatencyHistogram, encodeHistogram, recordLatency, type LatencyHistogram } from '../histograms/index.js';
 import { epochMsOf } from '../timing/clock.js';
 import type { LoadWindow } from './schedule.js';
-import type { IntervalHistogram } from '../histograms/index.js';
+import type { IntervalCounts, IntervalHistogram } from '../histograms/index.js';
 import type { LoadResult } from './types.js';
 
 /** A loop's result: a LoadResult without the job's identity and hiccups, plus what an exact merge needs. */
@@ -37,11 +37,18 @@ export class LoopRecorder {
   private readonly lag: LatencyHistogram = createLatencyHistogram();
   private readonly interval: LatencyHistogram = createLatencyHistogram();
   private readonly intervals: IntervalHistogram[] = [];
+  /**
+   * Streaming (a pilot's endless load): each closed interval goes here instead of into `intervals`, so what the
+   * recorder holds stays bounded however long it runs; the result then carries no intervals.
+   */
+  private onInterval: ((interval: IntervalHistogram) => void) | undefined;
   /** The current interval's counts (IntervalCounts), reset when it closes. */
   private ivErrors = 0;
   private ivSent = 0;
   private ivLate = 0;
   private ivMaxLagUs = 0;
+  /** The current interval's errors by kind; null until one occurs (errors are rare: no object per interval). */
+  private ivErrorsByKind: Record<string, number> | null = null;
   private readonly intervalUs: number;
   private win: LoadWindow = { startUs: 0, measureStartUs: 0, measureEndUs: 0 };
   private inWarmup = true;
@@ -57,6 +64,11 @@ export class LoopRecorder {
     private readonly lateThresholdUs: number,
   ) {
     this.intervalUs = Math.max(1, intervalMs) * 1000;
+  }
+
+  /** Hands every closed interval to `fn` instead of keeping it (call before begin). */
+  streamTo(fn: (interval: IntervalHistogram) => void): void {
+    this.onInterval = fn;
   }
 
   begin(win: LoadWindow): void {
@@ -116,6 +128,8 @@ export class LoopRecorder {
     if (measured) {
       this.errors[kind]++;
       this.ivErrors++;
+      const byKind = (this.ivErrorsByKind ??= {});
+      byKind[kind] = (byKind[kind] ?? 0) + 1;
     }
   }
 
@@ -146,11 +160,15 @@ export class LoopRecorder {
   }
 
   private closeInterval(endUs: number): void {
-    const counts = { errors: this.ivErrors, sent: this.ivSent, late: this.ivLate, maxLagUs: this.ivMaxLagUs };
-    this.intervals.push({ startMs: epochMsOf(this.intervalStartUs), endMs: epochMsOf(endUs), histogram: encodeHistogram(this.interval), counts });
+    const counts: IntervalCounts = { errors: this.ivErrors, sent: this.ivSent, late: this.ivLate, maxLagUs: this.ivMaxLagUs };
+    if (this.ivErrorsByKind !== null) counts.errorsByKind = this.ivErrorsByKind;
+    const closed: IntervalHistogram = { startMs: epochMsOf(this.intervalStartUs), endMs: epochMsOf(endUs), histogram: encodeHistogram(this.interval), counts };
+    if (this.onInterval !== undefined) this.onInterval(closed);
+    else this.intervals.push(closed);
     this.total.add(this.interval);
     this.interval.reset();
     this.ivErrors = this.ivSent = this.ivLate = this.ivMaxLagUs = 0;
+    this.ivErrorsByKind = null;
   }
 
   /** Closes the intervals and builds the result; call once, after the last completion. */

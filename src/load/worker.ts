@@ -6,6 +6,7 @@ import { toLocalUs } from '../timing/clock.js';
 import { LoadLoop } from './loop.js';
 import type { FromLoadWorker, LoadWorkerData, ToLoadWorker } from './messages.js';
 import { errorMessage } from '../errors.js';
+import type { IntervalHistogram } from '../histograms/index.js';
 
 /**
  * Load worker thread (entry point, started by pool.ts): opens this worker's share of connections for every
@@ -37,7 +38,12 @@ async function start(startSharedUs: number): Promise<void> {
     meter.take();
     const results = await Promise.all(
       loops.map((loop, lane) =>
-        loop.run({ startUs, phaseUs: data.lanes[lane]?.phaseUs ?? 0, onProgress: (progress) => post({ type: 'progress', lane, progress }) }),
+        loop.run({
+          startUs,
+          phaseUs: data.lanes[lane]?.phaseUs ?? 0,
+          onProgress: (progress) => post({ type: 'progress', lane, progress }),
+          ...(data.stream ? { onInterval: (interval: IntervalHistogram) => post({ type: 'interval', lane, interval }) } : {}),
+        }),
       ),
     );
     const hiccupHistogram = meter.take();

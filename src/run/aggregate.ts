@@ -149,7 +149,8 @@ export function aggregateVariant(records: RoundRecord[]): VariantResult {
   };
 }
 
-function proxyCosts(rounds: RoundFigures[], requests: number): ProxyCost[] {
+/** Per proxy over the rounds: CPU seconds summed, CPU µs per measured request, peak RSS. */
+export function proxyCosts(rounds: readonly RoundFigures[], requests: number): ProxyCost[] {
   const byName = new Map<string, ProxyCost>();
   for (const round of rounds) {
     for (const p of round.proxies) {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorKind } from '../../src/drivers/driver.js';
 import { MeshbenchError } from '../../src/errors.js';
-import { decodeHistogram, summarizeEncoded } from '../../src/histograms/index.js';
+import { decodeHistogram, summarizeEncoded, type IntervalHistogram } from '../../src/histograms/index.js';
 import { runLoad, runLoads, type LoadProgress } from '../../src/load/pool.js';
 import type { LoadSpec } from '../../src/load/types.js';
 import { startEchoServers, type EchoServers } from '../../src/workloads/index.js';
@@ -169,6 +169,22 @@ describe('runLoads: two lanes paired in time on the same worker threads', () => 
     // Paired: the lanes' interval i covers the same instant.
     ra?.intervals.forEach((iv, i) => expect(Math.abs(iv.startMs - (rb?.intervals[i]?.startMs ?? NaN))).toBeLessThan(2));
     expect([...lanes].sort()).toEqual([0, 1]);
+  });
+
+  it('streaming (a pilot): every interval handed over once, in order, merged over both workers; the results keep none', async () => {
+    const a = spec();
+    const b = spec({ target: `http://${other.host}:${other.httpPort}/echo` });
+    const streamed: IntervalHistogram[][] = [[], []];
+    const [ra, rb] = await runLoads([a, b], undefined, undefined, (lane, iv) => streamed[lane]?.push(iv));
+    for (const [lane, r] of [ra, rb].entries()) {
+      const ivs = streamed[lane] ?? [];
+      expect(r?.intervals).toEqual([]);
+      expect(ivs).toHaveLength(3);
+      ivs.forEach((iv, i) => i > 0 && expect(iv.startMs).toBeGreaterThanOrEqual(ivs[i - 1]?.endMs ?? NaN));
+      // merged over the two workers: the streamed intervals add up to the run's figures exactly
+      expect(ivs.reduce((n, iv) => n + (iv.counts?.sent ?? NaN), 0)).toBe(750);
+      expect(ivs.reduce((n, iv) => n + decodeHistogram(iv.histogram).totalCount, 0)).toBe((r?.count ?? NaN) + (r?.dropped ?? NaN));
+    }
   });
 
   it('refuses lanes of different shapes, naming what must match', async () => {

@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import type { Scenario } from '../config/schema.js';
+import type { ProxySample, RunningEnv } from '../envs/env.js';
+import { provePaths, startEnv } from '../envs/index.js';
+import { MeshbenchError } from '../errors.js';
+import type { IntervalHistogram } from '../histograms/index.js';
+import { runLoads } from '../load/pool.js';
+import { variantOrder } from '../load/rounds.js';
+import { loadSpec } from '../load/spec.js';
+import { PILOT_KIND, PILOT_SCHEMA_VERSION, type PilotMeta, type PilotRecord, type SegmentRecord, type WindowRecord, type WindowSummary } from '../pilot-record.js';
+import type { Protocol, VariantName } from '../protocols.js';
+import { applyPlacement } from '../run/placement.js';
+import { toolVersion } from '../version.js';
+import { baseMarks, summarizeWindow } from './documents.js';
+import { PilotStore } from './store.js';
+import { WindowAssembler, windowRecord, type WindowDraft } from './windows.js';
+
+/** What the CLI (progress, Prometheus metrics) sees while a pilot runs; nothing in the pilot depends on it. */
+export type PilotEvent =
+  | { type: 'segment'; segment: number; resumed: boolean; endsAt: string; nextWindow: number }
+  | { type: 'interval'; protocol: Protocol; variant: VariantName; interval: IntervalHistogram }
+  | { type: 'window'; record: WindowRecord; summary: WindowSummary }
+  | { type: 'proxies'; variant: VariantName; samples: ProxySample[] };
+
+export interface PilotRunOptions {
+  signal?: AbortSignal;
+  onEvent?: (event: PilotEvent) => void;
+}
+
+export interface PilotOutcome {
+  dir: string;
+  meta: PilotMeta;
+  /** Windows this process closed and wrote. */
+  windowsWritten: number;
+  /** The pilot reached the end of `--for` (else it was stopped, and `--resume` continues it). */
+  finished: boolean;
+}
+
+/** How often the proxies are sampled for the live metrics (windows sample them at their close too). */
+const PROXY_SAMPLE_MS = 5000;
+
+/** A new pilot of `scenario` in `dir`, for `forS` seconds from now. */
+export async function startPilot(dir: string, scenario: Scenario, scenarioPath: string, forS: number, options: PilotRunOptions = {}): Promise<PilotOutcome> {
+  checkScenario(scenario);
+  const now = new Date();
+  const meta: PilotMeta = {
+    kind: PILOT_KIND,
+    schemaVersion: PILOT_SCHEMA_VERSION,
+    tool: { name: 'meshbench', version: toolVersion },
+    pilotId: `${scenario.name}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`,
+    scenarioPath,
+    scenario,
+    startedAt: now.toISOString(),
+    startMs: now.getTime(),
+    forS,
+  };
+  const store = await PilotStore.create(dir, meta);
+  return runSegment(store, [], options);
+}
+
+/** Continues the pilot in `dir`: the same id and files, a new segment after a recorded gap. */
+export async function resumePilot(dir: string, options: PilotRunOptions = {}): Promise<PilotOutcome> {
+  const { store, records } = await PilotStore.resume(dir);
+  return runSegment(store, records, options);
+}
+
+function checkScenario(scenario: Scenario): void {
+  if (scenario.env.kind === 'kubernetes') {
+    throw new MeshbenchError('MB_BAD_SCENARIO', 'a pilot runs on env.kind local or static (its generator here, both variants paired in time); kubernetes pilots are not supported yet');
+  }
+}
+
+/**
+ * One segment of a pilot — from a start or resume to the end of `--for`, an abort or a crash: starts the env,
+ * proves the paths, runs every protocol's variants as one continuous time-paired load (streamed interval by
+ * interval: src/load/pool.ts), and closes a window every `pilot.windowS` intervals — record and .hlog lines
+ * written and fsynced before the next window closes (store.ts). Nothing of a closed window stays in memory.
+ */
+async function runSegment(store: PilotStore, previous: readonly PilotRecord[], options: PilotRunOptions): Promise<PilotOutcome> {
+  const { signal, onEvent } = options;
+  const { meta } = store;
+  const { scenario } = meta;
+  let written = 0;
+  const endsAtMs = meta.startMs + meta.forS * 1000;
+  try {
+    checkScenario(scenario);
+    const segment = previous.filter((r) => r.type === 'segment').length;
+    const lastWindow = [...previous].reverse().find((r): r is WindowRecord => r.type === 'window');
+    const firstIndex = lastWindow === undefined ? 0 : lastWindow.index + 1;
+    const warmupMs = Math.max(...scenario.protocols.map((p) => Math.round(Math.max(p.warmupS, p.firstWarmupS) * 1000)));
+    const durationMs = Math.floor((endsAtMs - Date.now() - warmupMs) / 1000) * 1000;
+    if (durationMs < 1000) return { dir: store.dir, meta, windowsWritten: 0, finished: true };
+
+    const protocols = scenario.protocols.map((p) => p.name);
+    const placement = applyPlacement(scenario.placement);
+    let env: RunningEnv | undefined;
+    try {
+      env = await startEnv(scenario.env, protocols, signal);
+      if (env.runLoad !== undefined) throw new MeshbenchError('MB_BAD_SCENARIO', `the ${env.kind} environment runs its own generators: a pilot needs them on this machine`);
+      signal?.throwIfAborted();
+      const proofs = env.prove !== undefined ? await env.prove(protocols, signal) : await provePaths(env, protocols);
+      const variants = env.variants.map((v) => v.name);
+      const segmentRecord: SegmentRecord = {
+        type: 'segment', segment, startedAt: new Date().toISOString(), startMs: Date.now(),
+        environment: { kind: env.kind, nodeVersion: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: env.facts, variants, placement: placement.record },
+        proofs,
+      };
+      await store.append(segmentRecord);
+      onEvent?.({ type: 'segment', segment, resumed: segment > 0, endsAt: new Date(endsAtMs).toISOString(), nextWindow: firstIndex });
+
+      const running = env;
+      const cpuAt = new Map<string, number>(); // variant/proxy → cumulative CPU seconds at the last window close
+      const sampleAll = async (): Promise<Record<VariantName, ProxySample[]>> =>
+        Object.fromEntries(await Promise.all(variants.map(async (v) => [v, await running.sampleProxies(v)] as const)));
+      for (const [variant, samples] of Object.entries(await sampleAll())) for (const s of samples) cpuAt.set(`${variant}/${s.name}`, s.cpuSeconds);
+
+      const assembler = new WindowAssembler(scenario.protocols.flatMap((p) => variants.map((variant) => ({ protocol: p.name, variant }))), scenario.pilot.windowS, firstIndex);
+      let closing: Promise<void> = Promise.resolve();
+      let failure: unknown;
+      const stop = new AbortController();
+      const onAbort = (): void => stop.abort(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const close = (draft: WindowDraft): void => {
+        closing = closing.then(async () => {
+          if (failure !== undefined) return;
+          try {
+            const proxies: WindowRecord['proxies'] = {};
+            for (const [variant, samples] of Object.entries(await sampleAll())) {
+              proxies[variant] = samples.map((s) => {
+                const key = `${variant}/${s.name}`;
+                const cpuSeconds = Math.max(0, s.cpuSeconds - (cpuAt.get(key) ?? s.cpuSeconds));
+                cpuAt.set(key, s.cpuSeconds);
+                return { name: s.name, cpuSeconds, rssBytes: s.rssBytes };
+              });
+            }
+            const { record, hlogLines } = windowRecord(draft, segment, scenario.pilot.blocksPerWindow, proxies);
+            await store.append(record, hlogLines);
+            written++;
+            // baseMarks sees this window as its segment's first: only the one that is keeps `restart`.
+            const marks = (baseMarks([segmentRecord, record]).get(record.index) ?? []).filter((m) => m !== 'restart' || record.index === firstIndex);
+            onEvent?.({ type: 'window', record, summary: summarizeWindow(meta, [segmentRecord, record], record, marks) });
+          } catch (err) {
+            failure = err;
+            stop.abort(err); // a pilot that cannot write its windows must not run on
+          }
+        });
+      };
+      const sampler = setInterval(() => {
+        void sampleAll().then(
+          (all) => { for (const [variant, samples] of Object.entries(all)) onEvent?.({ type: 'proxies', variant, samples }); },
+          () => undefined, // a proxy gone is reported by the window's close
+        );
+      }, PROXY_SAMPLE_MS);
+      try {
+        await Promise.all(
+          scenario.protocols.map((config, index) => {
+            const order = variantOrder(variants, index).flatMap((name) => {
+              const v = running.variants.find((e) => e.name === name);
+              const target = v?.targets[config.name];
+              return target === undefined ? [] : [{ name, target, replicas: v?.replicas?.[config.name] }];
+            });
+            const specs = order.map((v) => ({ ...loadSpec(config, v.target, scenario.validity.lateThresholdMs, v.replicas), warmupMs, durationMs }));
+            return runLoads(specs, stop.signal, undefined, (lane, interval) => {
+              const variant = order[lane]?.name ?? '';
+              onEvent?.({ type: 'interval', protocol: config.name, variant, interval });
+              for (const draft of assembler.add(config.name, variant, interval)) close(draft);
+            });
+          }),
+        );
+        const rest = assembler.flush();
+        if (rest !== null) close(rest);
+        await closing;
+      } finally {
+        clearInterval(sampler);
+        signal?.removeEventListener('abort', onAbort);
+      }
+      if (failure !== undefined) throw failure;
+      return { dir: store.dir, meta, windowsWritten: written, finished: Date.now() >= endsAtMs - 1000 && signal?.aborted !== true };
+    } finally {
+      await env?.close();
+      placement.restore();
+    }
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,89 @@
+import type { DriftEstimate, Estimate, PeriodVerdict, PilotSummary, WindowSummary } from '../pilot-record.js';
+import { mdTable, mib, ms } from './format.js';
+import { describeCheck, percent } from './wording.js';
+
+/**
+ * The pilot's reports: pure functions of its summary (src/pilot/documents.ts summarizePilot), which is a pure
+ * function of its folder — so `meshbench report DIR` run twice gives the same files, byte for byte.
+ */
+export function renderPilotFiles(summary: PilotSummary): Map<string, string> {
+  return new Map([
+    ['pilot-summary.json', `${JSON.stringify(summary, null, 2)}\n`],
+    ['pilot.md', renderPilotMarkdown(summary)],
+  ]);
+}
+
+const iso = (msSinceEpoch: number): string => new Date(msSinceEpoch).toISOString().replace(/\.\d+Z$/, 'Z');
+
+function duration(s: number): string {
+  if (s >= 86_400 && s % 86_400 === 0) return `${s / 86_400} d`;
+  if (s >= 3600 && s % 3600 === 0) return `${s / 3600} h`;
+  if (s >= 60 && s % 60 === 0) return `${s / 60} min`;
+  return `${s} s`;
+}
+
+function estimate(e: Estimate | null): string {
+  return e === null ? '–' : `${ms(e.estimate)} [${ms(e.low)}, ${ms(e.high)}]`;
+}
+
+function period(p: PeriodVerdict): string[] {
+  const lines = [`### ${p.label}: ${p.verdict?.status.toUpperCase() ?? 'NO JUDGED WINDOW'}`, ''];
+  lines.push(`${p.windows.length} window(s) judged${p.excluded.length > 0 ? `; left out: ${p.excluded.map((e) => `#${e.index} (${e.marks.join(', ')})`).join(', ')}` : ''}.`, '');
+  if (p.verdict === null) return lines;
+  for (const reason of p.verdict.reasons) lines.push(`- ${reason}`);
+  if (p.verdict.checks.length > 0) {
+    lines.push('', mdTable(['check', 'status'], p.verdict.checks.map((c) => [describeCheck(c), c.status])));
+  }
+  lines.push('');
+  return lines;
+}
+
+function driftRow(d: DriftEstimate): string[] {
+  const what = d.protocol === null ? `${d.figure} (${d.variant})` : `${d.figure} (${d.protocol}, ${d.variant})`;
+  const f = (x: number): string => x.toFixed(d.unit === 'ms' ? 4 : 2);
+  return [what, `${f(d.slopePerDay)} ${d.unit}/day`, `[${f(d.low)}, ${f(d.high)}]`, String(d.windows), d.trending ? (d.slopePerDay > 0 ? 'rising' : 'falling') : 'no trend shown'];
+}
+
+function windowRow(w: WindowSummary): string[] {
+  const p = w.protocols[0];
+  const overhead = p === undefined ? '–' : Object.values(p.p99OverheadUs).map(estimate).join('; ');
+  const p99 = p === undefined ? '–' : Object.entries(p.variants).map(([v, f]) => `${v} ${ms(f.p99Us)}`).join(', ');
+  const errors = w.protocols.reduce((n, x) => n + Object.values(x.variants).reduce((m, v) => m + v.errors, 0), 0);
+  const rss = Object.values(w.proxies).flat().map((x) => `${x.name} ${mib(x.rssBytes)}`).join(', ');
+  return [String(w.index), String(w.day), iso(w.startMs), w.status, p === undefined ? '–' : p.name, p99, overhead, String(errors), rss || '–', w.marks.join(', ')];
+}
+
+export function renderPilotMarkdown(s: PilotSummary): string {
+  const lines: string[] = [];
+  lines.push(`# meshbench pilot ${s.pilotId}`, '');
+  lines.push(`Scenario **${s.scenario}**, started ${s.startedAt}, planned for ${duration(s.forS)} in windows of ${duration(s.windowS)}.`);
+  lines.push(s.coveredUntil === null ? 'No window has closed yet.' : `Closed windows: ${s.windows.length}, up to ${s.coveredUntil}.`, '');
+  const gaps = s.segments.filter((g) => g.gapS !== null);
+  if (gaps.length > 0) {
+    lines.push(`Resumed ${gaps.length} time(s): ${gaps.map((g) => `segment ${g.segment} at ${g.startedAt} after a gap of ${(g.gapS ?? 0).toFixed(0)} s`).join('; ')}.`, '');
+  }
+  lines.push('## Verdict over the whole pilot', '', ...period(s.whole));
+  if (s.days.length > 1 || (s.days[0]?.windows.length ?? 0) !== s.whole.windows.length) {
+    lines.push('## Per day', '');
+    for (const d of s.days) lines.push(...period(d));
+  }
+  lines.push('## Drift', '');
+  if (s.drift.length === 0) lines.push('Not enough judged windows (at least 3) to estimate a trend.', '');
+  else {
+    const confidence = s.drift[0]?.confidence ?? 0.95;
+    lines.push(
+      `Least-squares slope over the judged windows, with its ${percent(confidence)} t interval (windows taken as independent: slow noise makes it optimistic). "rising"/"falling": the interval excludes 0.`,
+      '',
+      mdTable(['figure', '>slope', '>interval', '>windows', 'trend'], s.drift.map(driftRow)),
+      '',
+    );
+  }
+  lines.push('## Windows', '');
+  lines.push(
+    'Each window judged on its own (its blocks are the rounds). Marks: **partial** — cut short by the end or a stop; **restart** — the first after a resume; **invalid** — the window broke a validity rule; **errors** — requests failed. Partial, restart and invalid windows are left out of the day and pilot verdicts.',
+    '',
+    mdTable(['>#', '>day', 'start (UTC)', 'verdict', 'protocol', 'p99 ms', 'p99 overhead ms [interval]', '>errors', 'proxy RSS MiB', 'marks'], s.windows.map(windowRow)),
+    '',
+  );
+  return `${lines.join('\n')}\n`;
+}
