@@ -1,6 +1,8 @@
-import type { DriftEstimate, Estimate, PeriodVerdict, PilotSummary, WindowSummary } from '../pilot-record.js';
-import { mdTable, mib, ms } from './format.js';
+import type { PeriodVerdict, PilotSummary } from '../pilot-record.js';
+import { mdTable } from './format.js';
 import { describeCheck, percent } from './wording.js';
+import { renderPilotHtml } from './html/pilot-report.js';
+import { driftTable, windowsTable } from './pilot-tables.js';
 
 /**
  * The pilot's reports: pure functions of its summary (src/pilot/documents.ts summarizePilot), which is a pure
@@ -10,20 +12,17 @@ export function renderPilotFiles(summary: PilotSummary): Map<string, string> {
   return new Map([
     ['pilot-summary.json', `${JSON.stringify(summary, null, 2)}\n`],
     ['pilot.md', renderPilotMarkdown(summary)],
+    ['report.html', renderPilotHtml(summary)],
   ]);
 }
 
-const iso = (msSinceEpoch: number): string => new Date(msSinceEpoch).toISOString().replace(/\.\d+Z$/, 'Z');
+const mdTableOf = (t: { header: string[]; rows: string[][] }): string => mdTable(t.header, t.rows);
 
 function duration(s: number): string {
   if (s >= 86_400 && s % 86_400 === 0) return `${s / 86_400} d`;
   if (s >= 3600 && s % 3600 === 0) return `${s / 3600} h`;
   if (s >= 60 && s % 60 === 0) return `${s / 60} min`;
   return `${s} s`;
-}
-
-function estimate(e: Estimate | null): string {
-  return e === null ? '–' : `${ms(e.estimate)} [${ms(e.low)}, ${ms(e.high)}]`;
 }
 
 function period(p: PeriodVerdict): string[] {
@@ -36,21 +35,6 @@ function period(p: PeriodVerdict): string[] {
   }
   lines.push('');
   return lines;
-}
-
-function driftRow(d: DriftEstimate): string[] {
-  const what = d.protocol === null ? `${d.figure} (${d.variant})` : `${d.figure} (${d.protocol}, ${d.variant})`;
-  const f = (x: number): string => x.toFixed(d.unit === 'ms' ? 4 : 2);
-  return [what, `${f(d.slopePerDay)} ${d.unit}/day`, `[${f(d.low)}, ${f(d.high)}]`, String(d.windows), d.trending ? (d.slopePerDay > 0 ? 'rising' : 'falling') : 'no trend shown'];
-}
-
-function windowRow(w: WindowSummary): string[] {
-  const p = w.protocols[0];
-  const overhead = p === undefined ? '–' : Object.values(p.p99OverheadUs).map(estimate).join('; ');
-  const p99 = p === undefined ? '–' : Object.entries(p.variants).map(([v, f]) => `${v} ${ms(f.p99Us)}`).join(', ');
-  const errors = w.protocols.reduce((n, x) => n + Object.values(x.variants).reduce((m, v) => m + v.errors, 0), 0);
-  const rss = Object.values(w.proxies).flat().map((x) => `${x.name} ${mib(x.rssBytes)}`).join(', ');
-  return [String(w.index), String(w.day), iso(w.startMs), w.status, p === undefined ? '–' : p.name, p99, overhead, String(errors), rss || '–', w.marks.join(', ')];
 }
 
 export function renderPilotMarkdown(s: PilotSummary): string {
@@ -74,7 +58,7 @@ export function renderPilotMarkdown(s: PilotSummary): string {
     lines.push(
       `Least-squares slope over the judged windows, with its ${percent(confidence)} t interval (windows taken as independent: slow noise makes it optimistic). "rising"/"falling": the interval excludes 0.`,
       '',
-      mdTable(['figure', '>slope', '>interval', '>windows', 'trend'], s.drift.map(driftRow)),
+      mdTableOf(driftTable(s.drift)),
       '',
     );
   }
@@ -82,7 +66,7 @@ export function renderPilotMarkdown(s: PilotSummary): string {
   lines.push(
     'Each window judged on its own (its blocks are the rounds). Marks: **partial** — cut short by the end or a stop; **restart** — the first after a resume; **invalid** — the window broke a validity rule; **errors** — requests failed. Partial, restart and invalid windows are left out of the day and pilot verdicts.',
     '',
-    mdTable(['>#', '>day', 'start (UTC)', 'verdict', 'protocol', 'p99 ms', 'p99 overhead ms [interval]', '>errors', 'proxy RSS MiB', 'marks'], s.windows.map(windowRow)),
+    mdTableOf(windowsTable(s.windows)),
     '',
   );
   return `${lines.join('\n')}\n`;

@@ -135,6 +135,13 @@ describe('meshbench pilot (e2e: real echo processes + real HAProxy mTLS pair)', 
     expect((await runCli(['report', dir])).code).toBe(0);
     expect(readFileSync(join(dir, 'pilot.md'), 'utf8')).toBe(md1);
     expect(readFileSync(join(dir, 'pilot-summary.json'), 'utf8')).toBe(json1);
+    // report.html too: the same bytes, self-contained, the overhead of every window drawn, tables of drift and windows
+    const html1 = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect((await runCli(['report', dir])).code).toBe(0);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toBe(html1);
+    expect(html1).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+    expect(html1).toMatch(/<figure class="chart" id="window-overhead" data-series="0[ \d]*"><svg /);
+    expect(html1).toContain('id="windows"');
 
     // --- segment 1: resumed, stopped with SIGINT: a clean stop that writes the report ------------------------
     const second = startCli(['pilot', '--resume', dir]);
