@@ -7,9 +7,9 @@ import { MeshbenchError } from '../errors.js';
 import type { IntervalHistogram } from '../histograms/index.js';
 import { runLoads } from '../load/pool.js';
 import { variantOrder } from '../load/rounds.js';
-import { loadSpec } from '../load/spec.js';
 import { PILOT_KIND, PILOT_SCHEMA_VERSION, type PilotMeta, type PilotRecord, type SegmentRecord, type WindowRecord, type WindowSummary } from '../pilot-record.js';
 import type { Protocol, VariantName } from '../protocols.js';
+import { variantLanes } from '../run/lanes.js';
 import { applyPlacement } from '../run/placement.js';
 import { toolVersion } from '../version.js';
 import { baseMarks, summarizeWindow } from './documents.js';
@@ -155,12 +155,8 @@ async function runSegment(store: PilotStore, previous: readonly PilotRecord[], o
       try {
         await Promise.all(
           scenario.protocols.map((config, index) => {
-            const order = variantOrder(variants, index).flatMap((name) => {
-              const v = running.variants.find((e) => e.name === name);
-              const target = v?.targets[config.name];
-              return target === undefined ? [] : [{ name, target, replicas: v?.replicas?.[config.name] }];
-            });
-            const specs = order.map((v) => ({ ...loadSpec(config, v.target, scenario.validity.lateThresholdMs, v.replicas), warmupMs, durationMs }));
+            const order = variantLanes(running, variantOrder(variants, index), config, scenario.validity.lateThresholdMs);
+            const specs = order.map((lane) => ({ ...lane.spec, warmupMs, durationMs }));
             return runLoads(specs, stop.signal, undefined, (lane, interval) => {
               const variant = order[lane]?.name ?? '';
               onEvent?.({ type: 'interval', protocol: config.name, variant, interval });

@@ -6,11 +6,11 @@ import { provePaths } from '../envs/proof.js';
 import { runLoads, type LoadProgress } from '../load/pool.js';
 import { MeshbenchError } from '../errors.js';
 import { variantOrder } from '../load/rounds.js';
-import { loadSpec } from '../load/spec.js';
 import type { DriverExtras, LoadSpec } from '../load/types.js';
 import type { Protocol, VariantName } from '../protocols.js';
 import { RESULT_SCHEMA_VERSION, type ProofRecord, type ProtocolResult, type ResultDocument } from '../result.js';
 import { judgeRun } from './judge.js';
+import { variantLanes, type Lane } from './lanes.js';
 import { toolVersion } from '../version.js';
 import { withAa } from './aa-env.js';
 import { applyPlacement } from './placement.js';
@@ -73,12 +73,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     // Time pairing: each protocol runs once, continuously, for all its rounds (split into rounds afterwards,
     // aggregate.ts). Rounds pairing: one load per round and variant, variants taking turns A B B A …
     const passes = paired ? [{ round: 0, rounds: scenario.rounds }] : Array.from({ length: scenario.rounds }, (_, round) => ({ round, rounds: 1 }));
-    const spec = (config: ProtocolConfig, v: { name: VariantName; target: string; replicas?: readonly string[] }, pass: { round: number; rounds: number }): LoadSpec => {
-      const s = loadSpec(config, v.target, scenario.validity.lateThresholdMs, v.replicas);
+    const spec = (config: ProtocolConfig, lane: Lane, pass: { round: number; rounds: number }): LoadSpec => {
+      const s = lane.spec;
       const warmupMs = pass.round === 0 ? Math.max(s.warmupMs, Math.round(config.firstWarmupS * 1000)) : s.warmupMs;
-      const tls = env.variants.find((e) => e.name === v.name)?.tls;
-      const driverOptions = { ...options.driverOptions, ...(tls === undefined ? {} : { tls }) };
-      return { ...s, warmupMs, durationMs: s.durationMs * pass.rounds, ...(Object.keys(driverOptions).length > 0 ? { driverOptions } : {}) };
+      return { ...s, warmupMs, durationMs: s.durationMs * pass.rounds };
     };
     const steps = passes.length * scenario.protocols.length * (paired ? 1 : variants.length);
     let step = 0;
@@ -86,12 +84,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     passes: for (const pass of passes) {
       for (const [index, config] of scenario.protocols.entries()) {
         // ABBA: the order alternates — per round, who runs first (rounds); per protocol, who takes the first slot of each pair (time).
-        const order = variantOrder(variants, paired ? index : pass.round).flatMap((name) => {
-          const v = env.variants.find((e) => e.name === name);
-          const target = v?.targets[config.name];
-          const replicas = v?.replicas?.[config.name];
-          return target === undefined ? [] : [{ name, target, ...(replicas === undefined ? {} : { replicas }) }];
-        });
+        const order = variantLanes(env, variantOrder(variants, paired ? index : pass.round), config, scenario.validity.lateThresholdMs, options.driverOptions);
         const groups = paired ? [order] : order.map((v) => [v]);
         for (const group of groups) {
           if (signal?.aborted) { interrupted = true; break passes; }
@@ -101,9 +94,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
           await env.takeHiccups?.(); // what the env's processes saw between loads is not this load's
           const startedAt = new Date().toISOString();
           const progress = (lane: number, p: LoadProgress): void => onEvent?.({ type: 'progress', protocol: config.name, variant: group[lane]?.name ?? label, ...p });
+          const first = group[0];
           const loads = env.runLoad === undefined
             ? await runLoads(group.map((v) => spec(config, v, pass)), signal, progress)
-            : [await env.runLoad(group[0]?.name ?? '', spec(config, group[0] ?? { name: '', target: '' }, pass), signal, (p) => progress(0, p))];
+            : first === undefined ? [] : [await env.runLoad(first.name, spec(config, first, pass), signal, (p) => progress(0, p))];
           const envHiccups = (await env.takeHiccups?.()) ?? {};
           const proxiesAfter = await Promise.all(group.map((v) => env.sampleProxies(v.name)));
           if (signal?.aborted) { interrupted = true; break passes; } // a cut-short load is not comparable
