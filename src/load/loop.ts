@@ -34,10 +34,9 @@ export interface LoopRunOptions {
 
 const SWEEP_MS = 20;
 /**
- * The open loop's ticker fires this much before a send is due and the loop thread spins the rest (Waker
- * leadUs), so the thread's own wake-up — ≈ 20 µs typically, with a tail on a loaded 2-core VM — is not send
- * lag. Measured at 1 k req/s against the echo (`meshbench load`, send lag p99): 107–178 µs without a lead,
- * 41–75 µs with 50 µs, 20–28 µs with 100 µs; 50 µs costs ≈ 5 % of a core at 2 k sends/s.
+ * The open loop's ticker fires this much before a send is due and the loop thread spins the rest (Waker leadUs),
+ * so the thread's own wake-up is not send lag. At 1 k req/s (`meshbench load`, send lag p99): 107–178 µs without
+ * a lead, 41–75 µs with 50 µs, 20–28 µs with 100 µs; 50 µs costs ≈ 5 % of a core at 2 k sends/s.
  */
 const WAKE_LEAD_US = 50;
 const ERROR_PAUSE_US = 10_000;
