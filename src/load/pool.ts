@@ -95,17 +95,16 @@ export function runLoads(
     const latest: (LoopProgress | undefined)[][] = specs.map(() => new Array<LoopProgress | undefined>(workers).fill(undefined));
     const reports: number[][] = specs.map(() => new Array<number>(workers).fill(0));
     const reported = new Array<number>(lanes).fill(0);
-    // Streaming: per lane, the intervals some but not yet all workers closed, from index `emitted[lane]` on; each
-    // interval's parts by worker index (so they merge in worker order, as mergeResults' do).
-    const pending: (IntervalHistogram | undefined)[][][] = specs.map(() => []);
+    // Streaming: per lane, the intervals some but not yet all workers closed, from index `emitted[lane]` on.
+    const pending: IntervalHistogram[][][] = specs.map(() => []);
     const received: number[][] = specs.map(() => new Array<number>(workers).fill(0));
     const emitted = new Array<number>(lanes).fill(0);
     const emitReady = (lane: number, all: boolean): void => {
       const queue = pending[lane] ?? [];
-      while (queue.length > 0 && (all || present(queue[0]).length === workers)) {
-        const parts = present(queue.shift());
+      while (queue.length > 0 && (all || (queue[0]?.length ?? 0) === workers)) {
+        const parts = queue.shift() ?? [];
         emitted[lane] = (emitted[lane] ?? 0) + 1;
-        if (parts.length > 0) onInterval?.(lane, mergeWorkerParts(parts));
+        if (parts.length > 0) onInterval?.(lane, mergeIntervals(parts));
       }
     };
     let ready = 0;
@@ -178,7 +177,7 @@ export function runLoads(
           const counts = received[lane];
           if (queue === undefined || counts === undefined) break;
           counts[w] = (counts[w] ?? 0) + 1;
-          (queue[at] ??= new Array<IntervalHistogram | undefined>(workers).fill(undefined))[w] = message.interval;
+          (queue[at] ??= []).push(message.interval);
           emitReady(lane, false);
           break;
         }
@@ -233,24 +232,7 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
 /** What paired jobs must share: everything that shapes the schedule and the windows. */
 const SHAPE = ['protocol', 'model', 'rateHz', 'connections', 'durationMs', 'warmupMs', 'workers', 'intervalMs', 'maxRequests', 'timeoutMs'] as const;
 
-/** The parts a worker-indexed slot holds, in worker order. */
-function present(parts: readonly (IntervalHistogram | undefined)[] | undefined): IntervalHistogram[] {
-  return (parts ?? []).filter((iv): iv is IntervalHistogram => iv !== undefined);
-}
-
-/**
- * The workers' parts of one interval (in worker order), merged exactly. The parts cover the same span of the
- * shared clock; their epoch bounds differ only by each thread's sub-µs clock conversion, so the bounds are the
- * first part's — consecutive merged intervals then abut exactly, as one worker's do (the union of the parts'
- * bounds could overlap its neighbour by that sub-µs).
- */
-function mergeWorkerParts(ivs: readonly IntervalHistogram[]): IntervalHistogram {
-  const first = ivs[0];
-  const merged = mergeIntervals(ivs);
-  return first === undefined ? merged : { ...merged, startMs: first.startMs, endMs: first.endMs };
-}
-
-/** Intervals merged exactly (histograms added, counts summed, maxLag: the largest) over the union of their spans. */
+/** The workers' parts of one interval, merged exactly: histograms added, counts summed (maxLag: the largest). */
 export function mergeIntervals(ivs: readonly IntervalHistogram[]): IntervalHistogram {
   return {
     startMs: Math.min(...ivs.map((iv) => iv.startMs)),
@@ -323,7 +305,7 @@ export function mergeResults(spec: Pick<LoadSpec, 'protocol' | 'target' | 'model
     histogram,
     serviceHistogram: spec.model === 'open' ? mergeEncoded(parts.map((p) => p.serviceHistogram)) : histogram,
     lagHistogram: mergeEncoded(parts.map((p) => p.lagHistogram)),
-    intervals: byIndex.map(mergeWorkerParts),
+    intervals: byIndex.map(mergeIntervals),
     startedAtMs,
     hiccupHistogram: mergeEncoded(hiccups),
   };
