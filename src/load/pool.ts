@@ -95,16 +95,17 @@ export function runLoads(
     const latest: (LoopProgress | undefined)[][] = specs.map(() => new Array<LoopProgress | undefined>(workers).fill(undefined));
     const reports: number[][] = specs.map(() => new Array<number>(workers).fill(0));
     const reported = new Array<number>(lanes).fill(0);
-    // Streaming: per lane, the intervals some but not yet all workers closed, from index `emitted[lane]` on.
-    const pending: IntervalHistogram[][][] = specs.map(() => []);
+    // Streaming: per lane, the intervals some but not yet all workers closed, from index `emitted[lane]` on; each
+    // interval's parts by worker index (so they merge in worker order, as mergeResults' do).
+    const pending: (IntervalHistogram | undefined)[][][] = specs.map(() => []);
     const received: number[][] = specs.map(() => new Array<number>(workers).fill(0));
     const emitted = new Array<number>(lanes).fill(0);
     const emitReady = (lane: number, all: boolean): void => {
       const queue = pending[lane] ?? [];
-      while (queue.length > 0 && (all || (queue[0]?.length ?? 0) === workers)) {
-        const parts = queue.shift() ?? [];
+      while (queue.length > 0 && (all || present(queue[0]).length === workers)) {
+        const parts = present(queue.shift());
         emitted[lane] = (emitted[lane] ?? 0) + 1;
-        if (parts.length > 0) onInterval?.(lane, mergeIntervals(parts));
+        if (parts.length > 0) onInterval?.(lane, mergeWorkerParts(parts));
       }
     };
     let ready = 0;
@@ -177,7 +178,7 @@ export function runLoads(
           const counts = received[lane];
           if (queue === undefined || counts === undefined) break;
           counts[w] = (counts[w] ?? 0) + 1;
-          (queue[at] ??= []).push(message.interval);
+          (queue[at] ??= new Array<IntervalHistogram | undefined>(workers).fill(undefined))[w] = message.interval;
           emitReady(lane, false);
           break;
         }
@@ -232,7 +233,24 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
 /** What paired jobs must share: everything that shapes the schedule and the windows. */
 const SHAPE = ['protocol', 'model', 'rateHz', 'connections', 'durationMs', 'warmupMs', 'workers', 'intervalMs', 'maxRequests', 'timeoutMs'] as const;
 
-/** The workers' parts of one interval, merged exactly: histograms added, counts summed (maxLag: the largest). */
+/** The parts a worker-indexed slot holds, in worker order. */
+function present(parts: readonly (IntervalHistogram | undefined)[] | undefined): IntervalHistogram[] {
+  return (parts ?? []).filter((iv): iv is IntervalHistogram => iv !== undefined);
+}
+
+/**
+ * The workers' parts of one interval (in worker order), merged exactly. The parts cover the same span of the
+ * shared clock; their epoch bounds differ only by each thread's sub-µs clock conversion, so the bounds are the
+ * first part's — consecutive merged intervals then abut exactly, as one worker's do (the union of the parts'
+ * bounds could overlap its neighbour by that sub-µs).
+ */
+function mergeWorkerParts(ivs: readonly IntervalHistogram[]): IntervalHistogram {
+  const first = ivs[0];
+  const merged = mergeIntervals(ivs);
+  return first === undefined ? merged : { ...merged, startMs: first.startMs, endMs: first.endMs };
+}
+
+/** Intervals merged exactly (histograms added, counts summed, maxLag: the largest) over the union of their spans. */
 export function mergeIntervals(ivs: readonly IntervalHistogram[]): IntervalHistogram {
   return {
     startMs: Math.min(...ivs.map((iv) => iv.startMs)),
@@ -305,7 +323,7 @@ export function mergeResults(spec: Pick<LoadSpec, 'protocol' | 'target' | 'model
     histogram,
     serviceHistogram: spec.model === 'open' ? mergeEncoded(parts.map((p) => p.serviceHistogram)) : histogram,
     lagHistogram: mergeEncoded(parts.map((p) => p.lagHistogram)),
-    intervals: byIndex.map(mergeIntervals),
+    intervals: byIndex.map(mergeWorkerParts),
     startedAtMs,
     hiccupHistogram: mergeEncoded(hiccups),
   };
