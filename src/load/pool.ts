@@ -239,10 +239,10 @@ function present(parts: readonly (IntervalHistogram | undefined)[] | undefined):
 }
 
 /**
- * The workers' parts of one interval (in worker order), merged exactly. The parts cover the same span of the
- * shared clock; their epoch bounds differ only by each thread's sub-µs clock conversion, so the bounds are the
- * first part's — consecutive merged intervals then abut exactly, as one worker's do (the union of the parts'
- * bounds could overlap its neighbour by that sub-µs).
+ * The workers' parts of one streamed interval (in worker order), merged exactly. The parts cover the same span
+ * of the shared clock; their epoch bounds differ only by each thread's sub-µs clock conversion, so the bounds are
+ * the first part's — consecutive streamed intervals then abut exactly, as one worker's do (the union of the
+ * parts' bounds overlapped its neighbour by that sub-µs). mergeResults still reports the union.
  */
 function mergeWorkerParts(ivs: readonly IntervalHistogram[]): IntervalHistogram {
   const first = ivs[0];
@@ -323,7 +323,7 @@ export function mergeResults(spec: Pick<LoadSpec, 'protocol' | 'target' | 'model
     histogram,
     serviceHistogram: spec.model === 'open' ? mergeEncoded(parts.map((p) => p.serviceHistogram)) : histogram,
     lagHistogram: mergeEncoded(parts.map((p) => p.lagHistogram)),
-    intervals: byIndex.map(mergeWorkerParts),
+    intervals: byIndex.map(mergeIntervals),
     startedAtMs,
     hiccupHistogram: mergeEncoded(hiccups),
   };
