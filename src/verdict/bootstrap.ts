@@ -16,9 +16,9 @@ import type { Block, Samples } from './samples.js';
  *    distribution F is F⁻¹(U₍ₖ₎) with U₍ₖ₎ ~ Beta(k, n − k + 1). This level matters when rounds are short
  *    (one block each), where blocks alone would give no spread at all.
  *
- * Rounds are held fixed: the spread between rounds is measured from the per-round figures with Student's t
- * (statistics.ts), because with 3–4 rounds a bootstrap over them has too few distinct resamples to be
- * honest. Resampling with replacement at both levels
+ * Rounds are held fixed: the spread between rounds is measured by the leave-one-round-out jackknife with
+ * Student's t (leaveOneRoundOut below, statistics.ts), because with 3–8 rounds a bootstrap over them has too
+ * few distinct resamples to be honest. Resampling with replacement at both levels
  * slightly over-states within-round variance (Davison & Hinkley 1997, §3.8): the conservative direction.
  *
  * Each replicate computes p50 / p99 / p99.9 per variant. Cost per replicate: one pass over the drawn
@@ -125,12 +125,12 @@ export function pairedBootstrap(samples: Samples, options: Omit<BootstrapOptions
   return out;
 }
 
-/** Adds a block's bucket counts into `acc` (indexed like the grid); returns the block's request count. */
-function addBlock(acc: Float64Array, block: Block): number {
+/** Adds a block's bucket counts into `acc` (indexed like the grid), times `sign`; returns the block's request count. */
+function addBlock(acc: Float64Array, block: Block, sign = 1): number {
   const { positions, counts } = block;
   for (let i = 0; i < positions.length; i++) {
     const p = positions[i] ?? 0;
-    acc[p] = (acc[p] ?? 0) + (counts[i] ?? 0);
+    acc[p] = (acc[p] ?? 0) + sign * (counts[i] ?? 0);
   }
   return block.total;
 }
@@ -166,6 +166,40 @@ export function roundPercentiles(samples: Samples): Map<VariantName, Map<number,
       rounds.set(r.round, PERCENTILES.map((p) => valueAtRank(acc, samples.valuesUs, n, percentileRank(p, n))));
     }
     out.set(name, rounds);
+  }
+  return out;
+}
+
+/**
+ * Per variant: p50 / p99 / p99.9 (µs) of its merged histogram, and per round number the same with that round left
+ * out — the leave-one-round-out figures of the delete-a-group jackknife (figures.ts turns them into
+ * pseudo-values). Leaving out a whole round (1/R of the data) keeps the jackknife consistent for quantiles,
+ * which deleting single requests is not (Shao & Wu 1989: the deleted share must not vanish).
+ */
+export interface LeftOut {
+  /** p50 / p99 / p99.9 of all the variant's rounds merged. */
+  all: number[];
+  /** By round number: the same with that round left out. */
+  byRound: Map<number, number[]>;
+}
+
+export function leaveOneRoundOut(samples: Samples): Map<VariantName, LeftOut> {
+  const out = new Map<VariantName, LeftOut>();
+  const all = new Float64Array(samples.valuesUs.length);
+  const acc = new Float64Array(samples.valuesUs.length);
+  for (const [name, v] of samples.variants) {
+    all.fill(0);
+    let total = 0;
+    for (const r of v.rounds) for (const block of r.blocks) total += addBlock(all, block);
+    const figures = (counts: Float64Array, n: number) => PERCENTILES.map((p) => (n > 0 ? valueAtRank(counts, samples.valuesUs, n, percentileRank(p, n)) : NaN));
+    const byRound = new Map<number, number[]>();
+    for (const r of v.rounds) {
+      acc.set(all);
+      let n = total;
+      for (const block of r.blocks) n -= addBlock(acc, block, -1);
+      byRound.set(r.round, figures(acc, n));
+    }
+    out.set(name, { all: figures(all, total), byRound });
   }
   return out;
 }

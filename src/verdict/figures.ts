@@ -1,7 +1,7 @@
 import type { VariantName } from '../protocols.js';
 import type { FigureInterval, LatencySummaryUs, OverheadIntervals, PercentileIntervals, ProtocolEstimates, ProtocolResult } from '../result.js';
 import type { Pairing } from '../config/schema.js';
-import { bootstrap, pairedBootstrap, roundPercentiles, type Replicates } from './bootstrap.js';
+import { bootstrap, leaveOneRoundOut, pairedBootstrap, roundPercentiles, type LeftOut, type Replicates } from './bootstrap.js';
 import { collectSamples } from './samples.js';
 import { betweenTerm, figureInterval, type BetweenTerm } from './statistics.js';
 
@@ -20,12 +20,14 @@ export const DEFAULT_STATISTICS: StatisticsSettings = { confidence: 0.95, resamp
 
 export const METHODS: Record<Pairing, string> = {
   time:
-    'the wider of: Student t over the per-round figures, paired (rounds − 1 degrees of freedom; Welch for two results), and the ' +
+    'the wider of: Student t (rounds − 1 degrees of freedom; Welch for two results) over the per-round figures, paired, for an ' +
+    "overhead, and over the delete-a-round jackknife pseudo-values of the merged figure for a variant's own percentile, and the " +
     'paired time-block bootstrap percentile interval (the variants ran side by side; (round, 1 s block) units resampled with ' +
     'replacement, the same draw for every variant, each figure recomputed on the merged drawn blocks); tail overheads (p99, p99.9) ' +
     'then widened in quadrature by z × statistics.runNoiseMs (the run-to-run spread no run sees in itself)',
   rounds:
-    'the wider of: Student t over the paired per-round figures (rounds − 1 degrees of freedom; Welch for two results), ' +
+    'the wider of: Student t (rounds − 1 degrees of freedom; Welch for two results) over the paired per-round figures for an ' +
+    "overhead, and over the delete-a-round jackknife pseudo-values of the merged figure for a variant's own percentile, " +
     'and the within-round bootstrap percentile interval (1 s time blocks and requests resampled, rounds held fixed); tail overheads ' +
     '(p99, p99.9) then widened in quadrature by z × statistics.runNoiseMs (the run-to-run spread no run sees in itself)',
 };
@@ -36,6 +38,8 @@ export interface ProtocolData {
   /** Rounds in which every variant has data: the units of the between-round term. */
   rounds: number;
   replicates: Replicates;
+  /** Per variant: its merged p50 / p99 / p99.9 and the same with each round left out (the jackknife's input). */
+  leftOut: Map<VariantName, LeftOut>;
   /** Per variant, per round number: exact p50 / p99 / p99.9 of that round. */
   perRound: Map<VariantName, Map<number, number[]>>;
   /** statistics.runNoiseMs, in µs. */
@@ -46,12 +50,12 @@ export function protocolData(protocol: ProtocolResult, settings: StatisticsSetti
   const time = settings.pairing === 'time';
   const samples = collectSamples(protocol.variants, time);
   const options = { resamples: settings.resamples, seed: settings.seed, stream };
-  const perRound = roundPercentiles(samples);
   return {
     protocol,
     rounds: sharedRounds(protocol),
     replicates: time ? pairedBootstrap(samples, options) : bootstrap(samples, options),
-    perRound,
+    leftOut: leaveOneRoundOut(samples),
+    perRound: roundPercentiles(samples),
     runNoiseUs: settings.runNoiseMs * 1000,
   };
 }
@@ -71,10 +75,22 @@ export type FigureKey =
   | { kind: 'overhead'; variant: VariantName; baseline: VariantName; index: PercentileIndex }
   | { kind: 'ratio'; variant: VariantName; baseline: VariantName };
 
-/** One figure of one result: its estimate, within-round replicates, per-round values and run-to-run noise. */
+/** One figure of one result: its estimate, within-round replicates, between-round units and run-to-run noise. */
 export interface FigureData {
   estimate: number;
   replicates: Float64Array;
+  /**
+   * Per round, the unit Student's t runs over (statistics.ts).
+   * - A variant's percentile: the round's jackknife pseudo-value R·θ − (R−1)·θ₍₋ᵣ₎, θ the percentile of all R
+   *   rounds' merged histograms and θ₍₋ᵣ₎ the same with round r left out. Their variance ÷ R is the jackknife
+   *   variance of θ itself. The percentile of one 3 s round is heavy-tailed (a stall puts a round's P99 at
+   *   several ms), and the spread of those measured the mean of per-round P99s, not the estimate: on 11
+   *   quickstarts the jackknife's standard error of each P99 matched the run-to-run sd (http1: 0.11 vs 0.11 ms
+   *   unmeshed, 0.21 vs 0.20 meshed) where the per-round t had been up to twice as wide.
+   * - An overhead or ratio: the round's own paired figure (meshed − unmeshed of the same round), which
+   *   cancels a stall both variants met. Pseudo-values of the overhead cancel it less well: on 20 stored A/A
+   *   quickstarts they widened the P99 half-widths from ±0.10–0.23 to ±0.10–0.42 ms.
+   */
   perRound: number[];
   /** sd (µs) of what persists through a run: the run's noise at tail overheads (p99, p99.9), else 0. */
   runNoiseUs: number;
@@ -84,13 +100,21 @@ function pick(l: LatencySummaryUs, index: PercentileIndex): number {
   return index === 0 ? l.p50 : index === 1 ? l.p99 : l.p999;
 }
 
+/** Jackknife pseudo-values of one percentile of a variant, one per round. */
+function pseudoValues(left: LeftOut, index: number): number[] {
+  const n = left.byRound.size;
+  const all = left.all[index] ?? NaN;
+  return [...left.byRound.values()].map((out) => n * all - (n - 1) * (out[index] ?? NaN));
+}
+
 export function figureData(d: ProtocolData, key: FigureKey): FigureData | null {
   const v = d.protocol.variants[key.variant];
   const reps = d.replicates.get(key.variant);
   const rounds = d.perRound.get(key.variant);
-  if (v === undefined || reps === undefined || rounds === undefined) return null;
+  const left = d.leftOut.get(key.variant);
+  if (v === undefined || reps === undefined || rounds === undefined || left === undefined) return null;
   if (key.kind === 'latency') {
-    return { estimate: pick(v.latencyUs, key.index), replicates: reps[key.index] ?? new Float64Array(), perRound: [...rounds.values()].map((r) => r[key.index] ?? NaN), runNoiseUs: 0 };
+    return { estimate: pick(v.latencyUs, key.index), replicates: reps[key.index] ?? new Float64Array(), perRound: pseudoValues(left, key.index), runNoiseUs: 0 };
   }
   const b = d.protocol.variants[key.baseline];
   const baseReps = d.replicates.get(key.baseline);

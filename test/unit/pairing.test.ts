@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../src/config/load.js';
 import { createLatencyHistogram, encodeHistogram, recordLatency, type IntervalHistogram } from '../../src/histograms/index.js';
 import type { LoadResult } from '../../src/load/types.js';
-import type { VariantResult } from '../../src/result.js';
+import type { ProtocolResult, VariantResult } from '../../src/result.js';
 import { aggregateVariant } from '../../src/run/aggregate.js';
-import { pairedBootstrap } from '../../src/verdict/bootstrap.js';
+import { leaveOneRoundOut, pairedBootstrap, roundPercentiles } from '../../src/verdict/bootstrap.js';
+import { DEFAULT_STATISTICS, figureData, protocolData } from '../../src/verdict/figures.js';
 import { collectSamples } from '../../src/verdict/samples.js';
 import { QUICKSTART_MODEL, syntheticProtocol } from '../fixtures/noise-model.js';
 
@@ -105,5 +106,42 @@ describe('a continuous load split into rounds', () => {
     expect(v.proxies[0]?.cpuSeconds).toBe(2);
     expect(v.hiccupsUs['generator']?.count).toBe(15); // the load's hiccups once, not once per round
     expect(v.count).toBe(14);
+  });
+});
+
+describe('delete-a-round jackknife', () => {
+  it('leaving a round out gives the percentiles of the other rounds merged, and all rounds merged gives the whole', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 3, max: 8 }), (seed, rounds) => {
+        const p = syntheticProtocol({ ...QUICKSTART_MODEL, rounds, durationS: 1 }, seed);
+        const v = p.variants['meshed'];
+        if (v === undefined) return false;
+        const left = leaveOneRoundOut(collectSamples({ meshed: v })).get('meshed');
+        const merged = (keep: (round: number) => boolean) =>
+          roundPercentiles(collectSamples({ meshed: { ...v, rounds: [{ ...v.rounds[0], round: 0, intervals: v.rounds.filter((r) => keep(r.round)).flatMap((r) => r.intervals) }] } as VariantResult })).get('meshed')?.get(0);
+        expect(left?.all).toEqual(merged(() => true));
+        for (const r of v.rounds) expect(left?.byRound.get(r.round)).toEqual(merged((o) => o !== r.round));
+        return true;
+      }),
+      { numRuns: 10 },
+    );
+  });
+
+  it("a variant's P99 interval is the jackknife's: rounds that agree give no between-round width, one deviant round gives some", () => {
+    // Each round: 1000 requests at 100 µs, `slow` of them at 5 ms instead.
+    const round = (r: number, slow: number) => {
+      const h = createLatencyHistogram();
+      for (let i = 0; i < 1000; i++) recordLatency(h, i < slow ? 5000 : 100);
+      return { round: r, intervals: [{ startMs: r * 1000, endMs: (r + 1) * 1000, histogram: encodeHistogram(h) }] };
+    };
+    const between = (slow: number[]) => {
+      const protocol = { name: 'http1', variants: { unmeshed: { latencyUs: { p99: 0 }, rounds: slow.map((s, r) => round(r, s)) } } } as unknown as ProtocolResult;
+      const f = figureData(protocolData(protocol, DEFAULT_STATISTICS), { kind: 'latency', variant: 'unmeshed', index: 1 });
+      return f?.perRound ?? [];
+    };
+    expect(new Set(between([12, 12, 12, 12]).map((x) => Math.round(x))).size).toBe(1);
+    // 36 slow of 4000: the P99 is fast; leave the round without any out and 36 of 3000 put it at 5 ms.
+    const deviant = between([12, 12, 12, 0]);
+    expect(Math.max(...deviant) - Math.min(...deviant)).toBeGreaterThan(1000);
   });
 });
