@@ -64,7 +64,8 @@ export async function upCommand(scenario: Scenario, opts: { json?: boolean; sign
   if (scenario.env.kind !== 'local') {
     throw new MeshbenchError('MB_BAD_ARGUMENT', `meshbench up starts the local environment; scenario ${scenario.name} has env.kind ${scenario.env.kind} (use a local scenario, e.g. quickstart)`);
   }
-  const env = await startLocalEnv(scenario.env, PROTOCOLS, opts.signal);
+  // A chain's relays forward HTTP/1.1 only (env.hops).
+  const env = await startLocalEnv(scenario.env, scenario.env.hops > 1 ? ['http1'] : PROTOCOLS, opts.signal);
   try {
     const info = upInfo(scenario, env);
     process.stdout.write(opts.json === true ? `${JSON.stringify(info)}\n` : `${renderUp(info)}\n`);
