@@ -1,13 +1,19 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
+import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseScenarioText } from '../../src/config/load.js';
 import type { SidecarPlacement } from '../../src/config/schema.js';
 import { checkProbe } from '../../src/envs/proof.js';
+import { MESH_PROFILES, meshedExpectation } from '../../src/envs/kubernetes/meshes.js';
+import { checkPods } from '../../src/envs/kubernetes/prove.js';
+import { renderFiles } from '../../src/envs/kubernetes/render.js';
+import { packageRoot } from '../../src/paths.js';
 import { renderClientSidecar, renderServerSidecar, sidecarsOf, type SidecarMode, type SidecarPlan } from '../../src/envs/local/haproxy-config.js';
 import { createPki, type PkiFiles } from '../../src/envs/local/pki.js';
 import { MeshbenchError } from '../../src/errors.js';
@@ -223,5 +229,67 @@ describe('report: per-hop overhead', () => {
     const table = hopsTable(protocol(610, 1000), estimates as never, 3);
     expect(table.rows[0]).toEqual(['meshed − unmeshed', 'p50', '0.600 [0.300, 0.900]', '0.200 [0.100, 0.300]', 'after 1 hop 0.200 · after 2 hops 0.400 · after 3 hops 0.600']);
     expect(hopsSentence(protocol(610, 1000), estimates as never, { hops: 3, placement: 'both' })).toMatch(/chain of 3 services.*meshed adds 0\.600 ms at p50 over the chain, 0\.200 ms per hop/);
+  });
+});
+
+describe('kubernetes: sidecar placement per pod (render level)', () => {
+  const podsOf = async (mesh: string, sidecars: string, text = scenario_(`{ kind: kubernetes, mesh: ${mesh}, sidecars: ${sidecars} }`)): Promise<Record<string, Record<string, string>>> => {
+    const scenario = parseScenarioText(text, 't.yaml');
+    const files = await renderFiles(scenario, { runId: 'test', image: 'meshbench:dev' });
+    const out: Record<string, Record<string, string>> = {};
+    for (const [path, text] of files) {
+      for (const doc of parseAllDocuments(text).map((d) => d.toJS() as { kind?: string; metadata?: { namespace?: string }; spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } })) {
+        if (doc.kind !== 'Deployment' && doc.kind !== 'Job') continue;
+        const ns = doc.metadata?.namespace?.endsWith('-meshed') === true ? 'meshed' : 'unmeshed';
+        out[`${ns} ${doc.kind === 'Job' ? `generator (${path})` : 'echo'}`] = doc.spec?.template?.metadata?.annotations ?? {};
+      }
+    }
+    return out;
+  };
+  const scenario_ = (env: string): string => `name: t\nenv: ${env}\nprotocols: [{ name: http1, connections: 2 }]\nbudgets: { p99OverheadMs: 3 }\n`;
+
+  it.each([
+    ['istio-sidecar', 'client-only', 'sidecar.istio.io/inject', 'false', 'echo'],
+    ['istio-sidecar', 'server-only', 'sidecar.istio.io/inject', 'false', 'generator'],
+    ['linkerd', 'client-only', 'linkerd.io/inject', 'disabled', 'echo'],
+    ['linkerd', 'server-only', 'linkerd.io/inject', 'disabled', 'generator'],
+  ])('%s %s: the meshed %s pods opt out; the placed side keeps its proxy settings', async (mesh, sidecars, key, value, optedOut) => {
+    const pods = await podsOf(mesh, sidecars);
+    const meshed = Object.entries(pods).filter(([name]) => name.startsWith('meshed '));
+    expect(meshed.length).toBeGreaterThanOrEqual(2);
+    for (const [name, annotations] of meshed) {
+      if (name.includes(optedOut)) expect(annotations[key], name).toBe(value);
+      else expect(annotations[key], name).toBeUndefined();
+    }
+    // the generator's proxy hooks (hold until the proxy starts, shutdown endpoint) only where it has a proxy
+    const generatorHooks = Object.entries(pods).filter(([name]) => name.startsWith('meshed generator')).map(([, a]) => Object.keys(a).some((k) => k.startsWith('proxy.istio.io') || k.startsWith('config.linkerd.io/proxy-a')));
+    expect(generatorHooks.every((h) => h === (sidecars === 'client-only'))).toBe(true);
+  });
+
+  it('both (the default) renders no opt-out anywhere in the meshed namespace', async () => {
+    const pods = await podsOf('istio-sidecar', 'both');
+    for (const [name, annotations] of Object.entries(pods)) if (name.startsWith('meshed ')) expect(annotations['sidecar.istio.io/inject'], name).toBeUndefined();
+  });
+
+  it.each([
+    ['client-only', 'istio-proxy in the generator pods only'],
+    ['server-only', 'istio-proxy in the echo pods only'],
+  ] as const)('%s: the pod check wants the proxy exactly in the placed pods, and the probe is unverified', (placement, detail) => {
+    const pod = (name: string, role: string, proxy: boolean) => ({ metadata: { name, labels: { 'app.kubernetes.io/component': role } }, spec: { containers: [{ name: role }, ...(proxy ? [{ name: 'istio-proxy' }] : [])] } });
+    const generatorHasIt = placement === 'client-only';
+    const right = [pod('g', 'generator', generatorHasIt), pod('e', 'echo', !generatorHasIt)];
+    const wrong = [pod('g', 'generator', true), pod('e', 'echo', true)];
+    expect(checkPods(MESH_PROFILES['istio-sidecar'], true, right, placement)).toMatchObject({ ok: true, detail: expect.stringContaining(detail) });
+    expect(checkPods(MESH_PROFILES['istio-sidecar'], true, wrong, placement)).toMatchObject({ ok: false, detail: expect.stringContaining(generatorHasIt ? 'e' : 'g') });
+    expect(meshedExpectation(MESH_PROFILES['istio-sidecar'], placement).kind).toBe('unverified');
+    expect(meshedExpectation(MESH_PROFILES['istio-sidecar'], 'both')).toEqual({ kind: 'header', header: 'x-forwarded-client-cert' });
+  });
+
+  it('the shipped example (scenarios/k8s-istio-client-only.yaml) renders the generator with its sidecar and the echo without', async () => {
+    const pods = await podsOf('', '', readFileSync(join(packageRoot, 'scenarios', 'k8s-istio-client-only.yaml'), 'utf8'));
+    expect(pods['meshed echo']?.['sidecar.istio.io/inject']).toBe('false');
+    const generators = Object.entries(pods).filter(([name]) => name.startsWith('meshed generator'));
+    expect(generators.length).toBeGreaterThan(0);
+    for (const [name, annotations] of generators) expect(annotations, name).toMatchObject({ 'sidecar.istio.io/proxyCPU': '100m' });
   });
 });
