@@ -22,7 +22,7 @@ import { reflectHeaders } from './reflect.js';
 export type HopMark = 'mtls' | 'sidecar' | 'direct';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and what the relay sets itself. */
-const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'content-length']);
+const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
 /** Set by a sidecar for the hop it proxies; a relay never passes them on. */
 export const HOP_MARKERS = ['x-forwarded-client-cert', 'l5d-client-id', 'via'] as const;
 const UPSTREAM_TIMEOUT_MS = 30_000;
@@ -65,7 +65,8 @@ export interface Relay {
  * keeps its own), or several, comma-separated — the replicas of the next hop, taken in turn per request.
  */
 export async function startRelay(host: string, to: readonly string[]): Promise<Relay> {
-  const agent = new Agent({ keepAlive: true, maxSockets: Infinity, scheduling: 'lifo' });
+  // noDelay: a request goes out as head and body writes; Nagle would hold the body for the peer's delayed ACK.
+  const agent = new Agent({ keepAlive: true, maxSockets: Infinity, scheduling: 'lifo', noDelay: true });
   const servers = to.map((route) => {
     const nexts = route.split(',').map((url) => {
       const next = URL.canParse(url) ? new URL(url) : null;

@@ -174,7 +174,7 @@ describe('relay', () => {
       'l5d-client-id': 'id',
       via: '1.1 x',
     });
-    expect(out).toEqual({ traceparent: 'tp', 'x-request-id': 'r', 'content-type': 'text/plain' });
+    expect(out).toEqual({ traceparent: 'tp', 'x-request-id': 'r', 'content-type': 'text/plain', 'content-length': '3' });
   });
 });
 
