@@ -57,6 +57,9 @@ describe('topologies (e2e: real relays, echoes and HAProxy sidecars)', () => {
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     expect(report).toMatch(/A chain of 3 services, each calling the next: .* meshed adds -?[\d.]+ ms at p50 over the chain, -?[\d.]+ ms per hop\./);
     expect(report).toMatch(/\| meshed − unmeshed \| p50 \| .* \| after 1 hop -?[\d.]+ · after 2 hops -?[\d.]+ · after 3 hops -?[\d.]+ \|/);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('id="per-hop"');
+    expect(html).toMatch(/after 1 hop -?[\d.]+ · after 2 hops -?[\d.]+ · after 3 hops -?[\d.]+/);
     const p50 = http1?.overhead['meshed']?.p50Us ?? NaN;
     console.log(`chain of 3: p50 overhead ${(p50 / 1000).toFixed(3)} ms (${(p50 / 3000).toFixed(3)} ms per hop), verdict ${doc.verdict.status}`);
   });
