@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderUp, type UpInfo } from '../../src/cli/up.js';
 import { parseScenarioText } from '../../src/config/load.js';
 import type { SidecarPlacement } from '../../src/config/schema.js';
 import { checkProbe } from '../../src/envs/proof.js';
@@ -291,5 +292,30 @@ describe('kubernetes: sidecar placement per pod (render level)', () => {
     const generators = Object.entries(pods).filter(([name]) => name.startsWith('meshed generator'));
     expect(generators.length).toBeGreaterThan(0);
     for (const [name, annotations] of generators) expect(annotations, name).toMatchObject({ 'sidecar.istio.io/proxyCPU': '100m' });
+  });
+});
+
+describe('meshbench up text for a topology', () => {
+  const info = (topology?: UpInfo['topology']): UpInfo => ({
+    scenario: 's',
+    sidecarMode: 'http',
+    variants: [
+      { name: 'unmeshed', targets: { http1: 'http://127.0.0.1:1001/' } },
+      { name: 'meshed', targets: { http1: 'http://127.0.0.1:2001/' } },
+    ],
+    serverSidecar: { address: '127.0.0.1:3001', serverName: 'echo.meshbench.local', caFile: '/t/ca.pem', clientPem: '/t/client.pem' },
+    dir: '/t',
+    pids: [1],
+    ...(topology === undefined ? {} : { topology }),
+  });
+  it.each([
+    [undefined, 'client → sidecar A → mTLS → sidecar B → the echo replicas', true],
+    [{ hops: 3, sidecars: 'both' }, 'client → sidecar A → mTLS → sidecar B → relay 1 → … → relay 2 → sidecar A → mTLS → sidecar B → the echo replicas, 3 hops', true],
+    [{ hops: 1, sidecars: 'client-only' }, 'client → sidecar A → the echo replicas', false],
+    [{ hops: 2, sidecars: 'server-only' }, 'client → sidecar B → relay 1 → sidecar B → the echo replicas, 2 hops', false],
+  ] as const)('%j: the meshed path in words; sidecar B\'s mTLS address only where B does mTLS', (topology, path, mtls) => {
+    const text = renderUp(info(topology), '/proto');
+    expect(text).toContain(`meshed (${path})`);
+    expect(text.includes('https://127.0.0.1:3001')).toBe(mtls);
   });
 });
