@@ -26,7 +26,15 @@ export const REFLECTED_HEADERS = [
   'x-request-id',
   'x-forwarded-client-cert',
   'l5d-client-id',
+  // A proxy on the path (RFC 9110 §7.6.3): the local sidecars of a one-sided placement (env.sidecars) add it.
+  'via',
 ] as const;
 
 /** Prefix under which the echo reflects a received header: `x-echo-<header>`. */
 export const REFLECT_PREFIX = 'x-echo-';
+
+/**
+ * A call chain's reply (src/workloads/relay.ts): how every hop from the first relay on was reached, comma-separated,
+ * first hop first — `mtls`, `sidecar` (a proxy without mTLS) or `direct`.
+ */
+export const CHAIN_HEADER = 'x-echo-chain';

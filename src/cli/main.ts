@@ -107,6 +107,16 @@ async function main(argv: string[]): Promise<number> {
       await echoCommand(opts);
     });
 
+  program
+    .command('relay')
+    .description('run a relay: a service in a call chain (env.hops) that forwards each HTTP/1.1 request to the next hop; one port per --to; prints one JSON line when listening')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .requiredOption('--to <url...>', 'the next hop of each port, e.g. http://127.0.0.1:8080/ (repeat for more ports)')
+    .action(async (opts: { host: string; to: string[] }) => {
+      const { runRelayProcess } = await import('../workloads/relay.js');
+      await runRelayProcess(opts.host, opts.to, (line) => process.stdout.write(`${line}\n`));
+    });
+
   registerCompareCommand(program, (code) => {
     exitCode = code;
   });

@@ -100,6 +100,13 @@ export const pilotSchema = z.strictObject({
   blocksPerWindow: z.int().min(3).max(120).default(12),
 });
 
+/** Most services in a local call chain: each hop is a relay process and, meshed, two HAProxy sidecars. */
+export const MAX_HOPS = 8;
+/** Which sides of each meshed hop run a sidecar, as in Istio's own benchmark (both, clientonly, serveronly). */
+export const SIDECAR_PLACEMENTS = ['both', 'client-only', 'server-only'] as const;
+export type SidecarPlacement = (typeof SIDECAR_PLACEMENTS)[number];
+const sidecarPlacementSchema = z.enum(SIDECAR_PLACEMENTS).default('both');
+
 const localEnvSchema = z.strictObject({
   kind: z.literal('local'),
   /** haproxy binary for the sidecar pair. */
@@ -111,6 +118,12 @@ const localEnvSchema = z.strictObject({
    * message, gRPC message) exactly this many ms before sending it, so a run can be checked against a known overhead. 0 = off.
    */
   plantedDelayMs: z.number().min(0).max(1000).default(0),
+  /**
+   * Services in the call chain (src/envs/local/index.ts): 1 = the echo alone; N = N − 1 relays, each forwarding
+   * to the next hop, then the echo. Meshed, every hop passes its own sidecars; unmeshed, every hop goes direct.
+   */
+  hops: z.int().min(1).max(MAX_HOPS).default(1),
+  sidecars: sidecarPlacementSchema,
 });
 
 const grpcTarget = z.string().regex(/^(grpcs?:\/\/)?[^\s/]+:\d+$/, 'host:port, grpc://host:port or grpcs://host:port (TLS)');
@@ -183,6 +196,11 @@ const kubernetesEnvSchema = z.strictObject({
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
   /** Sidecar proxy requests (and limits), set with the mesh's own annotations and recorded in the result. */
   sidecarResources: z.strictObject({ cpu: quantity, memory: quantity, cpuLimit: quantity.optional(), memoryLimit: quantity.optional() }).optional(),
+  /**
+   * Which meshed pods get a sidecar (per-pod injection annotations in the meshed namespace): both (generator and
+   * echo), client-only (the generator) or server-only (the echo). Sidecar meshes only.
+   */
+  sidecars: sidecarPlacementSchema,
   /** Echo pods per namespace. */
   replicas: z.int().min(1).max(100).default(1),
   /** Generator pods per round (one Indexed Job); connections, rate and workers are split among them. */
@@ -208,7 +226,7 @@ export const scenarioSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-"'),
     description: z.string().optional(),
-    env: envSchema.default({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http', plantedDelayMs: 0 }),
+    env: envSchema.default({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http', plantedDelayMs: 0, hops: 1, sidecars: 'both' }),
     /**
      * How the variants are paired. time (default for local and static): both variants are driven at once by
      * one generator, requests alternating A B A B …, and judged per 1 s time block — a stall of the machine
@@ -252,6 +270,9 @@ export const scenarioSchema = z
       if (scenario.env.kind === 'kubernetes' && p.connections < scenario.env.generators) {
         ctx.addIssue({ code: 'custom', path: ['protocols', i, 'connections'], message: `connections (${p.connections}) must be at least env.generators (${scenario.env.generators}): each generator pod needs one` });
       }
+      if (scenario.env.kind === 'local' && scenario.env.hops > 1 && p.name !== 'http1') {
+        ctx.addIssue({ code: 'custom', path: ['protocols', i, 'name'], message: `a chain of env.hops (${scenario.env.hops}) relays HTTP/1.1 only: drive "${p.name}" in a scenario with hops: 1, or remove it here` });
+      }
       if (scenario.env.kind === 'static') {
         for (const variant of ['unmeshed', 'meshed'] as const) {
           if (scenario.env.variants[variant].targets[p.name] === undefined) {
@@ -292,6 +313,9 @@ function checkKubernetesEnv(env: z.infer<typeof kubernetesEnvSchema>, ctx: z.cor
   }
   if (env.mesh === 'none' && env.sidecarResources !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['env', 'sidecarResources'], message: 'mesh "none" runs no sidecars: remove sidecarResources' });
+  }
+  if (env.sidecars !== 'both' && (env.mesh === 'istio-ambient' || env.mesh === 'none')) {
+    ctx.addIssue({ code: 'custom', path: ['env', 'sidecars'], message: `"${env.sidecars}" places sidecars per pod, and mesh "${env.mesh}" runs none: use istio-sidecar or linkerd, or sidecars: both` });
   }
   if (env.istioRevision !== undefined && env.mesh !== 'istio-sidecar' && env.mesh !== 'istio-ambient') {
     ctx.addIssue({ code: 'custom', path: ['env', 'istioRevision'], message: `only for the Istio meshes, not "${env.mesh}"` });

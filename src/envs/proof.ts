@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DriverOptions, ProbeResult } from '../drivers/driver.js';
 import { drivers } from '../drivers/index.js';
 import { errorMessage, MeshbenchError } from '../errors.js';
-import { REFLECT_PREFIX, type Protocol } from '../protocols.js';
+import { CHAIN_HEADER, REFLECT_PREFIX, type Protocol } from '../protocols.js';
 import type { MeshExpectation, ProofRecord } from '../result.js';
 import type { RunningEnv } from './env.js';
 
@@ -46,6 +46,18 @@ function traceNote(sent: string, echoed: string | undefined): string {
 
 /** Checks one probe result against the variant's expectation: was the path the one it should be? */
 export function checkProbe(expect: MeshExpectation, result: ProbeResult, traceparent: string): { ok: boolean; marker: string | null; detail: string } {
+  const first = checkFirstHop(expect, result, traceparent);
+  const chain = result.headers[CHAIN_HEADER];
+  if (!first.ok || chain === undefined) return first;
+  // A call chain (local env.hops): every hop, not only the first, must have been reached as the first was.
+  const want = expect.kind === 'none' ? 'direct' : expect.kind === 'header' ? (expect.header.toLowerCase() === 'via' ? 'sidecar' : 'mtls') : null;
+  const marks = chain.split(',').map((m) => m.trim());
+  const wrong = want === null ? -1 : marks.findIndex((m) => m !== want);
+  if (wrong >= 0) return { ok: false, marker: first.marker, detail: `hop ${wrong + 1} of ${marks.length} was reached ${marks[wrong] ?? '?'}, not ${want ?? ''} (${CHAIN_HEADER}: ${chain}); ${first.detail}` };
+  return { ...first, detail: `${first.detail}; every one of ${marks.length} hops ${want ?? 'answered'} (${CHAIN_HEADER}: ${chain})` };
+}
+
+function checkFirstHop(expect: MeshExpectation, result: ProbeResult, traceparent: string): { ok: boolean; marker: string | null; detail: string } {
   const trace = traceNote(traceparent, result.headers[`${REFLECT_PREFIX}traceparent`]);
   if (!isSuccessStatus(result.status)) {
     return { ok: false, marker: null, detail: `the probe answered with status ${String(result.status)}; ${trace}` };

@@ -4,6 +4,7 @@ import { calibrationNote, renderConclusion } from './conclusion.js';
 import { hlogFileName } from './hlog.js';
 import { insecureNote } from './summary.js';
 import { md } from './format.js';
+import { hopsSentence, hopsTable, topologyOf } from './topology.js';
 import { checksTable, errorsTable, estimatesTable, hiccupsTable, levelPrefix, proofsTable, roundsTable, runTable, sidecarTable, variantsTable } from './tables.js';
 
 /** report.md: rendered from result.json only (a pure function of the result document). */
@@ -21,7 +22,7 @@ export function renderMarkdown(doc: ResultDocument): string {
   out.push('## Run', '', md(runTable(doc)), '');
   out.push('## Path proofs', '', md(proofsTable(doc)), '');
 
-  for (const p of doc.protocols) out.push(...protocolSection(p, doc.verdict.statistics?.estimates.find((e) => e.protocol === p.name), doc.scenario.pairing === 'time'));
+  for (const p of doc.protocols) out.push(...protocolSection(p, doc.verdict.statistics?.estimates.find((e) => e.protocol === p.name), doc.scenario.pairing === 'time', topologyOf(doc)));
 
   if (doc.verdict.checks.length > 0) {
     out.push(doc.aa === true ? '## A/A checks' : '## Budgets', '');
@@ -40,7 +41,7 @@ export function renderMarkdown(doc: ResultDocument): string {
   return out.join('\n');
 }
 
-function protocolSection(p: ProtocolResult, estimates: ProtocolEstimates | undefined, timePaired: boolean): string[] {
+function protocolSection(p: ProtocolResult, estimates: ProtocolEstimates | undefined, timePaired: boolean, topology: ReturnType<typeof topologyOf>): string[] {
   const out: string[] = [];
   const load = p.model === 'open' ? `open loop at ${p.rateHz} req/s` : 'closed loop';
   out.push(`## ${p.name}`, '', `${load}, ${p.connections} connections/streams, ${p.payloadBytes} B payload.`, '');
@@ -51,6 +52,7 @@ function protocolSection(p: ProtocolResult, estimates: ProtocolEstimates | undef
   if (sidecars !== null) out.push('Sidecar cost:', '', md(sidecars), '');
   const est = estimatesTable(p, estimates);
   if (est !== null) out.push(`Estimates with ${levelPrefix(est.level)}intervals (ms):`, '', md(est.table), '');
+  if (topology !== null) out.push('Per hop:', '', hopsSentence(p, estimates, topology), '', md(hopsTable(p, estimates, topology.hops)), '');
   const hiccups = hiccupsTable(p, timePaired);
   if (hiccups !== null) out.push('Hiccups — how late a 1 ms timer woke in each process while this protocol ran (ms):', '', md(hiccups), '');
   out.push('Per round:', '', md(roundsTable(p)), '');

@@ -15,7 +15,7 @@ import { runCli } from './helpers.js';
 let env: LocalEnv;
 let dir: string;
 beforeAll(async () => {
-  env = await startLocalEnv({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http', plantedDelayMs: 0 }, ['http1']);
+  env = await startLocalEnv({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http', plantedDelayMs: 0, hops: 1, sidecars: 'both' }, ['http1']);
   dir = mkdtempSync(join(tmpdir(), 'meshbench-ab-'));
 });
 afterAll(async () => {

@@ -24,7 +24,7 @@ export function runCli(args: string[]): Promise<CliRun> {
   return startCli(args).done;
 }
 
-/** Processes meshbench starts in the local env: haproxy sidecars and echo workloads (pid → command line). */
+/** Processes meshbench starts in the local env: haproxy sidecars, echo workloads and relays (pid → command line). */
 export function meshbenchChildren(): Map<number, string> {
   const found = new Map<number, string>();
   for (const entry of readdirSync('/proc')) {
@@ -35,7 +35,7 @@ export function meshbenchChildren(): Map<number, string> {
     } catch {
       continue; // exited meanwhile
     }
-    if ((cmdline.includes('haproxy') && cmdline.includes('meshbench')) || cmdline.includes('cli/main.js echo')) {
+    if ((cmdline.includes('haproxy') && cmdline.includes('meshbench')) || cmdline.includes('cli/main.js echo') || cmdline.includes('cli/main.js relay')) {
       found.set(Number(entry), cmdline);
     }
   }

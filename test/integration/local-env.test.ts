@@ -15,8 +15,8 @@ import { isMeshbenchError } from '../../src/errors.js';
  * first) and two haproxy processes with a per-run PKI.
  */
 
-const HTTP_MODE = { kind: 'local', haproxy: 'haproxy', sidecarMode: 'http', plantedDelayMs: 0 } as const;
-const TCP_MODE = { kind: 'local', haproxy: 'haproxy', sidecarMode: 'tcp', plantedDelayMs: 0 } as const;
+const HTTP_MODE = { kind: 'local', haproxy: 'haproxy', sidecarMode: 'http', plantedDelayMs: 0, hops: 1, sidecars: 'both' } as const;
+const TCP_MODE = { kind: 'local', haproxy: 'haproxy', sidecarMode: 'tcp', plantedDelayMs: 0, hops: 1, sidecars: 'both' } as const;
 
 interface Reply {
   status: number;

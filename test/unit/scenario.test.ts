@@ -22,7 +22,7 @@ const minimal = 'name: t\nprotocols:\n  - name: http1\nbudgets:\n  p99OverheadMs
 describe('scenario schema', () => {
   it('fills defaults for a minimal scenario', () => {
     const s = parseScenarioText(minimal, 'min.yaml');
-    expect(s.env).toEqual({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http', plantedDelayMs: 0 });
+    expect(s.env).toEqual({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http', plantedDelayMs: 0, hops: 1, sidecars: 'both' });
     expect(s.rounds).toBe(4);
     expect(s.protocols[0]).toMatchObject({ name: 'http1', model: 'open', rateHz: 1000, connections: 16, path: '/', workers: 1 });
     expect(s.validity.maxErrorRate).toBe(0.01);

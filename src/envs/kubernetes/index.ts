@@ -22,9 +22,11 @@ import {
   selectorOf,
   targetsOf,
   variantsOf,
+  hasSidecar,
   type K8sPlan,
   type VariantPlan,
 } from './manifests.js';
+import { meshedExpectation } from './meshes.js';
 import { checkPods, newTraceHeaders, proofRecord } from './prove.js';
 
 /**
@@ -122,7 +124,7 @@ export async function startKubernetesEnv(
     const all = targetsOf(plan, v);
     const t: Partial<Record<Protocol, string>> = {};
     for (const p of protocols) t[p] = all[p];
-    return { name: v.variant, targets: t, expect: v.meshed ? profile.expect : { kind: 'none' } };
+    return { name: v.variant, targets: t, expect: v.meshed ? meshedExpectation(profile, config.sidecars) : { kind: 'none' } };
   });
   const variantOf = (name: VariantName): VariantPlan => {
     const v = variants.find((x) => x.variant === name);
@@ -142,15 +144,15 @@ export async function startKubernetesEnv(
           kind: 'probe',
           probes: sent.map((s) => ({ protocol: s.protocol, target: all[s.protocol], headers: { ...s.trace.headers } })),
           readyTimeoutMs,
-          ...(v.meshed && profile.shutdownUrl !== undefined ? { shutdownUrl: profile.shutdownUrl } : {}),
+          ...(hasSidecar(plan, v, 'generator') && profile.shutdownUrl !== undefined ? { shutdownUrl: profile.shutdownUrl } : {}),
         };
         const outputs = await runJob(kube, plan, v, `probe-${++jobSeq}`, job, 1, readyTimeoutMs + JOB_SLACK_MS, abort);
         const pods = (await kube.list('Pod', v.namespace, selectorOf(runId))).items.filter((p) => p.metadata?.deletionTimestamp === undefined);
-        const podCheck = checkPods(profile, v.meshed, pods);
+        const podCheck = checkPods(profile, v.meshed, pods, config.sidecars);
         const outcomes = outputs[0]?.kind === 'probe' ? outputs[0].results : [];
         return sent.map((s) => {
           const outcome = outcomes.find((o) => o.protocol === s.protocol) ?? { protocol: s.protocol, target: all[s.protocol], error: 'the probe reported nothing for this protocol' };
-          return proofRecord({ variant: v.variant, meshed: v.meshed, expect: v.meshed ? profile.expect : { kind: 'none' }, profile, outcome, sent: s.trace, pods: podCheck, traceCheck: config.traceCheck });
+          return proofRecord({ variant: v.variant, meshed: v.meshed, expect: v.meshed ? meshedExpectation(profile, config.sidecars) : { kind: 'none' }, profile, outcome, sent: s.trace, pods: podCheck, traceCheck: config.traceCheck });
         });
       }),
     );
@@ -173,7 +175,7 @@ export async function startKubernetesEnv(
       shards: config.generators,
       startAtMs,
       readyTimeoutMs,
-      ...(v.meshed && profile.shutdownUrl !== undefined ? { shutdownUrl: profile.shutdownUrl } : {}),
+      ...(hasSidecar(plan, v, 'generator') && profile.shutdownUrl !== undefined ? { shutdownUrl: profile.shutdownUrl } : {}),
     };
     const spanMs = spec.warmupMs + spec.durationMs;
     const round = metering ? meter.startRound(v, startAtMs) : undefined;

@@ -9,7 +9,9 @@ import {
   UNMESHED_NAMESPACE_LABELS,
   UNMESHED_POD_ANNOTATIONS,
   UNMESHED_POD_LABELS,
+  sidecarPlaced,
   type MeshProfile,
+  type PodRole,
 } from './meshes.js';
 
 /**
@@ -129,12 +131,19 @@ function resourcesOf(r: { cpu?: string; memory?: string } | undefined): V1Contai
   return { requests: { ...amounts }, limits: { ...amounts } };
 }
 
-function podMeta(plan: K8sPlan, v: VariantPlan, role: 'echo' | 'generator', extraLabels: Record<string, string>): { labels: Record<string, string>; annotations?: Record<string, string> } {
+/** Whether the variant's pods of `role` run the mesh's sidecar: meshed, and placed there by env.sidecars. */
+export function hasSidecar(plan: K8sPlan, v: VariantPlan, role: PodRole): boolean {
+  return v.meshed && sidecarPlaced(plan.env.sidecars, role);
+}
+
+function podMeta(plan: K8sPlan, v: VariantPlan, role: PodRole, extraLabels: Record<string, string>): { labels: Record<string, string>; annotations?: Record<string, string> } {
   const profile = profileOf(plan);
   const labels = { ...commonLabels(plan, v), [COMPONENT_LABEL]: role, ...extraLabels, ...(v.meshed ? {} : UNMESHED_POD_LABELS) };
-  const annotations = v.meshed
-    ? { ...profile.sizingAnnotations(plan.env.sidecarResources), ...(role === 'generator' ? profile.generatorAnnotations : {}) }
-    : { ...UNMESHED_POD_ANNOTATIONS };
+  const annotations = !v.meshed
+    ? { ...UNMESHED_POD_ANNOTATIONS }
+    : hasSidecar(plan, v, role)
+      ? { ...profile.sizingAnnotations(plan.env.sidecarResources), ...(role === 'generator' ? profile.generatorAnnotations : {}) }
+      : { ...profile.optOutAnnotations }; // the other side of a one-sided placement, in the same meshed namespace
   return Object.keys(annotations).length > 0 ? { labels, annotations } : { labels };
 }
 

@@ -1,4 +1,4 @@
-import type { KubernetesEnvConfig, Mesh } from '../../config/schema.js';
+import type { KubernetesEnvConfig, Mesh, SidecarPlacement } from '../../config/schema.js';
 import type { MeshExpectation } from '../../result.js';
 
 /**
@@ -29,6 +29,25 @@ export interface MeshProfile {
   podMarker: { annotation: string; value: string } | undefined;
   /** What the meshed variant's probe must show. */
   expect: MeshExpectation;
+  /** Pod annotations that keep the mesh's proxy out of one pod of a meshed namespace (env.sidecars one-sided). */
+  optOutAnnotations: Record<string, string>;
+}
+
+/** The pod roles of a variant: the generator is the client, the echo the server. */
+export type PodRole = 'echo' | 'generator';
+
+/** Whether a meshed pod of `role` runs a sidecar under env.sidecars (as Istio's benchmark: both, clientonly, serveronly). */
+export function sidecarPlaced(placement: SidecarPlacement, role: PodRole): boolean {
+  return placement === 'both' || (placement === 'client-only') === (role === 'generator');
+}
+
+/**
+ * What the meshed probe must show under env.sidecars: with one side only there is no mTLS between the pods, so
+ * no header the mesh adds proves the path; the pods' proxies (checkPods) are the proof then.
+ */
+export function meshedExpectation(profile: MeshProfile, placement: SidecarPlacement): MeshExpectation {
+  if (placement === 'both' || profile.proxyContainers.length === 0) return profile.expect;
+  return { kind: 'unverified', why: `${placement}: a sidecar on one side only makes no mTLS and sets no header; proven by the ${profile.proxyContainers.join('/')} container in the ${placement === 'client-only' ? 'generator' : 'echo'} pods only` };
 }
 
 export const ISTIO_PROXY = 'istio-proxy';
@@ -63,6 +82,7 @@ const istioSidecar: MeshProfile = {
   nodeProxies: undefined,
   podMarker: undefined,
   expect: { kind: 'header', header: 'x-forwarded-client-cert' },
+  optOutAnnotations: { 'sidecar.istio.io/inject': 'false' },
 };
 
 const istioAmbient: MeshProfile = {
@@ -79,6 +99,7 @@ const istioAmbient: MeshProfile = {
     kind: 'unverified',
     why: `ambient without a waypoint is L4 and adds no HTTP header; proven by the pods' ${AMBIENT_REDIRECTION}=enabled annotation`,
   },
+  optOutAnnotations: {},
 };
 
 const linkerd: MeshProfile = {
@@ -101,6 +122,7 @@ const linkerd: MeshProfile = {
   nodeProxies: undefined,
   podMarker: undefined,
   expect: { kind: 'header', header: 'l5d-client-id' },
+  optOutAnnotations: { 'linkerd.io/inject': 'disabled' },
 };
 
 const none: MeshProfile = {
@@ -114,6 +136,7 @@ const none: MeshProfile = {
   nodeProxies: undefined,
   podMarker: undefined,
   expect: { kind: 'none' },
+  optOutAnnotations: {},
 };
 
 export const MESH_PROFILES: Record<Mesh, MeshProfile> = {

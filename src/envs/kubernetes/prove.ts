@@ -4,7 +4,8 @@ import type { MeshExpectation, ProofRecord } from '../../result.js';
 import { checkProbe } from '../proof.js';
 import type { KubeItem } from './client.js';
 import type { ProbeOutcome } from './generator.js';
-import { ALL_PROXY_CONTAINERS, AMBIENT_REDIRECTION, type MeshProfile } from './meshes.js';
+import type { SidecarPlacement } from '../../config/schema.js';
+import { ALL_PROXY_CONTAINERS, AMBIENT_REDIRECTION, sidecarPlaced, type MeshProfile } from './meshes.js';
 
 /**
  * Proof for the kubernetes env, judged from what a probe Job saw inside each namespace (so the meshed
@@ -48,8 +49,23 @@ function proxiesOf(pod: KubeItem, names: readonly string[]): string[] {
   return containers.filter((c) => names.includes(c.name)).map((c) => c.name);
 }
 
-/** What the pods show: every meshed pod carries the mesh, no unmeshed pod carries any. */
-export function checkPods(profile: MeshProfile, meshed: boolean, pods: KubeItem[]): { ok: boolean; detail: string; marker: string | null } {
+/** The pod label that names a pod's role (manifests.ts COMPONENT_LABEL): echo or generator. */
+const ROLE_LABEL = 'app.kubernetes.io/component';
+
+/**
+ * What the pods show: every meshed pod carries the mesh, no unmeshed pod carries any. With a one-sided placement
+ * (env.sidecars), exactly the meshed pods of the placed role carry the proxy.
+ */
+export function checkPods(profile: MeshProfile, meshed: boolean, pods: KubeItem[], placement: SidecarPlacement = 'both'): { ok: boolean; detail: string; marker: string | null } {
+  if (meshed && placement !== 'both' && profile.proxyContainers.length > 0 && pods.length > 0) {
+    const wrong = pods.filter((p) => {
+      const role = p.metadata?.labels?.[ROLE_LABEL] === 'generator' ? 'generator' : 'echo';
+      return (proxiesOf(p, profile.proxyContainers).length > 0) !== sidecarPlaced(placement, role);
+    });
+    return wrong.length === 0
+      ? { ok: true, detail: `${placement}: ${profile.proxyContainers.join('/')} in the ${placement === 'client-only' ? 'generator' : 'echo'} pods only (${pods.length} pod(s))`, marker: null }
+      : { ok: false, detail: `${placement}: the proxy is where it should not be, or missing, in ${wrong.map((p) => p.metadata?.name ?? '?').join(', ')} — check the per-pod inject annotations`, marker: null };
+  }
   const names = pods.map((p) => p.metadata?.name ?? '?');
   if (pods.length === 0) return { ok: false, detail: 'no pods to check', marker: null };
   if (!meshed) {

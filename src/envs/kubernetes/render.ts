@@ -12,6 +12,7 @@ import {
   renderNamespace,
   targetsOf,
   variantsOf,
+  hasSidecar,
   type K8sPlan,
 } from './manifests.js';
 import { MESH_PROFILES } from './meshes.js';
@@ -66,7 +67,7 @@ export async function renderFiles(scenario: Scenario, options: RenderOptions): P
     if (code !== undefined) add(`${v.variant}/code-configmap.yaml`, yamlDocs([renderCodeConfigMap(plan, v, code)], 'meshbench bundled for the stock node image'), true);
     add(`${v.variant}/echo.yaml`, yamlDocs([renderEchoDeployment(plan, v), renderEchoService(plan, v)]), true);
     const targets = targetsOf(plan, v);
-    const shutdown = v.meshed && profile.shutdownUrl !== undefined ? { shutdownUrl: profile.shutdownUrl } : {};
+    const shutdown = hasSidecar(plan, v, 'generator') && profile.shutdownUrl !== undefined ? { shutdownUrl: profile.shutdownUrl } : {};
     const readyTimeoutMs = env.readyTimeoutS * 1000;
     const probe: GeneratorJob = {
       kind: 'probe',

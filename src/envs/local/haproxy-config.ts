@@ -1,3 +1,4 @@
+import type { SidecarPlacement } from '../../config/schema.js';
 import { SERVER_NAME, SERVER_SPIFFE_ID } from './pki.js';
 
 /**
@@ -15,6 +16,11 @@ import { SERVER_NAME, SERVER_SPIFFE_ID } from './pki.js';
  * tcp mode (ambient-like, L4): each echo port gets its own tunnel A→B (`mode tcp`), so nothing can be added
  * to requests; mTLS is still required and verified.
  *
+ * Placement (env.sidecars, as Istio's benchmark): `both` is the pair above; `client-only` runs A alone, which
+ * balances over the echoes in clear text; `server-only` runs B alone, binding clear text (a client without a
+ * sidecar has no certificate). Neither can prove mTLS, so in http mode the one sidecar adds `via: 1.1 <role>`
+ * (RFC 9110), which the echo reflects as proof that the request passed it.
+ *
  * Both: no logging on the data path, one thread each, explicit maxconn, long timeouts for streams and
  * websockets (`timeout tunnel`), never `daemon` (the processes are our children; we own their lifetime).
  */
@@ -23,6 +29,8 @@ export type SidecarMode = 'http' | 'tcp';
 
 export interface SidecarPlan {
   mode: SidecarMode;
+  /** Which sidecars run (default both): see above. */
+  placement?: SidecarPlacement;
   /** Ports A listens on. In http mode only `http` is used: one port carries every protocol. */
   clientPorts: { http: number; grpc: number };
   /** Ports B listens on (mTLS). In http mode only `http` is used. */
@@ -53,6 +61,17 @@ export const XFCC = 'x-forwarded-client-cert';
 /** How many distinct listening ports a mode needs (A's and B's). */
 export function portsNeeded(mode: SidecarMode): number {
   return mode === 'http' ? 2 : 4;
+}
+
+/** The sidecars a plan runs, and the one the client reaches first (whose ports are the meshed target). */
+export function sidecarsOf(plan: SidecarPlan): { client: boolean; server: boolean; entry: 'client' | 'server' } {
+  const placement = plan.placement ?? 'both';
+  return { client: placement !== 'server-only', server: placement !== 'client-only', entry: placement === 'server-only' ? 'server' : 'client' };
+}
+
+/** The `via` a lone sidecar adds (http mode): the proof that a request passed it. */
+export function viaOf(role: 'client' | 'server'): string {
+  return `1.1 ${role}-sidecar`;
 }
 
 /** A config-level word in double quotes: backslash, double quote and `$` (env expansion) escaped. */
@@ -110,6 +129,7 @@ function mtlsBind(plan: SidecarPlan, port: number): string {
 
 /** The client sidecar (A). */
 export function renderClientSidecar(plan: SidecarPlan): string {
+  if (!sidecarsOf(plan).server) return renderLoneSidecar(plan, 'client');
   const lines = header(plan, 'client');
   if (plan.mode === 'http') {
     lines.push(
@@ -141,9 +161,8 @@ export function renderClientSidecar(plan: SidecarPlan): string {
  * identities map keyed by the verified certificate's hash (omitted for a certificate not in the map).
  */
 export function renderServerSidecar(plan: SidecarPlan): string {
+  if (!sidecarsOf(plan).client) return renderLoneSidecar(plan, 'server');
   const lines = header(plan, 'server');
-  const servers = (port: (e: SidecarPlan['echoes'][number]) => number, options = ''): string[] =>
-    plan.echoes.map((e, i) => `    server echo${i + 1} ${e.host}:${port(e)}${options}`);
   if (plan.mode === 'http') {
     const base = `By=${SERVER_SPIFFE_ID};Hash=%[var(txn.peer_hash)];Subject=\\"%[ssl_c_s_dn(,0,rfc2253)]\\"`;
     lines.push(
@@ -156,30 +175,59 @@ export function renderServerSidecar(plan: SidecarPlan): string {
       `    http-request set-var(txn.peer_uri) ${q(`var(txn.peer_hash),map(${sampleArg(plan.files.identitiesMap)})`)}`,
       `    http-request set-header ${XFCC} "${base};URI=%[var(txn.peer_uri)]" if { var(txn.peer_uri) -m found }`,
       `    http-request set-header ${XFCC} "${base}" unless { var(txn.peer_uri) -m found }`,
-      '    acl grpc req.hdr(content-type) -m beg application/grpc',
-      '    use_backend echo-grpc if grpc',
-      '    default_backend echo-http',
-      '',
-      'backend echo-http',
-      '    balance roundrobin',
-      ...servers((e) => e.httpPort),
-      '',
-      'backend echo-grpc',
-      '    balance roundrobin',
-      // gRPC needs HTTP/2 upstream; without `proto h2` HAProxy would speak HTTP/1.1 to the gRPC server.
-      ...servers((e) => e.grpcPort, ' proto h2'),
+      ...echoBackends(plan),
     );
   } else {
-    for (const kind of ['http', 'grpc'] as const) {
-      lines.push(
-        `listen inbound-${kind}`,
-        mtlsBind(plan, plan.serverPorts[kind]),
-        `    maxconn ${plan.maxconn}`,
-        '    balance roundrobin',
-        ...servers((e) => (kind === 'http' ? e.httpPort : e.grpcPort)),
-        '',
-      );
-    }
+    for (const kind of ['http', 'grpc'] as const) lines.push(...tcpToEchoes(plan, `inbound-${kind}`, mtlsBind(plan, plan.serverPorts[kind]), kind));
+  }
+  return lines.join('\n').trimEnd() + '\n';
+}
+
+function echoServers(plan: SidecarPlan, port: (e: SidecarPlan['echoes'][number]) => number, options = ''): string[] {
+  return plan.echoes.map((e, i) => `    server echo${i + 1} ${e.host}:${port(e)}${options}`);
+}
+
+/** The end of an http-mode frontend toward the echoes: gRPC to their gRPC ports over h2, the rest to HTTP. */
+function echoBackends(plan: SidecarPlan): string[] {
+  return [
+    '    acl grpc req.hdr(content-type) -m beg application/grpc',
+    '    use_backend echo-grpc if grpc',
+    '    default_backend echo-http',
+    '',
+    'backend echo-http',
+    '    balance roundrobin',
+    ...echoServers(plan, (e) => e.httpPort),
+    '',
+    'backend echo-grpc',
+    '    balance roundrobin',
+    // gRPC needs HTTP/2 upstream; without `proto h2` HAProxy would speak HTTP/1.1 to the gRPC server.
+    ...echoServers(plan, (e) => e.grpcPort, ' proto h2'),
+  ];
+}
+
+/** A tcp-mode proxy of one echo port kind, balancing connections over the echoes. */
+function tcpToEchoes(plan: SidecarPlan, name: string, bind: string, kind: 'http' | 'grpc'): string[] {
+  return [`listen ${name}`, bind, `    maxconn ${plan.maxconn}`, '    balance roundrobin', ...echoServers(plan, (e) => (kind === 'http' ? e.httpPort : e.grpcPort)), ''];
+}
+
+/**
+ * A one-sided placement's only sidecar: clear text in, clear text to the echoes (no peer to do mTLS with), on
+ * the ports of its role; in http mode it strips any inbound mesh marker and adds its `via`.
+ */
+function renderLoneSidecar(plan: SidecarPlan, role: 'client' | 'server'): string {
+  const lines = header(plan, role);
+  const ports = role === 'client' ? plan.clientPorts : plan.serverPorts;
+  if (plan.mode === 'http') {
+    lines.push(
+      `frontend ${role === 'client' ? 'outbound' : 'inbound'}`,
+      `    bind ${plan.bindHost}:${ports.http}`,
+      `    maxconn ${plan.maxconn}`,
+      `    http-request del-header ${XFCC}`,
+      `    http-request set-header via ${q(viaOf(role))}`,
+      ...echoBackends(plan),
+    );
+  } else {
+    for (const kind of ['http', 'grpc'] as const) lines.push(...tcpToEchoes(plan, `${role === 'client' ? 'outbound' : 'inbound'}-${kind}`, `    bind ${plan.bindHost}:${ports[kind]}`, kind));
   }
   return lines.join('\n').trimEnd() + '\n';
 }

@@ -16,6 +16,7 @@ import {
   portsNeeded,
   renderClientSidecar,
   renderServerSidecar,
+  sidecarsOf,
   type SidecarPlan,
 } from './haproxy-config.js';
 import { HICCUPS_REQUEST, listeningOf } from '../../workloads/child.js';
@@ -72,10 +73,13 @@ interface Echo {
   planted?: { httpPort: number; grpcPort: number };
 }
 
+/** One hop's sidecars: both, or the one env.sidecars places. */
 interface Sidecars {
-  client: ManagedChild;
-  server: ManagedChild;
+  client?: ManagedChild;
+  server?: ManagedChild;
   plan: SidecarPlan;
+  /** The ports the hop is entered by (its client sidecar's; the server sidecar's when that runs alone). */
+  entry: { httpPort: number; grpcPort: number };
 }
 
 /** `haproxy -v`'s first line; MB_MISSING_DEPENDENCY when the binary cannot be run. */
@@ -108,12 +112,13 @@ export function haproxyVersion(haproxy: string): Promise<string> {
   });
 }
 
-function defaultEchoCommand(): { command: string; args: readonly string[] } {
+/** `node dist/cli/main.js <command>` (echo, relay). */
+function defaultCommand(command: 'echo' | 'relay'): { command: string; args: readonly string[] } {
   const cli = distPath('cli/main.js');
   if (!existsSync(cli)) {
     throw new MeshbenchError('MB_ENV_FAILED', `${cli} is missing — build meshbench first (npm run build)`);
   }
-  return { command: process.execPath, args: [...QUIET_V8_FLAGS, cli, 'echo'] };
+  return { command: process.execPath, args: [...QUIET_V8_FLAGS, cli, command] };
 }
 
 async function startEcho(set: ProcessSet, name: string, cmd: { command: string; args: readonly string[] }, extraArgs: readonly string[] = []): Promise<Echo> {
@@ -151,40 +156,90 @@ async function writeConfig(path: string, text: string): Promise<void> {
 
 const BIND_FAILURE = /cannot bind|Address already in use|cannot listen/i;
 
-/** Starts B then A on freshly reserved ports; retries with new ports when a bind lost a race. */
-async function startSidecars(set: ProcessSet, config: LocalEnvConfig, dir: string, pki: PkiFiles, echoes: readonly Echo[]): Promise<Sidecars> {
+type Backend = SidecarPlan['echoes'][number];
+
+/**
+ * Starts one hop's sidecars toward `backends` (B then A; only those env.sidecars places) on freshly reserved
+ * ports; retries with new ports when a bind lost a race. `hop` (1-based) names the files and processes of a chain.
+ */
+async function startSidecars(set: ProcessSet, config: LocalEnvConfig, dir: string, pki: PkiFiles, backends: readonly Backend[], hop = 1): Promise<Sidecars> {
+  const prefix = config.hops > 1 ? `hop${hop}-` : '';
   for (let attempt = 1; ; attempt++) {
     const ports = await reservePorts(HOST, portsNeeded(config.sidecarMode));
     const [a1 = 0, b1 = 0, a2 = a1, b2 = b1] = ports;
     const plan: SidecarPlan = {
       mode: config.sidecarMode,
+      placement: config.sidecars,
       clientPorts: { http: a1, grpc: a2 },
       serverPorts: { http: b1, grpc: b2 },
-      echoes: echoes.map((e) => ({ host: HOST, ...meshedPorts(e) })),
+      echoes: backends,
       bindHost: HOST,
       files: pki,
       maxconn: DEFAULT_MAXCONN,
     };
-    const clientCfg = join(dir, 'client-sidecar.cfg');
-    const serverCfg = join(dir, 'server-sidecar.cfg');
-    await Promise.all([writeConfig(clientCfg, renderClientSidecar(plan)), writeConfig(serverCfg, renderServerSidecar(plan))]);
-    const server = await set.spawn('server-sidecar (haproxy)', config.haproxy, ['-f', serverCfg], 'ignore');
-    const client = await set.spawn('client-sidecar (haproxy)', config.haproxy, ['-f', clientCfg], 'ignore');
+    const placed = sidecarsOf(plan);
+    const roles = (['server', 'client'] as const).filter((role) => placed[role]);
+    const started: Partial<Record<'client' | 'server', ManagedChild>> = {};
     try {
+      for (const role of roles) {
+        const cfg = join(dir, `${prefix}${role}-sidecar.cfg`);
+        await writeConfig(cfg, role === 'client' ? renderClientSidecar(plan) : renderServerSidecar(plan));
+        started[role] = await set.spawn(`${prefix}${role}-sidecar (haproxy)`, config.haproxy, ['-f', cfg], 'ignore');
+      }
       const waits: Promise<void>[] = [];
-      for (const port of new Set([plan.serverPorts.http, plan.serverPorts.grpc])) waits.push(waitForPort(HOST, port, server, SIDECAR_READY_MS));
-      for (const port of new Set([plan.clientPorts.http, plan.clientPorts.grpc])) waits.push(waitForPort(HOST, port, client, SIDECAR_READY_MS));
+      for (const role of roles) {
+        const own = role === 'client' ? plan.clientPorts : plan.serverPorts;
+        for (const port of new Set([own.http, own.grpc])) waits.push(waitForPort(HOST, port, started[role] as ManagedChild, SIDECAR_READY_MS));
+      }
       await Promise.all(waits);
       // A port that accepts may belong to whoever won a bind race; a sidecar that lost it exits at once.
       await new Promise((r) => setTimeout(r, BIND_SETTLE_MS));
-      for (const c of [server, client]) if (c.hasExited()) throw new ChildFailed(c, `exited (${c.exitStatus() ?? '?'}) right after starting`);
-      return { client, server, plan };
+      for (const c of Object.values(started)) if (c.hasExited()) throw new ChildFailed(c, `exited (${c.exitStatus() ?? '?'}) right after starting`);
+      const entry = placed.entry === 'client' ? plan.clientPorts : plan.serverPorts;
+      return { ...started, plan, entry: { httpPort: entry.http, grpcPort: entry.grpc } };
     } catch (err) {
-      await Promise.all([set.stop(client), set.stop(server)]);
+      await Promise.all(Object.values(started).map((c) => set.stop(c)));
       const lostRace = err instanceof ChildFailed && BIND_FAILURE.test(err.stderr);
       if (!lostRace || attempt >= BIND_ATTEMPTS) throw err;
     }
   }
+}
+
+/**
+ * A relay process (src/workloads/relay.ts) in front of hop `hop` + 1 of a chain: its first port forwards
+ * straight to `direct` (the unmeshed path), its second to `meshed` (the next hop's first sidecar).
+ */
+async function startRelay(set: ProcessSet, hop: number, direct: readonly Backend[], meshed: Backend): Promise<{ direct: number; meshed: number }> {
+  const url = (b: Backend): string => `http://${b.host}:${b.httpPort}/`;
+  const cmd = defaultCommand('relay');
+  const child = await set.spawn(`relay ${hop}`, cmd.command, [...cmd.args, '--host', HOST, '--to', direct.map(url).join(','), '--to', url(meshed)], 'pipe', 'pipe');
+  const ports = (await readListening(child, ECHO_READY_MS))['ports'];
+  if (!Array.isArray(ports) || ports.length !== 2 || !ports.every((p) => typeof p === 'number')) throw new ChildFailed(child, 'reported no ports');
+  return { direct: ports[0] as number, meshed: ports[1] as number };
+}
+
+/** The hops of a chain (one for hops: 1): each hop's sidecars and relay, started from the last hop back. */
+interface Chain {
+  /** Hop 1 first. */
+  sidecars: Sidecars[];
+  /** Where the unmeshed load enters: the echoes (one hop) or the first relay's direct port. */
+  direct: readonly { httpPort: number; grpcPort: number }[];
+}
+
+async function startChain(set: ProcessSet, config: LocalEnvConfig, dir: string, pki: PkiFiles, echoes: readonly Echo[]): Promise<Chain> {
+  const sidecars: Sidecars[] = [];
+  let meshedNext: readonly Backend[] = echoes.map((e) => ({ host: HOST, ...meshedPorts(e) }));
+  let directNext: readonly Backend[] = echoes.map((e) => ({ host: HOST, httpPort: e.httpPort, grpcPort: e.grpcPort }));
+  for (let hop = config.hops; hop >= 1; hop--) {
+    const hopSidecars = await startSidecars(set, config, dir, pki, meshedNext, hop);
+    sidecars.unshift(hopSidecars);
+    if (hop === 1) break;
+    const relay = await startRelay(set, hop - 1, directNext, { host: HOST, ...hopSidecars.entry });
+    // A relay serves HTTP/1.1 only (the scenario refuses other protocols in a chain): no gRPC port to pass on.
+    meshedNext = [{ host: HOST, httpPort: relay.meshed, grpcPort: relay.meshed }];
+    directNext = [{ host: HOST, httpPort: relay.direct, grpcPort: relay.direct }];
+  }
+  return { sidecars, direct: directNext };
 }
 
 /** Per protocol, the address of every replica (ports: what each replica listens on for that path). */
@@ -198,6 +253,20 @@ function replicaTargets(protocols: readonly Protocol[], ports: readonly { httpPo
     targets[p] = replicas[p][0];
   }
   return ports.length > 1 ? { targets, replicas } : { targets };
+}
+
+/** What proves the meshed path: B's xfcc (both, http), a lone sidecar's `via` (http), nothing at L4. */
+function meshedExpectation(plan: SidecarPlan): MeshExpectation {
+  if (plan.mode === 'tcp') return { kind: 'unverified', why: 'L4 sidecars add no headers' };
+  const { client, server } = sidecarsOf(plan);
+  if (client && server) return { kind: 'header', header: XFCC };
+  return { kind: 'header', header: 'via' };
+}
+
+function meshedTls(plan: SidecarPlan): string {
+  const { client, server } = sidecarsOf(plan);
+  if (!client || !server) return `none: ${plan.placement ?? 'both'} runs one sidecar per hop, in clear text on both sides`;
+  return plan.mode === 'http' ? 'TLS >= 1.2, client cert required and verified both ways, ALPN h2,http/1.1' : 'TLS >= 1.2 tunnel, client cert required and verified both ways';
 }
 
 let clockTicks: number | null = null;
@@ -232,7 +301,7 @@ export async function startLocalEnv(
   options: LocalEnvOptions = {},
 ): Promise<LocalEnv> {
   const version = await unlessAborted(haproxyVersion(config.haproxy), signal, 'checking haproxy');
-  const echoCmd = options.echoCommand ?? defaultEchoCommand();
+  const echoCmd = options.echoCommand ?? defaultCommand('echo');
   const set = new ProcessSet();
   try {
     const dir = await unlessAborted(set.makePrivateDir('meshbench-local-'), signal, 'creating the temp dir');
@@ -244,17 +313,21 @@ export async function startLocalEnv(
       signal,
       'starting the echo servers',
     );
-    const sidecars = await unlessAborted(startSidecars(set, config, dir, pki, echoes), signal, 'starting the sidecar pair');
-    const { plan } = sidecars;
-    const meshedExpect: MeshExpectation =
-      plan.mode === 'http' ? { kind: 'header', header: XFCC } : { kind: 'unverified', why: 'L4 sidecars add no headers' };
+    const chain = await unlessAborted(startChain(set, config, dir, pki, echoes), signal, config.hops > 1 ? 'starting the chain' : 'starting the sidecar pair');
+    const plan = (chain.sidecars[0] as Sidecars).plan;
+    const proxies = chain.sidecars.flatMap((hop, i) =>
+      (['client', 'server'] as const).flatMap((role) => {
+        const child = hop[role];
+        return child === undefined ? [] : [{ name: `${config.hops > 1 ? `hop${i + 1}-` : ''}${role}-sidecar`, role, child, ports: role === 'client' ? hop.plan.clientPorts : hop.plan.serverPorts }];
+      }),
+    );
     const variants: VariantTargets[] = [
-      { name: BASELINE_VARIANT, ...replicaTargets(protocols, echoes), expect: { kind: 'none' } },
+      { name: BASELINE_VARIANT, ...replicaTargets(protocols, chain.direct), expect: { kind: 'none' } },
       {
         name: MESHED_VARIANT,
-        ...replicaTargets(protocols, [{ httpPort: plan.clientPorts.http, grpcPort: plan.clientPorts.grpc }]),
-        expect: meshedExpect,
-        direct: replicaTargets(protocols, echoes.map(meshedPorts)),
+        ...replicaTargets(protocols, [(chain.sidecars[0] as Sidecars).entry]),
+        expect: meshedExpectation(plan),
+        direct: replicaTargets(protocols, config.hops > 1 ? chain.direct : echoes.map(meshedPorts)),
       },
     ];
     const facts: Record<string, unknown> = {
@@ -263,29 +336,24 @@ export async function startLocalEnv(
       sidecarMode: plan.mode,
       certKeyType: CERT_KEY_TYPE,
       procClockTicks: clockTicksPerSecond(), // read here, not on the first sample between rounds
-      mtls: plan.mode === 'http' ? 'TLS >= 1.2, client cert required and verified both ways, ALPN h2,http/1.1' : 'TLS >= 1.2 tunnel, client cert required and verified both ways',
+      mtls: meshedTls(plan),
       sidecar: { nbthread: 1, maxconn: plan.maxconn, timeoutTunnel: LONG_TIMEOUT, logging: 'off' },
       // one service of several replicas, behind both variants
       echoes: echoes.map((e) => ({ pid: e.child.pid, httpPort: e.httpPort, grpcPort: e.grpcPort, ...(e.planted === undefined ? {} : { planted: e.planted }) })),
-      sidecars: {
-        client: { pid: sidecars.client.pid, ports: plan.clientPorts },
-        server: { pid: sidecars.server.pid, ports: plan.serverPorts },
-      },
+      sidecars: Object.fromEntries(proxies.map((p) => [config.hops > 1 ? p.name : p.role, { pid: p.child.pid, ports: p.ports }])),
+      // the call chain (report: per-hop overhead) and which sides of each hop run a sidecar
+      hops: config.hops,
+      sidecarPlacement: config.sidecars,
     };
     // HAProxy's startup warnings (e.g. an FD limit too low for maxconn) belong with the results.
-    const warnings = [sidecars.client, sidecars.server].flatMap((c) => c.stderrTail().split('\n').filter((l) => l.includes('[WARNING]')));
+    const warnings = proxies.flatMap((p) => p.child.stderrTail().split('\n').filter((l) => l.includes('[WARNING]')));
     if (warnings.length > 0) facts['sidecarWarnings'] = warnings;
     // a calibration run: every response on the meshed path is held this long (report.md says so loudly)
     if (config.plantedDelayMs > 0) facts['plantedDelayMs'] = config.plantedDelayMs;
     const sampleProxies = async (variant: VariantName): Promise<ProxySample[]> => {
       if (variant !== MESHED_VARIANT) return [];
       return Promise.all(
-        (
-          [
-            ['client-sidecar', sidecars.client],
-            ['server-sidecar', sidecars.server],
-          ] as const
-        ).map(async ([name, child]) => {
+        proxies.map(async ({ name, child }) => {
           try {
             return { name, ...(await sampleProcess(child.pid)) };
           } catch (err) {

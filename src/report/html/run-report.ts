@@ -10,6 +10,7 @@ import { roundsChart } from './rounds.js';
 import { sidecarChart } from './sidecars.js';
 import { spectrumChart, type SpectrumCurve } from './spectrum.js';
 import { timelineChart } from './timeline.js';
+import { hopsSentence, hopsTable, topologyOf } from '../topology.js';
 
 /**
  * report.html of a run: the verdict, each budget as a forest plot, per protocol the percentile spectrum, latency
@@ -21,6 +22,14 @@ export function renderHtmlReport(doc: ResultDocument): string {
   const sections: Section[] = [];
   if (doc.verdict.checks.length > 0) sections.push(budgetsSection(doc));
   for (const p of doc.protocols) sections.push(protocolSection(doc, p));
+  const topology = topologyOf(doc);
+  if (topology !== null) {
+    const body = doc.protocols.flatMap((p) => {
+      const estimates = stats?.estimates.find((e) => e.protocol === p.name);
+      return [`<h3>${escapeHtml(p.name)}</h3>`, para(hopsSentence(p, estimates, topology)), htmlTable(hopsTable(p, estimates, topology.hops))];
+    });
+    sections.push({ id: 'per-hop', title: 'Per hop', body: body.join('\n') });
+  }
   const sidecars = sidecarChart('sidecar-cpu', doc.protocols);
   if (sidecars !== null) {
     const tables = doc.protocols.flatMap((p) => {
