@@ -62,7 +62,7 @@ export async function writeFiles(files: Map<string, string>, dir: string): Promi
       await rename(partial, path);
     } catch (err) {
       await rm(partial, { force: true }).catch(() => undefined);
-      throw err;
+      throw Object.assign(err instanceof Error ? err : new Error(String(err)), { path }); // the file, not its temporary name
     }
     written.push(path);
   }
