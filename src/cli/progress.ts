@@ -41,7 +41,10 @@ export function progressReporter(stream: NodeJS.WriteStream, quiet: boolean): (e
         say(`judging ${event.rounds} round(s)`);
         break;
       case 'round-end':
-        if (!tty && !quiet) stream.write(`${where} ${event.variant}: ${event.count} ok, ${event.errors} errors, p99 ${(event.p99Us / 1000).toFixed(3)} ms\n`);
+        if (tty || quiet) break;
+        // a round where nothing came back is a target that stopped answering, not a clean "0 ok, 0 errors"
+        if (event.count + event.errors === 0) stream.write(`${where} ${event.variant}: nothing completed or failed — the target is not answering\n`);
+        else stream.write(`${where} ${event.variant}: ${event.count} ok, ${event.errors} errors, p99 ${(event.p99Us / 1000).toFixed(3)} ms\n`);
         break;
     }
   };
