@@ -12,7 +12,7 @@ import { runCli } from '../e2e/helpers.js';
 // Bounded: at most RUNS command lines, and no new one after BUDGET_MS.
 
 const RUNS = 30;
-const BUDGET_MS = 40_000;
+const BUDGET_MS = 20_000;
 const work = mkdtempSync(join(tmpdir(), 'meshbench-cli-fuzz-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const blocked = join(work, 'a-file');
