@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'MB_ENV_FAILED' // an environment could not start
   | 'MB_LOAD_FAILED' // the generator broke (not: the target returned errors)
   | 'MB_INTERRUPTED' // SIGINT / SIGTERM
-  | 'MB_INCOMPATIBLE_RESULTS'; // `compare`: not results, other schema versions, other scenarios or load
+  | 'MB_INCOMPATIBLE_RESULTS' // `compare`: not results, other schema versions, other scenarios or load
+  | 'MB_WRITE_FAILED'; // a report could not be written (e.g. the disk filled during the run)
 
 export const BAD_INPUT_CODES: ReadonlySet<ErrorCode> = new Set([
   'MB_BAD_SCENARIO',

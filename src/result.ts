@@ -189,7 +189,8 @@ export interface ValidityProblem {
   protocol: Protocol;
   variant: VariantName;
   round: number | null;
-  rule: 'maxErrorRate' | 'minAchievedRateRatio' | 'maxLateShare' | 'noSamples';
+  /** `fault`: the run stopped early because a part of it broke (ResultDocument.fault). */
+  rule: 'maxErrorRate' | 'minAchievedRateRatio' | 'maxLateShare' | 'noSamples' | 'fault';
   detail: string;
 }
 
@@ -218,6 +219,16 @@ export interface Verdict {
   validity: ValidityProblem[];
   /** The intervals behind the checks (absent in documents written before intervals existed). */
   statistics?: StatisticsRecord;
+}
+
+/** What broke a run, and in which round (0-based), protocol and variant(s) ("a + b" under time pairing). */
+export interface RunFault {
+  round: number;
+  protocol: Protocol;
+  variant: string;
+  /** The MeshbenchError code (e.g. MB_ENV_FAILED, MB_LOAD_FAILED), or `unexpected`. */
+  code: string;
+  message: string;
 }
 
 /** The scheduling a run's processes got (src/run/placement.ts). */
@@ -253,6 +264,12 @@ export interface ResultDocument {
   verdict: Verdict;
   /** Set when the run was stopped early (Ctrl-C); such a run is never a pass. */
   interrupted?: boolean;
+  /**
+   * Set when a part of the run broke mid-run (an env process died, a load could not run): the run stopped at that
+   * round, kept every round measured before it (and that round's load, errors by kind, when it finished) and is
+   * invalid (a `fault` validity problem).
+   */
+  fault?: RunFault;
   /** Set by `run --aa`: both variants drove the same (unmeshed) targets, to calibrate the verdict. */
   aa?: boolean;
 }

@@ -2,6 +2,7 @@ import { parseScenario } from '../config/load.js';
 import { MeshbenchError } from '../errors.js';
 import type { ScenarioInput } from '../config/schema.js';
 import { defaultOutDir, writeReports } from '../report/index.js';
+import { checkOutDir, writeFailed } from './out-dir.js';
 import { renderCiSummary } from '../report/ci-summary.js';
 import { renderDifferences, renderSummary } from '../report/summary.js';
 import { runScenario } from '../run/run-scenario.js';
@@ -60,12 +61,16 @@ export async function abCommand(a: string, b: string, opts: AbCommandOptions): P
   const scenario = parseScenario(input, 'meshbench ab');
   if (setup.tls?.insecure === true) process.stderr.write(`WARNING: --insecure: the certificates of ${a} and ${b} are NOT verified\n`);
   const { tls: _tls, ...driverOptions } = setup.driverOptions; // each variant's TLS comes from its env
-  const doc = await runScenario(scenario, { scenarioPath: '(meshbench ab)', signal: opts.signal, driverOptions, onEvent: progressReporter(process.stderr, opts.quiet === true) });
-  const outDir = opts.out ?? defaultOutDir('ab', new Date(doc.startedAt));
-  const files = await writeReports(doc, outDir);
+  const out = await checkOutDir(opts.out ?? defaultOutDir('ab', new Date()));
+  const doc = await runScenario(scenario, { scenarioPath: '(meshbench ab)', signal: opts.signal, driverOptions, onEvent: progressReporter(process.stderr, opts.quiet === true) }).catch(async (err: unknown) => {
+    await out.discard();
+    throw err;
+  });
+  const written = await writeReports(doc, out.path).then((files) => ({ files }), (err: unknown) => ({ err }));
   await appendStepSummary(renderCiSummary(doc));
   if (opts.json === true) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-  else process.stdout.write(`A = ${a}\nB = ${b}\n\n${renderDifferences(doc, { baseline: 'A', candidate: 'B' })}\n\n${renderSummary(doc)}\n\nwrote ${files.join(', ')}\n`);
+  else process.stdout.write(`A = ${a}\nB = ${b}\n\n${renderDifferences(doc, { baseline: 'A', candidate: 'B' })}\n\n${renderSummary(doc)}\n${'files' in written ? `\nwrote ${written.files.join(', ')}\n` : ''}`);
+  if ('err' in written) throw writeFailed(out.path, written.err);
   // Without a budget the differences are measured, not judged: a valid measurement exits 0.
   if (opts.budgetP99Ms === undefined) return doc.interrupted === true || doc.verdict.validity.length > 0 ? EXIT.inconclusive : EXIT.pass;
   return exitCodeForVerdict(doc.verdict.status);

@@ -4,6 +4,7 @@ import { resultFromWindows, selectWindows } from '../pilot/documents.js';
 import { isPilotDir, readPilot } from '../pilot/store.js';
 import { appendStepSummary } from './step-summary.js';
 import { readResult } from './stored.js';
+import { checkOutDir, writeFailed } from './out-dir.js';
 
 export interface CompareCommandOptions {
   toleranceMs: number;
@@ -25,8 +26,10 @@ export async function compareCommand(baselineArg: string, candidateArg: string, 
     baselinePath: baseline.path,
     candidatePath: candidate.path,
   });
-  const outDir = opts.out ?? defaultOutDir(`compare-${doc.candidate.scenario}`, new Date());
-  const files = await writeFiles(renderComparisonFiles(doc, { baseline: baseline.doc, candidate: candidate.doc }), outDir);
+  const outDir = (await checkOutDir(opts.out ?? defaultOutDir(`compare-${doc.candidate.scenario}`, new Date()))).path;
+  const files = await writeFiles(renderComparisonFiles(doc, { baseline: baseline.doc, candidate: candidate.doc }), outDir).catch((err: unknown) => {
+    throw writeFailed(outDir, err);
+  });
   await appendStepSummary(renderComparisonMarkdown(doc));
   if (opts.json === true) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   else process.stdout.write(`${renderComparisonText(doc)}\n\nwrote ${files.join(', ')}\n`);

@@ -1,4 +1,3 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sumErrors } from '../drivers/driver.js';
 import { drivers } from '../drivers/index.js';
@@ -9,6 +8,7 @@ import type { LoadResult, LoadSpec } from '../load/types.js';
 import { ms, rate, textTable } from '../report/format.js';
 import { toolVersion } from '../version.js';
 import { EXIT } from './exit-codes.js';
+import { checkOutDir, writeFailed } from './out-dir.js';
 import { requestSetup, type LoadFlags, type LoadRequestSetup } from './load-options.js';
 
 export interface LoadCommandOptions extends LoadFlags {
@@ -45,6 +45,7 @@ export async function loadCommand(targets: string[], opts: LoadCommandOptions): 
     driverOptions: setup.driverOptions,
   };
   if (setup.tls?.insecure === true) process.stderr.write(`WARNING: --insecure: the certificate of ${target} is NOT verified\n`);
+  const out = opts.out === undefined ? undefined : await checkOutDir(opts.out);
   try {
     await drivers[spec.protocol].probe({ ...setup.driverOptions, target, payloadBytes: spec.payloadBytes, headers: spec.headers }, Math.min(spec.timeoutMs, 5000));
   } catch (err) {
@@ -57,16 +58,17 @@ export async function loadCommand(targets: string[], opts: LoadCommandOptions): 
   });
   if (tty) process.stderr.write('\r\x1b[2K');
   const doc = loadDocument(spec, setup, targets, result, startedAt, opts.maxErrorRate);
-  if (opts.out !== undefined) {
-    await mkdir(opts.out, { recursive: true });
-    await writeFile(join(opts.out, 'result.json'), `${JSON.stringify(doc, null, 2)}\n`);
-    await writeFile(join(opts.out, `${spec.protocol}.hlog`), writeHlog(result.intervals, {
-      startTimeMs: result.startedAtMs,
-      comments: [`[meshbench ${toolVersion}: load ${spec.protocol} ${target}]`],
-    }));
-  }
+  const files = new Map([
+    ['result.json', `${JSON.stringify(doc, null, 2)}\n`],
+    [`${spec.protocol}.hlog`, writeHlog(result.intervals, { startTimeMs: result.startedAtMs, comments: [`[meshbench ${toolVersion}: load ${spec.protocol} ${target}]`] })],
+  ]);
+  // report/index.js (and its renderers) only when there is something to write: `load` starts fast otherwise
+  const written: { files: string[] } | { err: unknown } = out === undefined
+    ? { files: [] }
+    : await (await import('../report/index.js')).writeFiles(files, out.path).then((paths) => ({ files: paths }), (err: unknown) => ({ err }));
   process.stdout.write(opts.json === true ? `${JSON.stringify(doc, null, 2)}\n` : `${renderLoad(doc)}\n`);
-  if (opts.out !== undefined && opts.json !== true) process.stdout.write(`wrote ${join(opts.out, 'result.json')}, ${join(opts.out, `${spec.protocol}.hlog`)}\n`);
+  if ('err' in written) throw writeFailed(out?.path ?? '', written.err);
+  if (written.files.length > 0 && opts.json !== true) process.stdout.write(`wrote ${written.files.join(', ')}\n`);
   if (doc.errorRateExceeded === true) return EXIT.fail;
   return result.count === 0 ? EXIT.inconclusive : EXIT.pass;
 }

@@ -34,8 +34,17 @@ export function progressReporter(stream: NodeJS.WriteStream, quiet: boolean): (e
       case 'progress':
         line(`${label} ${(event.elapsedMs / 1000).toFixed(1)} s  ${event.rateHz.toFixed(0)} req/s  p99 ${(event.p99Us / 1000).toFixed(3)} ms`);
         break;
+      case 'fault':
+        say(`stopped early: ${event.fault.protocol}/${event.fault.variant} round ${event.fault.round + 1}: ${event.fault.message} [${event.fault.code}]`);
+        break;
+      case 'judging':
+        say(`judging ${event.rounds} round(s)`);
+        break;
       case 'round-end':
-        if (!tty && !quiet) stream.write(`${where} ${event.variant}: ${event.count} ok, ${event.errors} errors, p99 ${(event.p99Us / 1000).toFixed(3)} ms\n`);
+        if (tty || quiet) break;
+        // a round where nothing came back is a target that stopped answering, not a clean "0 ok, 0 errors"
+        if (event.count + event.errors === 0) stream.write(`${where} ${event.variant}: nothing completed or failed — the target is not answering\n`);
+        else stream.write(`${where} ${event.variant}: ${event.count} ok, ${event.errors} errors, p99 ${(event.p99Us / 1000).toFixed(3)} ms\n`);
         break;
     }
   };

@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { MeshbenchError, errorMessage } from '../errors.js';
 import { readResult, readStored, type Stored } from './stored.js';
 import { EXIT } from './exit-codes.js';
+import { checkOutDir, writeFailed } from './out-dir.js';
 
 export const REPORT_FORMATS = ['html', 'md', 'all'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -38,7 +39,10 @@ export async function reportCommand(arg: string, opts: ReportCommandOptions): Pr
   const files = await renderStored(stored, opts.format);
   const source = basename(stored.path);
   for (const name of [...files.keys()]) if (name === source || !WRITES[opts.format](name)) files.delete(name);
-  const written = await writeFiles(files, opts.out ?? dirname(stored.path));
+  const outDir = (await checkOutDir(opts.out ?? dirname(stored.path))).path;
+  const written = await writeFiles(files, outDir).catch((err: unknown) => {
+    throw writeFailed(outDir, err);
+  });
   process.stdout.write(`wrote ${written.join(', ')}\n`);
   return EXIT.pass;
 }

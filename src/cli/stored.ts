@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MeshbenchError } from '../errors.js';
-import type { ResultDocument } from '../result.js';
+import { RESULT_SCHEMA_VERSION, type ResultDocument } from '../result.js';
+import { parseComparisonDocument, parseResultDocument } from './result-schema.js';
 import { COMPARISON_KIND, type ComparisonDocument } from '../verdict/compare.js';
 
 /**
@@ -24,15 +25,19 @@ export async function readStored(arg: string): Promise<Stored> {
   } catch {
     throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${path}: not JSON — give a result.json written by \`meshbench run\``);
   }
-  const d = parsed as (Partial<ResultDocument> & { kind?: unknown }) | null;
-  if (typeof d !== 'object' || d === null || d.tool?.name !== 'meshbench' || typeof d.schemaVersion !== 'number') {
-    throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${path}: not a meshbench result document (no tool and schemaVersion)`);
+  const d = parsed as { tool?: { name?: unknown }; schemaVersion?: unknown; kind?: unknown } | null;
+  if (typeof d !== 'object' || d === null || Array.isArray(d) || typeof d.tool !== 'object' || d.tool?.name !== 'meshbench') {
+    throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${path}: not a meshbench result document (no tool) — give a result.json written by \`meshbench run\``);
   }
-  if (d.kind === COMPARISON_KIND) return { kind: 'comparison', path, doc: parsed as ComparisonDocument };
-  if (!Array.isArray(d.protocols) || d.scenario === undefined) {
-    throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${path}: not a meshbench result document (no scenario and protocols)`);
+  if (d.schemaVersion !== RESULT_SCHEMA_VERSION) {
+    throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${path}: result schema version ${JSON.stringify(d.schemaVersion) ?? 'missing'}; this meshbench reads version ${RESULT_SCHEMA_VERSION}`);
   }
-  return { kind: 'run', path, doc: parsed as ResultDocument };
+  const comparison = d.kind === COMPARISON_KIND;
+  const checked = comparison ? parseComparisonDocument(parsed) : parseResultDocument(parsed);
+  if (!checked.ok) {
+    throw new MeshbenchError('MB_INCOMPATIBLE_RESULTS', `${path}: not a valid ${comparison ? 'comparison.json' : 'result.json'} (${checked.problem}) — was it edited or cut short?`);
+  }
+  return comparison ? { kind: 'comparison', path, doc: checked.doc as ComparisonDocument } : { kind: 'run', path, doc: checked.doc as ResultDocument };
 }
 
 /**

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { MeshbenchError } from '../errors.js';
+import { errorMessage, MeshbenchError } from '../errors.js';
 import { scenariosDir } from '../paths.js';
 import { scenarioSchema, type Scenario } from './schema.js';
 
@@ -47,7 +47,14 @@ export function parseScenarioText(text: string, source: string): Scenario {
     const problems = doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0] ?? e.message}`);
     throw new MeshbenchError('MB_BAD_SCENARIO', `${source}: not valid YAML`, { problems });
   }
-  return parseScenario(doc.toJS(), source);
+  let value: unknown;
+  try {
+    // toJS resolves aliases: an alias without its anchor, or one that expands beyond maxAliasCount, throws here
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new MeshbenchError('MB_BAD_SCENARIO', `${source}: not valid YAML (${errorMessage(err)})`);
+  }
+  return parseScenario(value, source);
 }
 
 /**

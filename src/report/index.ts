@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResultDocument } from '../result.js';
 import { renderHlogs } from './hlog.js';
@@ -47,12 +47,23 @@ export async function writeReports(doc: ResultDocument, dir: string): Promise<st
   return writeFiles(renderReportFiles(doc), dir);
 }
 
+/**
+ * Each file goes to a temporary name first and is renamed into place once whole, so a write that fails (a full
+ * disk) leaves no truncated result.json for a later `compare` to trust; the temporary file is removed.
+ */
 export async function writeFiles(files: Map<string, string>, dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
   for (const [name, text] of files) {
     const path = join(dir, name);
-    await writeFile(path, text);
+    const partial = `${path}.partial`;
+    try {
+      await writeFile(partial, text);
+      await rename(partial, path);
+    } catch (err) {
+      await rm(partial, { force: true }).catch(() => undefined);
+      throw Object.assign(err instanceof Error ? err : new Error(String(err)), { path }); // the file, not its temporary name
+    }
     written.push(path);
   }
   return written;

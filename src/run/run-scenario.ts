@@ -4,11 +4,11 @@ import type { RunningEnv } from '../envs/env.js';
 import { startEnv } from '../envs/index.js';
 import { provePaths } from '../envs/proof.js';
 import { runLoads, type LoadProgress } from '../load/pool.js';
-import { MeshbenchError } from '../errors.js';
+import { errorMessage, isMeshbenchError, MeshbenchError } from '../errors.js';
 import { variantOrder } from '../load/rounds.js';
 import type { DriverExtras, LoadSpec } from '../load/types.js';
 import type { Protocol, VariantName } from '../protocols.js';
-import { RESULT_SCHEMA_VERSION, type ProofRecord, type ProtocolResult, type ResultDocument } from '../result.js';
+import { RESULT_SCHEMA_VERSION, type RunFault, type ProofRecord, type ProtocolResult, type ResultDocument } from '../result.js';
 import { judgeRun } from './judge.js';
 import { variantLanes, type Lane } from './lanes.js';
 import { toolVersion } from '../version.js';
@@ -24,7 +24,9 @@ export type RunEvent =
   | { type: 'proven'; proofs: ProofRecord[] }
   | { type: 'round-start'; round: number; rounds: number; roundsInLoad: number; protocol: Protocol; variant: VariantName; step: number; steps: number }
   | { type: 'progress'; protocol: Protocol; variant: VariantName; elapsedMs: number; count: number; rateHz: number; p99Us: number }
-  | { type: 'round-end'; protocol: Protocol; variant: VariantName; count: number; errors: number; p99Us: number };
+  | { type: 'round-end'; protocol: Protocol; variant: VariantName; count: number; errors: number; p99Us: number }
+  | { type: 'fault'; fault: RunFault }
+  | { type: 'judging'; rounds: number };
 
 export interface RunOptions {
   scenarioPath: string;
@@ -81,6 +83,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const steps = passes.length * scenario.protocols.length * (paired ? 1 : variants.length);
     let step = 0;
     let interrupted = false;
+    let fault: RunFault | undefined;
     passes: for (const pass of passes) {
       for (const [index, config] of scenario.protocols.entries()) {
         // ABBA: the order alternates — per round, who runs first (rounds); per protocol, who takes the first slot of each pair (time).
@@ -90,16 +93,24 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
           if (signal?.aborted) { interrupted = true; break passes; }
           const label = group.map((v) => v.name).join(' + ');
           onEvent?.({ type: 'round-start', round: pass.round, rounds: scenario.rounds, roundsInLoad: pass.rounds, protocol: config.name, variant: label, step: ++step, steps });
-          const proxiesBefore = await Promise.all(group.map((v) => env.sampleProxies(v.name)));
-          await env.takeHiccups?.(); // what the env's processes saw between loads is not this load's
+          // A part of the env that died, or a load that broke, ends the run here (a fault): the rounds before it,
+          // and this round's load when it finished (its errors by kind), are kept; the run is invalid.
+          const at = { round: pass.round, protocol: config.name, variant: label };
+          const guard = <T>(work: () => Promise<T>, fallback: T): Promise<T> => work().catch((err: unknown) => {
+            if (!signal?.aborted) fault ??= runFault(at, err);
+            return fallback;
+          });
+          const proxiesBefore = await guard(() => Promise.all(group.map((v) => env.sampleProxies(v.name))), []);
+          await guard(async () => env.takeHiccups?.(), undefined); // what the env's processes saw between loads is not this load's
+          if (fault !== undefined) break passes;
           const startedAt = new Date().toISOString();
           const progress = (lane: number, p: LoadProgress): void => onEvent?.({ type: 'progress', protocol: config.name, variant: group[lane]?.name ?? label, ...p });
           const first = group[0];
-          const loads = env.runLoad === undefined
-            ? await runLoads(group.map((v) => spec(config, v, pass)), signal, progress)
-            : first === undefined ? [] : [await env.runLoad(first.name, spec(config, first, pass), signal, (p) => progress(0, p))];
-          const envHiccups = (await env.takeHiccups?.()) ?? {};
-          const proxiesAfter = await Promise.all(group.map((v) => env.sampleProxies(v.name)));
+          const loads = await guard(async () => env.runLoad === undefined
+            ? runLoads(group.map((v) => spec(config, v, pass)), signal, progress)
+            : first === undefined ? [] : [await env.runLoad(first.name, spec(config, first, pass), signal, (p) => progress(0, p))], []);
+          const envHiccups = (await guard(async () => env.takeHiccups?.(), undefined)) ?? {};
+          const proxiesAfter = await guard(() => Promise.all(group.map((v) => env.sampleProxies(v.name))), []);
           if (signal?.aborted) { interrupted = true; break passes; } // a cut-short load is not comparable
           group.forEach((v, lane) => {
             const load = loads[lane];
@@ -112,6 +123,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
             });
             onEvent?.({ type: 'round-end', protocol: config.name, variant: v.name, count: load.count, errors: sumErrors(load.errors), p99Us: summarizeEncoded(load.histogram).p99 });
           });
+          if (fault !== undefined) break passes;
         }
       }
     }
@@ -135,6 +147,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       });
     }
 
+    if (fault !== undefined) onEvent?.({ type: 'fault', fault });
+    onEvent?.({ type: 'judging', rounds: Math.max(0, ...[...records.values()].map((list) => list.length)) });
     const doc: ResultDocument = {
       schemaVersion: RESULT_SCHEMA_VERSION,
       tool: { name: 'meshbench', version: toolVersion },
@@ -145,15 +159,21 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       environment: { kind: env.kind, nodeVersion: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: { ...env.facts, ...requestFacts(options.driverOptions) }, variants, placement: placement.record },
       proofs,
       protocols: results,
-      verdict: judgeRun(scenario, results, { interrupted, aa: options.aa === true }),
+      verdict: judgeRun(scenario, results, { interrupted, aa: options.aa === true, ...(fault === undefined ? {} : { fault }) }),
     };
     if (interrupted) doc.interrupted = true;
+    if (fault !== undefined) doc.fault = fault;
     if (options.aa === true) doc.aa = true;
     return doc;
   } finally {
     await env.close();
     placement.restore();
   }
+}
+
+/** What broke a run, where: the env's processes or the load, as result.json `fault`. */
+function runFault(at: Pick<RunFault, 'round' | 'protocol' | 'variant'>, err: unknown): RunFault {
+  return { ...at, code: isMeshbenchError(err) ? err.code : 'unexpected', message: errorMessage(err) };
 }
 
 /** What the drivers were told beyond the scenario (`meshbench ab`), as result.json facts: no bodies, no keys. */

@@ -1,6 +1,6 @@
 import type { Scenario } from '../config/schema.js';
 import { BASELINE_VARIANT, type Protocol } from '../protocols.js';
-import type { BudgetCheck, ProtocolEstimates, ProtocolResult, ValidityProblem, Verdict } from '../result.js';
+import type { BudgetCheck, ProtocolEstimates, ProtocolResult, RunFault, ValidityProblem, Verdict } from '../result.js';
 import { aaChecks, aaConfidence } from './aa.js';
 import { checkBudgets, effectiveBudgets } from './budgets.js';
 import { DEFAULT_STATISTICS, METHODS, protocolData, protocolEstimates, type ProtocolData, type StatisticsSettings } from './figures.js';
@@ -12,6 +12,8 @@ export interface JudgeOptions {
   interrupted?: boolean;
   /** `run --aa`: judge that identical variants are not told apart instead of judging the budgets. */
   aa?: boolean;
+  /** A part of the run broke and it stopped early (result.json `fault`): invalid, never a pass. */
+  fault?: RunFault;
 }
 
 /** The scenario's statistics settings; documents written before they existed get the defaults. */
@@ -71,6 +73,13 @@ export function judge(scenario: Scenario, protocols: ProtocolResult[], options: 
     }
   }
   if (aa) checks = aaChecks(data, settings.confidence);
+  const { fault } = options;
+  if (fault !== undefined) {
+    validity.unshift({
+      protocol: fault.protocol, variant: fault.variant, round: fault.round, rule: 'fault',
+      detail: `the run stopped in ${fault.protocol}/${fault.variant} round ${fault.round + 1}: ${fault.message} [${fault.code}]; later rounds were not run`,
+    });
+  }
 
   const thinEvidence = data.filter((d) => d.rounds < MIN_ROUNDS).map((d) => ({ protocol: d.protocol.name, rounds: d.rounds }));
   let status: Verdict['status'];

@@ -17,7 +17,13 @@ export function validityProblems(protocol: ProtocolResult, config: ProtocolConfi
       const where = `${protocol.name}/${variant} round ${round.round + 1}`;
       const total = round.count + round.errors;
       const errorRate = total === 0 ? 1 : round.errors / total;
-      if (errorRate > validity.maxErrorRate) {
+      if (total === 0) {
+        // Nothing completed, nothing failed: every connection hung on a target that stopped answering. Not "0 errors".
+        problems.push({
+          protocol: protocol.name, variant, round: round.round, rule: 'maxErrorRate',
+          detail: `${where}: no request completed or failed — the target stopped answering (every connection hung)`,
+        });
+      } else if (errorRate > validity.maxErrorRate) {
         problems.push({
           protocol: protocol.name, variant, round: round.round, rule: 'maxErrorRate',
           detail: `${where}: ${pct(errorRate)} of requests failed (${round.errors}/${total}); allowed ${pct(validity.maxErrorRate)}`,

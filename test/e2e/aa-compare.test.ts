@@ -90,6 +90,6 @@ describe('run --aa and compare (e2e, real echo processes + real HAProxy pair)', 
     writeFileSync(v2, JSON.stringify({ ...(JSON.parse(readFileSync(join(cand, 'result.json'), 'utf8')) as object), schemaVersion: 3 }));
     const mismatch = await runCli(['compare', join(base, 'result.json'), v2]);
     expect(mismatch.code).toBe(3);
-    expect(mismatch.stderr).toMatch(/candidate: result schema version 3; this meshbench reads version 2/);
+    expect(mismatch.stderr).toMatch(/v2\.json: result schema version 3; this meshbench reads version 2/); // read and checked before comparing
   });
 });

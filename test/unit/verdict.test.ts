@@ -88,6 +88,24 @@ describe('verdict on interval histograms', () => {
     expect(v.status).toBe('inconclusive');
   });
 
+  it('a run that stopped on a fault is invalid, whatever its figures, and says where and why first', () => {
+    const fault = { round: 1, protocol: 'http1' as const, variant: 'meshed', code: 'MB_ENV_FAILED', message: 'server-sidecar (haproxy) is gone (signal SIGKILL)' };
+    const v = judgeRun(scenario(), [protocol({ p99Ms: 1 }, { p99Ms: 1 })], { fault });
+    expect(v.status).toBe('inconclusive');
+    expect(v.validity[0]).toMatchObject({ rule: 'fault', protocol: 'http1', variant: 'meshed', round: 1 });
+    expect(v.reasons[0]).toBe('invalid: the run stopped in http1/meshed round 2: server-sidecar (haproxy) is gone (signal SIGKILL) [MB_ENV_FAILED]; later rounds were not run');
+  });
+
+  it('a round where nothing completed or failed is a target that stopped answering, not "0 % failed"', () => {
+    const silent = protocol({ p99Ms: 1 }, { p99Ms: 1 });
+    const meshed = silent.variants['meshed'];
+    const first = meshed?.rounds[0];
+    if (first !== undefined) Object.assign(first, { count: 0, errors: 0 });
+    const v = judgeRun(scenario(), [silent]);
+    expect(v.status).toBe('inconclusive');
+    expect(v.reasons).toContain('invalid: http1/meshed round 1: no request completed or failed — the target stopped answering (every connection hung)');
+  });
+
   it('a scenario without budgets is rejected, and judged never a pass (an older document)', () => {
     expect(() => scenario({ budgets: {} })).toThrow(expect.objectContaining({ problems: [expect.stringMatching(/^budgets: no latency budget/)] }));
     const s = scenario();
