@@ -130,6 +130,7 @@ async function closedPort(): Promise<number> {
 function targetFor(protocol: Protocol, httpPort: number, grpcPort: number, query = ''): string {
   switch (protocol) {
     case 'http1':
+    case 'http2':
       return `http://127.0.0.1:${httpPort}/echo${query}`;
     case 'websocket':
       return `ws://127.0.0.1:${httpPort}/echo`;
@@ -140,7 +141,7 @@ function targetFor(protocol: Protocol, httpPort: number, grpcPort: number, query
   }
 }
 
-const PROTOCOLS: readonly Protocol[] = ['http1', 'grpc-bidi', 'grpc-unary', 'websocket'];
+const PROTOCOLS: readonly Protocol[] = ['http1', 'grpc-bidi', 'grpc-unary', 'websocket', 'http2'];
 const PAYLOAD = 256;
 
 let echo: EchoServers;
@@ -237,7 +238,7 @@ describe.each(PROTOCOLS)('%s driver', (protocol) => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const result = await drivers[protocol].probe(options(protocol, undefined, { traceparent }), 5000);
     expect(result.headers['x-echo-traceparent']).toBe(traceparent);
-    expect(result.status).toBe(protocol === 'http1' ? 200 : protocol === 'websocket' ? 101 : 'OK');
+    expect(result.status).toBe(protocol === 'http1' || protocol === 'http2' ? 200 : protocol === 'websocket' ? 101 : 'OK');
   });
 
   it('probe() rejects when nothing listens', async () => {
