@@ -26,16 +26,16 @@ export function progressReporter(stream: NodeJS.WriteStream, quiet: boolean): (e
         break;
       case 'round-start': {
         const rounds = event.roundsInLoad > 1 ? `rounds ${event.round + 1}–${event.round + event.roundsInLoad}/${event.rounds}` : `round ${event.round + 1}/${event.rounds}`;
-        where = `[${event.step}/${event.steps}] ${rounds} ${event.protocol}`;
-        label = `${where} ${event.variant}`;
+        where = `[${event.step}/${event.steps}] ${rounds}`; // protocols driven together share it
+        label = `${where} ${event.protocol} ${event.variant}`;
         line(`${label} starting`);
         break;
       }
       case 'progress':
-        line(`${label} ${(event.elapsedMs / 1000).toFixed(1)} s  ${event.rateHz.toFixed(0)} req/s  p99 ${(event.p99Us / 1000).toFixed(3)} ms`);
+        line(`${where} ${event.protocol} ${event.variant} ${(event.elapsedMs / 1000).toFixed(1)} s  ${event.rateHz.toFixed(0)} req/s  p99 ${(event.p99Us / 1000).toFixed(3)} ms`);
         break;
       case 'round-end':
-        if (!tty && !quiet) stream.write(`${where} ${event.variant}: ${event.count} ok, ${event.errors} errors, p99 ${(event.p99Us / 1000).toFixed(3)} ms\n`);
+        if (!tty && !quiet) stream.write(`${where} ${event.protocol} ${event.variant}: ${event.count} ok, ${event.errors} errors, p99 ${(event.p99Us / 1000).toFixed(3)} ms\n`);
         break;
     }
   };
