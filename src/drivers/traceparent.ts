@@ -14,20 +14,20 @@ export const TRACEPARENT_LENGTH = 55;
 export const TRACEPARENT_PLACEHOLDER = '00-' + '0'.repeat(32) + '-' + '0'.repeat(16) + '-01';
 
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
-const seed = randomBytes(16);
-let s0 = seed.readUInt32LE(0) | 1;
-let s1 = seed.readUInt32LE(4);
-let s2 = seed.readUInt32LE(8);
-let s3 = seed.readUInt32LE(12);
+/** The generator's state in a typed array: 32-bit words stay unboxed (a module-level number above 2^31 would not). */
+const state = new Uint32Array(randomBytes(16).buffer.slice(0, 16));
+state[0] = (state[0] as number) | 1;
 
 /** The next 32 random bits (xorshift128, Marsaglia 2003). */
 function next32(): number {
-  const t = s0 ^ (s0 << 11);
-  s0 = s1;
-  s1 = s2;
-  s2 = s3;
-  s3 = (s3 ^ (s3 >>> 19) ^ (t ^ (t >>> 8))) >>> 0;
-  return s3;
+  let t = state[0] as number;
+  t ^= t << 11;
+  state[0] = state[1] as number;
+  state[1] = state[2] as number;
+  const s3 = state[3] as number;
+  state[2] = s3;
+  state[3] = s3 ^ (s3 >>> 19) ^ (t ^ (t >>> 8));
+  return state[3] as number;
 }
 
 function writeHex(buffer: Uint8Array, at: number, words: number): void {
