@@ -50,7 +50,7 @@ interface Endpoint {
   tls: tls.ConnectionOptions | null;
 }
 
-const parseHttpTarget = (target: string): URL => parseTarget(target, 'http1', ['http:', 'https:'], 'http://host:port/path (or https://)');
+const parseHttpTarget = (target: string, protocol: 'http1' | 'http2' = 'http1'): URL => parseTarget(target, protocol, ['http:', 'https:'], 'http://host:port/path (or https://)');
 
 function hostOf(url: URL): string {
   return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
@@ -131,7 +131,7 @@ export interface RequestParts {
  * under a traffic mix (`options.mix`), its pool, one request per slot (mix.ts).
  */
 export function requestsOf(options: DriverOptions, protocol: 'http1' | 'http2' = 'http1'): RequestParts[] {
-  const target = parseTarget(options.target, protocol, ['http:', 'https:'], 'http://host:port/path (or https://)');
+  const target = parseHttpTarget(options.target, protocol);
   let parts: RequestParts[];
   if (options.requests === undefined || options.requests.length === 0) {
     const body = bodyOf(options);
