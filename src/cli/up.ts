@@ -46,6 +46,7 @@ export function renderUp(info: UpInfo, protoDirectory: string = protoDir): strin
   lines.push('Try:');
   lines.push(`  curl -si ${target('meshed', 'http1')}  # x-echo-x-forwarded-client-cert: the identity sidecar B verified`);
   lines.push(`  curl -si ${target('unmeshed', 'http1')}`);
+  if (target('meshed', 'http2') !== '') lines.push(`  curl -si --http2-prior-knowledge ${target('meshed', 'http2')}  # h2c to sidecar A, h2 between the sidecars`);
   lines.push(`  curl -si --cacert ${b.caFile} --cert ${b.clientPem} https://${b.address}/  # straight to sidecar B with the client's identity`);
   const grpc = target('meshed', 'grpc-unary') || target('meshed', 'grpc-bidi');
   if (grpc !== '') {
