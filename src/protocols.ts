@@ -1,5 +1,5 @@
-/** The protocols meshbench drives. One driver per protocol (src/drivers/). */
-export const PROTOCOLS = ['http1', 'grpc-bidi', 'grpc-unary', 'websocket'] as const;
+/** The protocols meshbench drives. One driver per protocol (src/drivers/). http2: HTTP/2 without gRPC (h2c, or h2 over TLS). */
+export const PROTOCOLS = ['http1', 'grpc-bidi', 'grpc-unary', 'websocket', 'http2'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 /**

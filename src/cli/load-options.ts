@@ -67,7 +67,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 
 export function addLoadOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--protocol <name>', 'protocol (default: from the URL scheme — ws(s):// websocket, grpc(s):// grpc-bidi, else http1)').choices(PROTOCOLS))
+    .addOption(new Option('--protocol <name>', 'protocol (default: from the URL scheme — ws(s):// websocket, grpc(s):// grpc-bidi, else http1; http2: h2c for http://, h2 for https://)').choices(PROTOCOLS))
     .option('-c, --connections <n>', 'connections (or gRPC streams)', int('--connections', 1), 16)
     .option('-r, --rate <hz>', 'open loop at this total rate (per target); without it, closed loop', positive('--rate'))
     .option('-d, --duration <s>', 'measured seconds', positive('--duration'), 10)
@@ -141,8 +141,8 @@ export function requestSetup(targets: readonly string[], flags: LoadFlags, sever
   }
   const mix = requestMix(targets, flags, protocol, severalOrigins, method, body);
   if (mix !== undefined) driverOptions.requests = mix;
-  if ((flags.weights !== undefined || flags.requests !== undefined || flags.method !== undefined || flags.expectStatus !== undefined) && protocol !== 'http1') {
-    throw new MeshbenchError('MB_BAD_ARGUMENT', `-m, --weights, --requests and --expect-status are for HTTP/1.1 targets, not ${protocol}`);
+  if ((flags.weights !== undefined || flags.requests !== undefined || flags.method !== undefined || flags.expectStatus !== undefined) && protocol !== 'http1' && protocol !== 'http2') {
+    throw new MeshbenchError('MB_BAD_ARGUMENT', `-m, --weights, --requests and --expect-status are for HTTP targets (http1, http2), not ${protocol}`);
   }
   if (flags.proto !== undefined || flags.call !== undefined) {
     if (protocol !== 'grpc-bidi' && protocol !== 'grpc-unary') throw new MeshbenchError('MB_BAD_ARGUMENT', `--proto/--call are for gRPC targets (grpc://, grpcs:// or --protocol grpc-unary|grpc-bidi), not ${protocol}`);
@@ -183,7 +183,7 @@ function requestMix(targets: readonly string[], flags: LoadFlags, protocol: Prot
     if (flags.weights !== undefined) throw new MeshbenchError('MB_BAD_ARGUMENT', '--weights needs several URLs (one weight each)');
     return undefined;
   }
-  if (protocol !== 'http1') throw new MeshbenchError('MB_BAD_ARGUMENT', `several targets are for HTTP/1.1 (a weighted mix of URLs), not ${protocol}`);
+  if (protocol !== 'http1' && protocol !== 'http2') throw new MeshbenchError('MB_BAD_ARGUMENT', `several targets are for HTTP (a weighted mix of URLs), not ${protocol}`);
   const weights = flags.weights === undefined ? targets.map(() => 1) : flags.weights.split(',').map((w) => Number(w.trim()));
   if (weights.length !== targets.length) throw new MeshbenchError('MB_BAD_ARGUMENT', `--weights has ${weights.length} value(s) for ${targets.length} URLs: give one each, e.g. --weights ${targets.map(() => 1).join(',')}`);
   const origin = new URL(targets[0] ?? '').origin;

@@ -26,13 +26,13 @@ export function progressReporter(stream: NodeJS.WriteStream, quiet: boolean): (e
         break;
       case 'round-start': {
         const rounds = event.roundsInLoad > 1 ? `rounds ${event.round + 1}–${event.round + event.roundsInLoad}/${event.rounds}` : `round ${event.round + 1}/${event.rounds}`;
-        where = `[${event.step}/${event.steps}] ${rounds} ${event.protocol}`;
-        label = `${where} ${event.variant}`;
+        where = `[${event.step}/${event.steps}] ${rounds}`; // protocols driven together share it
+        label = `${where} ${event.protocol} ${event.variant}`;
         line(`${label} starting`);
         break;
       }
       case 'progress':
-        line(`${label} ${(event.elapsedMs / 1000).toFixed(1)} s  ${event.rateHz.toFixed(0)} req/s  p99 ${(event.p99Us / 1000).toFixed(3)} ms`);
+        line(`${where} ${event.protocol} ${event.variant} ${(event.elapsedMs / 1000).toFixed(1)} s  ${event.rateHz.toFixed(0)} req/s  p99 ${(event.p99Us / 1000).toFixed(3)} ms`);
         break;
       case 'fault':
         say(`stopped early: ${event.fault.protocol}/${event.fault.variant} round ${event.fault.round + 1}: ${event.fault.message} [${event.fault.code}]`);
@@ -43,8 +43,8 @@ export function progressReporter(stream: NodeJS.WriteStream, quiet: boolean): (e
       case 'round-end':
         if (tty || quiet) break;
         // a round where nothing came back is a target that stopped answering, not a clean "0 ok, 0 errors"
-        if (event.count + event.errors === 0) stream.write(`${where} ${event.variant}: nothing completed or failed — the target is not answering\n`);
-        else stream.write(`${where} ${event.variant}: ${event.count} ok, ${event.errors} errors, p99 ${(event.p99Us / 1000).toFixed(3)} ms\n`);
+        if (event.count + event.errors === 0) stream.write(`${where} ${event.protocol} ${event.variant}: nothing completed or failed — the target is not answering\n`);
+        else stream.write(`${where} ${event.protocol} ${event.variant}: ${event.count} ok, ${event.errors} errors, p99 ${(event.p99Us / 1000).toFixed(3)} ms\n`);
         break;
     }
   };

@@ -58,6 +58,7 @@ export function renderUp(info: UpInfo, protoDirectory: string = protoDir): strin
   lines.push('', 'Try:');
   lines.push(`  curl -si ${target('meshed', 'http1')}  # ${pair ? 'x-echo-x-forwarded-client-cert: the identity sidecar B verified' : 'x-echo-via: the one sidecar it passed'}${(info.topology?.hops ?? 1) > 1 ? '; x-echo-chain: every hop' : ''}`);
   lines.push(`  curl -si ${target('unmeshed', 'http1')}`);
+  if (target('meshed', 'http2') !== '') lines.push(`  curl -si --http2-prior-knowledge ${target('meshed', 'http2')}  # h2c to sidecar A${pair ? ', h2 between the sidecars' : ''}`);
   if (pair) lines.push(`  curl -si --cacert ${b.caFile} --cert ${b.clientPem} https://${b.address}/  # straight to sidecar B with the client's identity`);
   const grpc = target('meshed', 'grpc-unary') || target('meshed', 'grpc-bidi');
   if (grpc !== '') {

@@ -34,6 +34,53 @@ const scenarioBudgetsSchema = budgetsSchema
 /** Latency budgets: a scenario must set at least one (scenario-wide or in every protocol) to be judged on evidence. */
 export const LATENCY_BUDGETS = ['p99Ms', 'p99OverheadMs', 'p99OverheadRatio'] as const;
 
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'a header name (token characters only)');
+
+/** Body sizes as a distribution (src/drivers/mix.ts): a weighted list, or a lognormal clamped to [minBytes, maxBytes]. */
+export const sizeDistributionSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('weighted'),
+    sizes: z.array(z.strictObject({ bytes: z.int().min(0).max(MAX_BODY_BYTES), weight: z.int().min(1).max(10_000).default(1) })).min(1, 'list at least one size'),
+  }),
+  z
+    .strictObject({
+      kind: z.literal('lognormal'),
+      /** The median size: half the bodies are smaller. */
+      medianBytes: z.number().positive().max(MAX_BODY_BYTES),
+      /** The sd of ln(size): 0.5 is a narrow spread, 1.5 a long tail. */
+      sigma: z.number().positive().max(5),
+      minBytes: z.int().min(0).max(MAX_BODY_BYTES).default(0),
+      maxBytes: z.int().min(1).max(MAX_BODY_BYTES),
+    })
+    .refine((d) => d.minBytes <= d.medianBytes && d.medianBytes <= d.maxBytes, { message: 'needs minBytes ≤ medianBytes ≤ maxBytes', path: ['medianBytes'] }),
+]);
+
+/**
+ * A traffic mix (http1, http2): weighted requests (paths, methods, headers), payload and response sizes drawn
+ * from distributions, a fresh W3C traceparent per request. Precomputed into a pool of `poolSize` requests
+ * (seeded), which every connection walks: nothing is drawn or allocated per request.
+ */
+export const mixSchema = z.strictObject({
+  /** Requests sent in proportion to their weights, each to the target's origin; default: the protocol's path. */
+  requests: z
+    .array(z.strictObject({ path: z.string().startsWith('/'), method: z.string().regex(/^[A-Z]+$/, 'an upper-case HTTP method, e.g. GET').default('GET'), headers: z.record(headerName, z.string()).default({}), weight: z.int().min(1).max(10_000).default(1) }))
+    .min(1, 'list at least one request')
+    .refine((rs) => rs.reduce((a, r) => a + r.weight, 0) <= 10_000, { message: 'weights add up to more than 10000; scale them down (e.g. 30:10 as 3:1)' })
+    .optional(),
+  /** Request payload sizes, for requests whose method carries a body (not GET, HEAD, DELETE, OPTIONS). */
+  payload: sizeDistributionSchema.optional(),
+  /** Response sizes, asked of the echo with ?size=N. */
+  response: sizeDistributionSchema.optional(),
+  /** A fresh traceparent (random trace and span id, sampled) on every request. */
+  traceparent: z.boolean().default(false),
+  /** Seed of the pool's order. */
+  seed: z.int().min(0).max(2_147_483_647).default(1),
+  /** Requests precomputed; each connection walks them in order from its own place. */
+  poolSize: z.int().min(1).max(8192).default(1024),
+});
+export type MixConfig = z.infer<typeof mixSchema>;
+
 export const protocolSchema = z.strictObject({
   name: z.enum(PROTOCOLS),
   /** open: constant rate, latency from the intended send time (coordinated-omission corrected); closed: back to back. */
@@ -64,6 +111,10 @@ export const protocolSchema = z.strictObject({
   headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'a header name (token characters only)'), z.string()).default({}),
   /** Per-protocol budgets; fields given here override the scenario's budgets. */
   budgets: budgetsSchema.optional(),
+  /** http1, http2: a traffic mix (weighted requests, payload and response size distributions, traceparent). */
+  mix: mixSchema.optional(),
+  /** http2: concurrent streams per HTTP/2 connection (connections ÷ this many TCP connections). Default 1. */
+  streamsPerConnection: z.int().min(1).max(1000).optional(),
 });
 
 export const validitySchema = z.strictObject({
@@ -132,6 +183,7 @@ const targetsSchema = z.strictObject({
   'grpc-bidi': grpcTarget.optional(),
   'grpc-unary': grpcTarget.optional(),
   websocket: z.url({ protocol: /^wss?$/ }).optional(),
+  http2: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 /**
@@ -251,6 +303,11 @@ export const scenarioSchema = z
      */
     adHoc: z.boolean().optional(),
     pilot: pilotSchema.default({ windowS: 3600, blocksPerWindow: 12 }),
+    /**
+     * Drive every protocol at the same time (pairing: time): one service serving HTTP and gRPC together under
+     * load, each protocol still measured and judged on its own. Default: one protocol after the other.
+     */
+    together: z.boolean().default(false),
   })
   .superRefine((scenario, ctx) => {
     if (scenario.env.kind === 'kubernetes') checkKubernetesEnv(scenario.env, ctx);
@@ -258,12 +315,21 @@ export const scenarioSchema = z
       ctx.addIssue({ code: 'custom', path: ['pairing'], message: 'kubernetes runs each variant\'s generators in its own namespace, so variants cannot share one generator: use pairing: rounds' });
     }
     if (scenario.adHoc !== true) checkLatencyBudgets(scenario, ctx);
+    if (scenario.together && (scenario.pairing === 'rounds' || (scenario.pairing === undefined && scenario.env.kind === 'kubernetes'))) {
+      ctx.addIssue({ code: 'custom', path: ['together'], message: 'protocols run together only with pairing: time (local and static environments): remove together or set pairing: time' });
+    }
     const seen = new Set<string>();
     scenario.protocols.forEach((p, i) => {
       if (seen.has(p.name)) {
         ctx.addIssue({ code: 'custom', path: ['protocols', i, 'name'], message: `"${p.name}" appears twice; list each protocol once` });
       }
       seen.add(p.name);
+      if (p.mix !== undefined && p.name !== 'http1' && p.name !== 'http2') {
+        ctx.addIssue({ code: 'custom', path: ['protocols', i, 'mix'], message: `a traffic mix is for http1 and http2, not ${p.name}: remove it or use payloadBytes` });
+      }
+      if (p.streamsPerConnection !== undefined && p.name !== 'http2') {
+        ctx.addIssue({ code: 'custom', path: ['protocols', i, 'streamsPerConnection'], message: `streams per connection are for http2, not ${p.name}` });
+      }
       if (p.workers > p.connections) {
         ctx.addIssue({ code: 'custom', path: ['protocols', i, 'workers'], message: `workers (${p.workers}) must not exceed connections (${p.connections})` });
       }

@@ -1,4 +1,5 @@
 import type { Protocol } from '../protocols.js';
+import type { TrafficMix } from './mix.js';
 
 /**
  * The one driver interface. A driver speaks one protocol to one target; the load loop (src/load) owns
@@ -105,6 +106,10 @@ export interface DriverOptions {
   echoCheck?: boolean;
   /** gRPC: any service from its .proto instead of the echo (ghz-like). */
   grpcCall?: GrpcCallOptions;
+  /** http1, http2: drawn payload and response sizes and a fresh traceparent per request (mix.ts). */
+  mix?: TrafficMix;
+  /** http2: concurrent streams per HTTP/2 connection (logical connections share one in groups of this many). Default 1. */
+  streamsPerConnection?: number;
 }
 
 /** A gRPC method of any service, loaded from its .proto at run time (no compile step). */

@@ -15,9 +15,10 @@ import type {
   TlsOptions,
 } from './driver.js';
 import { Http1ResponseParser, type Http1ParserHandler } from './http1-parser.js';
-import { weightedOrder } from './mix.js';
+import { requestPool, weightedOrder } from './mix.js';
 import { DEFAULT_EXPECT_STATUS, isExpectedStatus, parseExpectStatus } from './status.js';
 import { parseTarget, tlsConnectOptions } from './target.js';
+import { freshTraceparent, TRACEPARENT, TRACEPARENT_LENGTH, TRACEPARENT_PLACEHOLDER, writeTraceparent } from './traceparent.js';
 
 /**
  * HTTP/1.1 on raw sockets. Requests are serialized once at create() and the same Buffers are written for
@@ -49,7 +50,7 @@ interface Endpoint {
   tls: tls.ConnectionOptions | null;
 }
 
-const parseHttpTarget = (target: string): URL => parseTarget(target, 'http1', ['http:', 'https:'], 'http://host:port/path (or https://)');
+const parseHttpTarget = (target: string, protocol: 'http1' | 'http2' = 'http1'): URL => parseTarget(target, protocol, ['http:', 'https:'], 'http://host:port/path (or https://)');
 
 function hostOf(url: URL): string {
   return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
@@ -64,10 +65,11 @@ function endpointOf(url: URL, options: TlsOptions | undefined): Endpoint {
 
 const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
-/** One serialized request, and whether its response has no body (HEAD). */
+/** One serialized request, whether its response has no body (HEAD), and where its traceparent value is (-1: none). */
 interface PreparedRequest {
   bytes: Buffer;
   bodiless: boolean;
+  traceAt: number;
 }
 
 /** The whole request, head and body, as one Buffer. `url` gives path, query and Host. */
@@ -116,7 +118,7 @@ function methodOf(options: DriverOptions, body: Uint8Array): string {
 }
 
 /** One request of a load, before serialization. */
-interface RequestParts {
+export interface RequestParts {
   url: URL;
   method: string;
   headers: Readonly<Record<string, string>>;
@@ -124,25 +126,42 @@ interface RequestParts {
   weight: number;
 }
 
-/** The requests of a load: the single one `options` describe, or each of its mix (paths on the target's origin). */
-function requestsOf(options: DriverOptions): RequestParts[] {
-  const target = parseHttpTarget(options.target);
+/**
+ * The requests of a load: the single one `options` describe, or each of its mix (paths on the target's origin);
+ * under a traffic mix (`options.mix`), its pool, one request per slot (mix.ts).
+ */
+export function requestsOf(options: DriverOptions, protocol: 'http1' | 'http2' = 'http1'): RequestParts[] {
+  const target = parseHttpTarget(options.target, protocol);
+  let parts: RequestParts[];
   if (options.requests === undefined || options.requests.length === 0) {
     const body = bodyOf(options);
-    return [{ url: target, method: methodOf(options, body), headers: options.headers, body, weight: 1 }];
+    parts = [{ url: target, method: methodOf(options, body), headers: options.headers, body, weight: 1 }];
+  } else {
+    parts = options.requests.map((r) => {
+      if (!r.path.startsWith('/')) throw new MeshbenchError('MB_BAD_ARGUMENT', `request path "${r.path}" must start with "/"`);
+      return { url: new URL(r.path, target), method: r.method, headers: { ...options.headers, ...r.headers }, body: r.body ?? new Uint8Array(0), weight: r.weight };
+    });
   }
-  return options.requests.map((r) => {
-    if (!r.path.startsWith('/')) throw new MeshbenchError('MB_BAD_ARGUMENT', `request path "${r.path}" must start with "/"`);
-    return { url: new URL(r.path, target), method: r.method, headers: { ...options.headers, ...r.headers }, body: r.body ?? new Uint8Array(0), weight: r.weight };
-  });
+  const mix = options.mix;
+  if (mix === undefined) return parts;
+  const pooled = parts.map((r) => ({ path: r.url.pathname + r.url.search, method: r.method, body: r.body, headers: mix.traceparent === true ? { ...r.headers, [TRACEPARENT]: TRACEPARENT_PLACEHOLDER } : r.headers }));
+  return requestPool(pooled, parts.map((r) => r.weight), mix).map((r) => ({ url: new URL(r.path, target), method: r.method, headers: r.headers, body: r.body, weight: 1 }));
 }
 
-/** Every request a connection sends, and the order it sends them in (one slot per unit of weight). */
+const TRACE_LINE = Buffer.from(`\r\n${TRACEPARENT}: ${TRACEPARENT_PLACEHOLDER}\r\n`, 'latin1');
+
+/** Every request a connection sends, and the order it sends them in (one slot per unit of weight; a mix's pool in order). */
 export function prepareRequests(options: DriverOptions): { requests: PreparedRequest[]; order: Uint16Array } {
   const parts = requestsOf(options);
+  const traced = options.mix?.traceparent === true;
+  const pooled = options.mix !== undefined;
   return {
-    requests: parts.map((r) => ({ bytes: serialize(r.url, r.method, r.headers, r.body), bodiless: r.method === 'HEAD' })),
-    order: parts.length === 1 ? new Uint16Array(1) : weightedOrder(parts.map((r) => r.weight)),
+    requests: parts.map((r) => {
+      const bytes = serialize(r.url, r.method, r.headers, r.body);
+      const line = traced ? bytes.indexOf(TRACE_LINE) : -1;
+      return { bytes, bodiless: r.method === 'HEAD', traceAt: line < 0 ? -1 : line + TRACEPARENT.length + 4 };
+    }),
+    order: parts.length === 1 ? new Uint16Array(1) : pooled ? Uint16Array.from(parts.keys()) : weightedOrder(parts.map((r) => r.weight)),
   };
 }
 
@@ -272,7 +291,18 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
     const request = requests[order[this.cursor] ?? 0] as PreparedRequest;
     if (++this.cursor === order.length) this.cursor = 0;
     this.parser.bodiless = request.bodiless;
+    if (request.traceAt >= 0) return this.sendTraced(socket, request);
     if (!this.writeDirect(socket, request.bytes)) socket.write(request.bytes); // same Buffers every time
+  }
+
+  /**
+   * A request with a fresh traceparent, written into the shared Buffer in place just before it goes to the
+   * kernel. Whatever the stream has to keep for later (a partial write, a queued or TLS write) is a copy, so a
+   * later rewrite by another connection cannot change bytes still waiting to be sent.
+   */
+  private sendTraced(socket: net.Socket, request: PreparedRequest): void {
+    writeTraceparent(request.bytes, request.traceAt);
+    if (!this.writeDirect(socket, request.bytes, true)) socket.write(Buffer.from(request.bytes));
   }
 
   /**
@@ -282,7 +312,7 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
    * (EAGAIN, EPIPE, no descriptor on this platform) returns false and the caller writes through the stream,
    * which queues the request or reports the error asynchronously. A partial write queues the rest.
    */
-  private writeDirect(socket: net.Socket, bytes: Buffer): boolean {
+  private writeDirect(socket: net.Socket, bytes: Buffer, copyRest = false): boolean {
     if (this.fd < 0 || socket.writableLength !== 0) return false;
     let written: number;
     try {
@@ -290,7 +320,7 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
     } catch {
       return false;
     }
-    if (written < bytes.length) socket.write(bytes.subarray(written));
+    if (written < bytes.length) socket.write(copyRest ? Buffer.from(bytes.subarray(written)) : bytes.subarray(written));
     return true;
   }
 
@@ -373,7 +403,8 @@ class Http1Driver implements Driver {
  * the load's single request, or the first of its mix: same method, body, headers and TLS options.
  */
 function probe(options: DriverOptions, timeoutMs: number): Promise<ProbeResult> {
-  const { url, method, headers, body } = requestsOf(options)[0] as RequestParts;
+  const { url, method, headers: prepared, body } = requestsOf(options)[0] as RequestParts;
+  const headers = options.mix?.traceparent === true ? { ...prepared, [TRACEPARENT]: freshTraceparent(Buffer.allocUnsafe(TRACEPARENT_LENGTH)) } : prepared;
   const secure = url.protocol === 'https:';
   const request = secure ? https.request : http.request;
   return new Promise((resolve, reject) => {

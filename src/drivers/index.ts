@@ -2,6 +2,7 @@ import type { Protocol } from '../protocols.js';
 import type { DriverModule } from './driver.js';
 import { grpcBidi, grpcUnary } from './grpc.js';
 import { http1 } from './http1.js';
+import { http2 } from './http2.js';
 import { websocket } from './websocket.js';
 
 /** One driver module per protocol; see driver.ts for the interface and its contract. */
@@ -10,6 +11,7 @@ export const drivers: Record<Protocol, DriverModule> = {
   'grpc-bidi': grpcBidi,
   'grpc-unary': grpcUnary,
   websocket,
+  http2,
 };
 
 export type { CompletionSink, Driver, DriverConnection, DriverModule, DriverOptions, ErrorKind, ProbeResult } from './driver.js';

@@ -2,7 +2,7 @@ import type { Protocol } from '../protocols.js';
 import type { DriverModule } from './driver.js';
 
 /**
- * The driver module of one protocol, importing only that driver (index.ts imports all four). Load workers
+ * The driver module of one protocol, importing only that driver (index.ts imports all five). Load workers
  * use it so an HTTP/1.1 worker does not load grpc-js, proto-loader and ws: less start-up CPU and memory
  * per worker thread.
  */
@@ -16,5 +16,7 @@ export async function loadDriver(protocol: Protocol): Promise<DriverModule> {
       return (await import('./grpc.js')).grpcUnary;
     case 'websocket':
       return (await import('./websocket.js')).websocket;
+    case 'http2':
+      return (await import('./http2.js')).http2;
   }
 }

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { ProtocolConfig } from '../config/schema.js';
-import type { LoadSpec } from './types.js';
+import type { DriverExtras, LoadSpec } from './types.js';
 
 /**
  * The load job of one protocol of a scenario against one target (per round and variant), or against several
@@ -8,7 +8,7 @@ import type { LoadSpec } from './types.js';
  * validity.lateThresholdMs) after its intended time counts as late.
  */
 export function loadSpec(config: ProtocolConfig, target: string, lateThresholdMs = 1, replicas?: readonly string[]): LoadSpec {
-  const at = (t: string): string => (config.name === 'http1' || config.name === 'websocket' ? withPath(t, config.path) : t);
+  const at = (t: string): string => (config.name === 'http1' || config.name === 'http2' || config.name === 'websocket' ? withPath(t, config.path) : t);
   return {
     protocol: config.name,
     target: at(target),
@@ -25,7 +25,21 @@ export function loadSpec(config: ProtocolConfig, target: string, lateThresholdMs
     intervalMs: 1000,
     maxRequests: 0,
     lateThresholdUs: Math.round(lateThresholdMs * 1000),
+    ...trafficOptions(config),
   };
+}
+
+/** What the drivers are told of the protocol's traffic mix and HTTP/2 streams (nothing when it sets neither). */
+function trafficOptions(config: ProtocolConfig): Pick<LoadSpec, 'driverOptions'> {
+  const options: DriverExtras = {};
+  if (config.streamsPerConnection !== undefined) options.streamsPerConnection = config.streamsPerConnection;
+  const mix = config.mix;
+  if (mix !== undefined) {
+    const { requests, ...traffic } = mix;
+    if (requests !== undefined) options.requests = requests;
+    options.mix = traffic;
+  }
+  return Object.keys(options).length === 0 ? {} : { driverOptions: options };
 }
 
 /** Replaces the target URL's path and query with the scenario's `path` unless it is the default "/". */

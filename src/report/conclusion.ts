@@ -8,6 +8,7 @@ export const PROTOCOL_LABEL: Record<Protocol, string> = {
   'grpc-bidi': 'gRPC streams',
   'grpc-unary': 'gRPC unary calls',
   websocket: 'websockets',
+  http2: 'HTTP/2',
 };
 
 const ms = (us: number) => (us / 1000).toFixed(2);

@@ -22,6 +22,6 @@ export function variantLanes(env: RunningEnv, order: readonly VariantName[], con
     if (v === undefined || target === undefined) return [];
     const extras: DriverExtras = { ...driverOptions, ...(v.tls === undefined ? {} : { tls: v.tls }) };
     const spec = loadSpec(config, target, lateThresholdMs, v.replicas?.[config.name]);
-    return [{ name, spec: Object.keys(extras).length > 0 ? { ...spec, driverOptions: extras } : spec }];
+    return [{ name, spec: Object.keys(extras).length > 0 ? { ...spec, driverOptions: { ...spec.driverOptions, ...extras } } : spec }];
   });
 }

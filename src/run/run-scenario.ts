@@ -85,46 +85,47 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     let interrupted = false;
     let fault: RunFault | undefined;
     passes: for (const pass of passes) {
-      for (const [index, config] of scenario.protocols.entries()) {
-        // ABBA: the order alternates — per round, who runs first (rounds); per protocol, who takes the first slot of each pair (time).
-        const order = variantLanes(env, variantOrder(variants, paired ? index : pass.round), config, scenario.validity.lateThresholdMs, options.driverOptions);
-        const groups = paired ? [order] : order.map((v) => [v]);
-        for (const group of groups) {
-          if (signal?.aborted) { interrupted = true; break passes; }
-          const label = group.map((v) => v.name).join(' + ');
-          onEvent?.({ type: 'round-start', round: pass.round, rounds: scenario.rounds, roundsInLoad: pass.rounds, protocol: config.name, variant: label, step: ++step, steps });
-          // A part of the env that died, or a load that broke, ends the run here (a fault): the rounds before it,
-          // and this round's load when it finished (its errors by kind), are kept; the run is invalid.
-          const at = { round: pass.round, protocol: config.name, variant: label };
-          const guard = <T>(work: () => Promise<T>, fallback: T): Promise<T> => work().catch((err: unknown) => {
-            if (!signal?.aborted) fault ??= runFault(at, err);
-            return fallback;
-          });
-          const proxiesBefore = await guard(() => Promise.all(group.map((v) => env.sampleProxies(v.name))), []);
-          await guard(async () => env.takeHiccups?.(), undefined); // what the env's processes saw between loads is not this load's
-          if (fault !== undefined) break passes;
-          const startedAt = new Date().toISOString();
-          const progress = (lane: number, p: LoadProgress): void => onEvent?.({ type: 'progress', protocol: config.name, variant: group[lane]?.name ?? label, ...p });
-          const first = group[0];
-          const loads = await guard(async () => env.runLoad === undefined
-            ? runLoads(group.map((v) => spec(config, v, pass)), signal, progress)
-            : first === undefined ? [] : [await env.runLoad(first.name, spec(config, first, pass), signal, (p) => progress(0, p))], []);
-          const envHiccups = (await guard(async () => env.takeHiccups?.(), undefined)) ?? {};
-          const proxiesAfter = await guard(() => Promise.all(group.map((v) => env.sampleProxies(v.name))), []);
-          if (signal?.aborted) { interrupted = true; break passes; } // a cut-short load is not comparable
-          group.forEach((v, lane) => {
-            const load = loads[lane];
-            if (load === undefined) return;
-            const position = paired ? lane : order.findIndex((o) => o.name === v.name);
-            const hiccups = { generator: load.hiccupHistogram, ...envHiccups };
-            keep(config, v.name, {
-              round: pass.round, rounds: pass.rounds, order: position, startedAt, load,
-              proxiesBefore: proxiesBefore[lane] ?? [], proxiesAfter: proxiesAfter[lane] ?? [], hiccups,
-            });
-            onEvent?.({ type: 'round-end', protocol: config.name, variant: v.name, count: load.count, errors: sumErrors(load.errors), p99Us: summarizeEncoded(load.histogram).p99 });
-          });
-          if (fault !== undefined) break passes;
+      for (const batch of loadBatches(scenario, env, variants, pass.round, options.driverOptions)) {
+        if (signal?.aborted) { interrupted = true; break passes; }
+        const names = [...new Set(batch.flatMap((u) => u.group.map((v) => v.name)))];
+        for (const { config, group } of batch) {
+          onEvent?.({ type: 'round-start', round: pass.round, rounds: scenario.rounds, roundsInLoad: pass.rounds, protocol: config.name, variant: group.map((v) => v.name).join(' + '), step: ++step, steps });
         }
+        // A part of the env that died, or a load that broke, ends the run here (a fault): the rounds before it,
+        // and this round's load when it finished (its errors by kind), are kept; the run is invalid.
+        const at = { round: pass.round, protocol: batch[0]?.config.name ?? protocols[0] ?? 'http1', variant: names.join(' + ') };
+        const guard = <T>(work: () => Promise<T>, fallback: T): Promise<T> => work().catch((err: unknown) => {
+          if (!signal?.aborted) fault ??= runFault(at, err);
+          return fallback;
+        });
+        const proxiesBefore = await guard(() => Promise.all(names.map((n) => env.sampleProxies(n))), []);
+        await guard(async () => env.takeHiccups?.(), undefined); // what the env's processes saw between loads is not this load's
+        if (fault !== undefined) break passes;
+        const startedAt = new Date().toISOString();
+        // Several protocols at once (together): each its own generator threads, started together.
+        const loads = await guard(() => Promise.all(batch.map(({ config, group }) => {
+          const progress = (lane: number, p: LoadProgress): void => onEvent?.({ type: 'progress', protocol: config.name, variant: group[lane]?.name ?? '', ...p });
+          const first = group[0];
+          return env.runLoad === undefined
+            ? runLoads(group.map((v) => spec(config, v, pass)), signal, progress)
+            : first === undefined ? Promise.resolve([]) : env.runLoad(first.name, spec(config, first, pass), signal, (p) => progress(0, p)).then((load) => [load]);
+        })), []);
+        const envHiccups = (await guard(async () => env.takeHiccups?.(), undefined)) ?? {};
+        const proxiesAfter = await guard(() => Promise.all(names.map((n) => env.sampleProxies(n))), []);
+        if (signal?.aborted) { interrupted = true; break passes; } // a cut-short load is not comparable
+        batch.forEach(({ config, group, order }, b) => group.forEach((v, lane) => {
+          const load = loads[b]?.[lane];
+          if (load === undefined) return;
+          const position = paired ? lane : order.findIndex((o) => o.name === v.name);
+          const hiccups = { generator: load.hiccupHistogram, ...envHiccups };
+          const i = names.indexOf(v.name);
+          keep(config, v.name, {
+            round: pass.round, rounds: pass.rounds, order: position, startedAt, load,
+            proxiesBefore: proxiesBefore[i] ?? [], proxiesAfter: proxiesAfter[i] ?? [], hiccups,
+          });
+          onEvent?.({ type: 'round-end', protocol: config.name, variant: v.name, count: load.count, errors: sumErrors(load.errors), p99Us: summarizeEncoded(load.histogram).p99 });
+        }));
+        if (fault !== undefined) break passes;
       }
     }
 
@@ -174,6 +175,28 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 /** What broke a run, where: the env's processes or the load, as result.json `fault`. */
 function runFault(at: Pick<RunFault, 'round' | 'protocol' | 'variant'>, err: unknown): RunFault {
   return { ...at, code: isMeshbenchError(err) ? err.code : 'unexpected', message: errorMessage(err) };
+}
+
+/** One protocol's lanes in one load: `group` runs now, `order` is the protocol's variant order this round. */
+interface BatchUnit {
+  config: ProtocolConfig;
+  order: Lane[];
+  group: Lane[];
+}
+
+/**
+ * The loads of one pass, in order, each a batch of protocol lanes started together: pairing time runs each
+ * protocol's variants at once (one batch per protocol, or one batch of every protocol when `together`);
+ * pairing rounds runs one variant of one protocol at a time. ABBA: the order alternates — per round, who runs
+ * first (rounds); per protocol, who takes the first slot of each pair (time).
+ */
+function loadBatches(scenario: Scenario, env: RunningEnv, variants: VariantName[], round: number, extras: DriverExtras | undefined): BatchUnit[][] {
+  const paired = scenario.pairing === 'time';
+  const units = scenario.protocols.flatMap((config, index) => {
+    const order = variantLanes(env, variantOrder(variants, paired ? index : round), config, scenario.validity.lateThresholdMs, extras);
+    return (paired ? [order] : order.map((v) => [v])).map((group) => ({ config, order, group }));
+  });
+  return paired && scenario.together ? [units] : units.map((u) => [u]);
 }
 
 /** What the drivers were told beyond the scenario (`meshbench ab`), as result.json facts: no bodies, no keys. */

@@ -6,6 +6,7 @@ import { CONTINUE_100, KEEP_ALIVE_TIMEOUT_MS, startDateClock, writeResponseHead 
 import { HttpRequestParser, METHOD_HEAD, type HttpRequestSink, type RequestHead } from './http-server-parser.js';
 import { fillerBytes, MAX_PAYLOAD_BYTES } from './limits.js';
 import type { DelayQueue } from './delay.js';
+import { createHttp2Echo, isHttp2Preface } from './http2-echo.js';
 import { acceptWebsocket, WebsocketSession, type FrameOutput } from './websocket.js';
 
 /**
@@ -41,13 +42,27 @@ const OUTPUT_INITIAL_BYTES = 4 * 1024;
 export function createHttpEcho(planted?: DelayQueue): HttpEcho {
   startDateClock();
   const connections = new Set<EchoConnection>();
+  const h2 = createHttp2Echo(planted);
+  // A connection opening with the HTTP/2 preface is h2c (http2-echo.ts); any other is HTTP/1.1 (or a websocket).
+  const unread = new Set<Socket>();
   const server = createServer({ noDelay: true }, (socket) => {
-    connections.add(new EchoConnection(socket, connections, planted));
+    unread.add(socket);
+    socket.on('error', ignore);
+    socket.once('close', () => unread.delete(socket));
+    socket.once('data', (first: Buffer) => {
+      unread.delete(socket);
+      if (isHttp2Preface(first)) return h2.accept(socket, first);
+      const connection = new EchoConnection(socket, connections, planted);
+      connections.add(connection);
+      connection.receive(first);
+    });
   });
   return {
     server,
     destroyConnections(): void {
+      for (const socket of unread) socket.destroy();
       for (const connection of connections) connection.socket.destroy();
+      h2.destroySessions();
     },
   };
 }
@@ -88,6 +103,11 @@ class EchoConnection implements HttpRequestSink, FrameOutput {
       connections.delete(this);
       if (this.delayTimer !== undefined) clearTimeout(this.delayTimer);
     });
+  }
+
+  /** The connection's first read (taken by createHttpEcho to tell HTTP/1.1 from HTTP/2). */
+  receive(first: Buffer): void {
+    this.onData(first);
   }
 
   private readonly onData = (chunk: Buffer): void => {

@@ -40,7 +40,7 @@ describe('meshbench up', () => {
     try {
       const targets = (name: string) => info.variants.find((v) => v.name === name)?.targets ?? {};
       for (const name of ['unmeshed', 'meshed']) {
-        expect(Object.keys(targets(name)).sort()).toEqual(['grpc-bidi', 'grpc-unary', 'http1', 'websocket']);
+        expect(Object.keys(targets(name)).sort()).toEqual(['grpc-bidi', 'grpc-unary', 'http1', 'http2', 'websocket']);
       }
       // The meshed path carries the identity sidecar B verified; the unmeshed one none.
       expect((await get(targets('meshed').http1 ?? ''))['x-echo-x-forwarded-client-cert']).toMatch(/URI=spiffe:\/\//);

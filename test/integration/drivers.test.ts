@@ -130,6 +130,7 @@ async function closedPort(): Promise<number> {
 function targetFor(protocol: Protocol, httpPort: number, grpcPort: number, query = ''): string {
   switch (protocol) {
     case 'http1':
+    case 'http2':
       return `http://127.0.0.1:${httpPort}/echo${query}`;
     case 'websocket':
       return `ws://127.0.0.1:${httpPort}/echo`;
@@ -140,7 +141,7 @@ function targetFor(protocol: Protocol, httpPort: number, grpcPort: number, query
   }
 }
 
-const PROTOCOLS: readonly Protocol[] = ['http1', 'grpc-bidi', 'grpc-unary', 'websocket'];
+const PROTOCOLS: readonly Protocol[] = ['http1', 'grpc-bidi', 'grpc-unary', 'websocket', 'http2'];
 const PAYLOAD = 256;
 
 let echo: EchoServers;
@@ -237,7 +238,7 @@ describe.each(PROTOCOLS)('%s driver', (protocol) => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const result = await drivers[protocol].probe(options(protocol, undefined, { traceparent }), 5000);
     expect(result.headers['x-echo-traceparent']).toBe(traceparent);
-    expect(result.status).toBe(protocol === 'http1' ? 200 : protocol === 'websocket' ? 101 : 'OK');
+    expect(result.status).toBe(protocol === 'http1' || protocol === 'http2' ? 200 : protocol === 'websocket' ? 101 : 'OK');
   });
 
   it('probe() rejects when nothing listens', async () => {
@@ -373,5 +374,49 @@ describe('grpc specifics', () => {
     await Promise.all(conns.map((c) => c.close()));
     await driver.close();
     await proxy.close();
+  });
+});
+
+describe('http2 specifics', () => {
+  const target = (port: number, query = ''): string => `http://127.0.0.1:${port}/echo${query}`;
+
+  it('multiplexes logical connections onto one HTTP/2 connection per streamsPerConnection', async () => {
+    const proxy = await startKillProxy(echo.httpPort);
+    const driver = drivers.http2.create({ target: target(proxy.port), payloadBytes: 8, headers: {}, streamsPerConnection: 4 });
+    const sink = new TestSink();
+    const conns = await Promise.all(Array.from({ length: 10 }, (_, i) => driver.connect(i, sink)));
+    expect(await Promise.all(conns.map((c, i) => sink.roundTrip(c, i)))).toEqual(Array(10).fill('ok'));
+    expect(proxy.accepted).toBe(3);
+    await Promise.all(conns.map((c) => c.close()));
+    await driver.close();
+    await proxy.close();
+  });
+
+  it.each([
+    ['?status=500', undefined, 'status'],
+    ['?status=404', '2xx,404', 'ok'],
+    ['?size=70000', undefined, 'ok'],
+  ])("the echo's %s with expectStatus %s → %s, and the connection is kept", async (query, expectStatus, expected) => {
+    const driver = drivers.http2.create({ target: target(echo.httpPort, query), payloadBytes: 16, headers: {}, ...(expectStatus === undefined ? {} : { expectStatus }) });
+    const sink = new TestSink();
+    const connection = await driver.connect(0, sink);
+    expect(await sink.roundTrip(connection, 0)).toBe(expected);
+    expect(await sink.roundTrip(connection, 0)).toBe(expected);
+    await connection.close();
+    await driver.close();
+  });
+
+  it('under a traffic mix, each probe carries a fresh traceparent (the echo reflects each)', async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 5; i++) {
+      const result = await drivers.http2.probe({ target: target(echo.httpPort), payloadBytes: 0, headers: {}, mix: { traceparent: true, seed: 1, poolSize: 8 } }, 5000);
+      seen.add(result.headers['x-echo-traceparent'] ?? '');
+    }
+    expect([...seen].every((t) => /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/.test(t))).toBe(true);
+    expect(seen.size).toBe(5);
+  });
+
+  it('refuses a connection-specific header, naming it', () => {
+    expect(() => drivers.http2.create({ target: target(1), payloadBytes: 0, headers: { Connection: 'keep-alive' } })).toThrow(/header "Connection" .*HTTP\/2 forbids it/);
   });
 });

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import http2, { type ClientHttp2Session } from 'node:http2';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -211,5 +212,51 @@ describe('echo on the wire', () => {
       expect(statuses(bytes.toString())).toEqual([400]);
       expect(closed).toBe(true);
     });
+  });
+});
+
+describe('echo over HTTP/2 (h2c, prior knowledge, on the HTTP port)', () => {
+  let servers: EchoServers;
+  let session: ClientHttp2Session;
+  beforeAll(async () => {
+    servers = await startEchoServers({});
+    session = http2.connect(`http://127.0.0.1:${servers.httpPort}`);
+  });
+  afterAll(async () => {
+    session.close();
+    await servers.close();
+  });
+
+  function request(headers: Record<string, string>, body?: Buffer): Promise<{ headers: Record<string, unknown>; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const stream = session.request(headers, { endStream: body === undefined });
+      const chunks: Buffer[] = [];
+      let head: Record<string, unknown> = {};
+      stream.on('response', (h) => (head = h));
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => resolve({ headers: head, body: Buffer.concat(chunks) }));
+      stream.on('error', reject);
+      if (body !== undefined) stream.end(body);
+    });
+  }
+
+  it.each([
+    ['POST echoes the body', { ':method': 'POST', ':path': '/a' }, Buffer.from('hello h2'), 200, 'hello h2'],
+    ['?size=N answers N bytes', { ':method': 'GET', ':path': '/a?size=5' }, undefined, 200, 'xxxxx'],
+    ['?status=503 answers it', { ':method': 'GET', ':path': '/?status=503' }, undefined, 503, ''],
+    ['HEAD has no body', { ':method': 'HEAD', ':path': '/?size=10' }, undefined, 200, ''],
+    ['a bad parameter gets 400 saying what to fix', { ':method': 'GET', ':path': '/?size=x' }, undefined, 400, 'meshbench echo: query parameter size must be an integer 0..16777216, got "x"\n'],
+  ])('%s', async (_label, headers, body, status, text) => {
+    const reply = await request(headers, body);
+    expect(reply.headers[':status']).toBe(status);
+    expect(reply.body.toString()).toBe(text);
+  });
+
+  it('reflects the mesh and trace headers, and HTTP/1.1 on the same port still works', async () => {
+    const reply = await request({ ':method': 'GET', ':path': '/', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'x-request-id': 'r1' });
+    expect(reply.headers['x-echo-traceparent']).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    expect(reply.headers['x-echo-x-request-id']).toBe('r1');
+    const { stdout } = await run('curl', ['-s', '-d', 'h1', `http://127.0.0.1:${servers.httpPort}/`]);
+    expect(stdout).toBe('h1');
   });
 });

@@ -96,7 +96,7 @@ describe('local env, http (L7) sidecars', () => {
 
   it('proves every protocol: unmeshed shows no marker, meshed carries xfcc', async () => {
     const records = await provePaths(env, [...PROTOCOLS]);
-    expect(records).toHaveLength(8);
+    expect(records).toHaveLength(2 * PROTOCOLS.length);
     for (const r of records) expect(r.ok, `${r.variant}/${r.protocol}: ${r.detail}`).toBe(true);
     for (const r of records.filter((x) => x.variant === 'meshed')) {
       expect(r.marker).toContain('Subject="CN=meshbench-client,O=meshbench"');
@@ -118,6 +118,7 @@ describe('local env, http (L7) sidecars', () => {
       websocket: `ws://127.0.0.1:${env.plan.clientPorts.http}/`,
       'grpc-bidi': `127.0.0.1:${env.plan.clientPorts.http}`,
       'grpc-unary': `127.0.0.1:${env.plan.clientPorts.http}`,
+      http2: `http://127.0.0.1:${env.plan.clientPorts.http}/`,
     });
     expect(meshed?.expect).toEqual({ kind: 'header', header: 'x-forwarded-client-cert' });
     expect(unmeshed?.expect).toEqual({ kind: 'none' });

@@ -16,6 +16,7 @@ function targetsOf(httpPort: number, grpcPort: number): StaticEnvConfig['variant
     websocket: `ws://127.0.0.1:${httpPort}/`,
     'grpc-bidi': `127.0.0.1:${grpcPort}`,
     'grpc-unary': `grpc://127.0.0.1:${grpcPort}`,
+    http2: `http://127.0.0.1:${httpPort}/`,
   };
 }
 

@@ -88,6 +88,7 @@ export function targetsOf(plan: K8sPlan, v: VariantPlan): Record<Protocol, strin
     'grpc-bidi': `${host}:${ECHO_GRPC_PORT}`,
     'grpc-unary': `${host}:${ECHO_GRPC_PORT}`,
     websocket: `ws://${host}:${ECHO_WS_PORT}/`,
+    http2: `http://${host}:${ECHO_HTTP_PORT}/`,
   };
 }
 

@@ -245,7 +245,7 @@ async function startChain(set: ProcessSet, config: LocalEnvConfig, dir: string, 
 /** Per protocol, the address of every replica (ports: what each replica listens on for that path). */
 function replicaTargets(protocols: readonly Protocol[], ports: readonly { httpPort: number; grpcPort: number }[]): Pick<VariantTargets, 'targets' | 'replicas'> {
   const at = (p: Protocol, { httpPort, grpcPort }: { httpPort: number; grpcPort: number }): string =>
-    p === 'http1' ? `http://${HOST}:${httpPort}/` : p === 'websocket' ? `ws://${HOST}:${httpPort}/` : `${HOST}:${grpcPort}`;
+    p === 'http1' || p === 'http2' ? `http://${HOST}:${httpPort}/` : p === 'websocket' ? `ws://${HOST}:${httpPort}/` : `${HOST}:${grpcPort}`;
   const targets: Partial<Record<Protocol, string>> = {};
   const replicas: Partial<Record<Protocol, string[]>> = {};
   for (const p of protocols) {
