@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseScenario } from '../../src/config/load.js';
 import type { Scenario } from '../../src/config/schema.js';
 import { parseOutputLog } from '../../src/envs/kubernetes/generator.js';
+import { startKubernetesEnv } from '../../src/envs/kubernetes/index.js';
 import { isMeshbenchError } from '../../src/errors.js';
 import { decodeHistogram } from '../../src/histograms/index.js';
 import { runScenario } from '../../src/run/run-scenario.js';
@@ -125,6 +126,23 @@ describe('kubernetes env against the API stand-in', () => {
     expect(String(err)).toContain('unmeshed/http1: mesh marker x-forwarded-client-cert came back');
     expect(api.requests.some((r) => r.includes('/jobs/load-'))).toBe(false); // no load before proof
     expectCleanedUp(api);
+  });
+
+  it('a namespace that already exists (409) is an error naming it, and is left alone', async () => {
+    const { api, kubeconfig } = await startStandin();
+    // someone else's namespace with the name the run would take (e.g. another tool, or a labelled look-alike)
+    const theirs = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshbench-taken-meshed', labels: { 'app.kubernetes.io/managed-by': 'meshbench', 'meshbench.dev/run': 'taken', team: 'other' } } };
+    api.seed('namespaces', theirs);
+    const { env } = k8sScenario(kubeconfig);
+    if (env.kind !== 'kubernetes') throw new Error('unreachable');
+    const err: unknown = await startKubernetesEnv(env, ['http1'], undefined, { runId: 'taken' }).catch((e: unknown) => e);
+    expect(isMeshbenchError(err) && err.code).toBe('MB_ENV_FAILED');
+    expect(String(err)).toContain('Namespace meshbench-taken-meshed already exists and meshbench did not create it');
+    // namespaces are created (POST), never force-applied; the run's own unmeshed namespace is gone, theirs untouched
+    expect(api.requests.some((r) => r.startsWith('PATCH /api/v1/namespaces/'))).toBe(false);
+    expect(api.requests.filter((r) => r.startsWith('POST /api/v1/namespaces'))).toHaveLength(2);
+    expect(api.list('namespaces').map((n) => n.metadata.name).sort()).toEqual(['istio-system', 'meshbench-taken-meshed', 'team-payments']);
+    expect(api.list('namespaces').find((n) => n.metadata.name === 'meshbench-taken-meshed')?.metadata.labels?.['team']).toBe('other');
   });
 
   it('missing metrics API: a clear error before anything is created', async () => {

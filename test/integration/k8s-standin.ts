@@ -142,6 +142,8 @@ export class ApiStandin {
       switch (req.method) {
         case 'PATCH':
           return this.apply(res, plural, ns, name, req.headers['content-type'], url.searchParams, body);
+        case 'POST':
+          return this.create(res, plural, ns, url.searchParams, body);
         case 'GET':
           if (name !== undefined) {
             const o = this.objects.get(this.key(plural, ns, name));
@@ -169,7 +171,7 @@ export class ApiStandin {
   private discovery(res: ServerResponse, groupVersion: string): void {
     const resources = Object.entries(RESOURCES)
       .filter(([, r]) => r.group === groupVersion)
-      .map(([name, r]) => ({ name, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'list', 'watch', 'patch', 'delete'] }));
+      .map(([name, r]) => ({ name, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: ['create', 'get', 'list', 'watch', 'patch', 'delete'] }));
     this.send(res, 200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources });
   }
 
@@ -187,6 +189,16 @@ export class ApiStandin {
     this.send(res, existing === undefined ? 201 : 200, merged);
     if (existing === undefined && plural === 'deployments') setTimeout(() => this.rollOut(merged), this.opts.readyDelayMs ?? 200);
     if (existing === undefined && plural === 'jobs') this.startJob(merged);
+  }
+
+  /** POST: create, 409 AlreadyExists when the name is taken (whoever owns it). */
+  private create(res: ServerResponse, plural: string, ns: string | undefined, query: URLSearchParams, body: string): void {
+    if (query.get('fieldManager') !== 'meshbench') return this.status(res, 400, 'the stand-in expects fieldManager=meshbench');
+    const obj = JSON.parse(body) as Obj;
+    if (this.objects.has(this.key(plural, ns, obj.metadata.name))) return this.status(res, 409, `${plural} "${obj.metadata.name}" already exists`);
+    const created: Obj = { ...obj, metadata: { ...obj.metadata, uid: randomBytes(8).toString('hex'), generation: 1, creationTimestamp: new Date().toISOString() }, status: {} };
+    this.store(plural, created, 'ADDED');
+    this.send(res, 201, created);
   }
 
   private matches(o: Obj, query: URLSearchParams): boolean {

@@ -190,7 +190,29 @@ export class Kube {
     return info.gitVersion;
   }
 
-  /** Server-side apply as field manager `meshbench`, forcing ownership of the fields it sets. */
+  /**
+   * Creates an object that must not exist yet (POST, field manager `meshbench`): a namespace meshbench is about
+   * to own. A 409 means someone else's object has that name, and meshbench never takes over what it did not
+   * create, so it is an error naming the object.
+   */
+  async create<T extends KubernetesObject>(obj: T): Promise<T> {
+    const name = `${obj.kind ?? '?'} ${obj.metadata?.namespace === undefined ? '' : `${obj.metadata.namespace}/`}${obj.metadata?.name ?? '?'}`;
+    try {
+      return await this.objects.create(obj, undefined, undefined, FIELD_MANAGER);
+    } catch (err) {
+      if (httpStatusOf(err) === 409) {
+        throw new MeshbenchError(
+          'MB_ENV_FAILED',
+          `${name} already exists and meshbench did not create it in this run: it never takes over an existing object — ` +
+            'delete it if it is a leftover (meshbench k8s cleanup --run <id>), or run again (a new run id)',
+          { cause: err },
+        );
+      }
+      throw this.fail(`creating ${name}`, err);
+    }
+  }
+
+  /** Server-side apply as field manager `meshbench`, forcing ownership of the fields it sets (only inside namespaces meshbench created). */
   apply<T extends KubernetesObject>(obj: T): Promise<T> {
     const what = `applying ${obj.kind ?? '?'} ${obj.metadata?.namespace === undefined ? '' : `${obj.metadata.namespace}/`}${obj.metadata?.name ?? '?'}`;
     return this.call(what, () => this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply));

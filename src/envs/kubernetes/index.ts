@@ -7,7 +7,7 @@ import type { Protocol, VariantName } from '../../protocols.js';
 import type { ProofRecord } from '../../result.js';
 import type { RunningEnv, VariantTargets } from '../env.js';
 import { inclusterBundle } from './bundle.js';
-import { Kube, type KubeItem } from './client.js';
+import { httpStatusOf, Kube, type KubeItem } from './client.js';
 import { completionIndexOf, explainPods, mergeOutputs } from './collect.js';
 import { ProxyMeter } from './cost.js';
 import { parseOutputLog, type GeneratorJob, type GeneratorOutput } from './generator.js';
@@ -55,13 +55,16 @@ export function newRunId(): string {
   return id;
 }
 
-/** Deletes every namespace labelled with the run (or, without a run id, every meshbench namespace). */
-export async function deleteByLabel(kube: Kube, runId?: string): Promise<string[]> {
+/**
+ * Deletes every namespace labelled with the run (or, without a run id, every meshbench namespace), except
+ * `spare`: names that turned out to belong to someone else (a 409 when creating them).
+ */
+export async function deleteByLabel(kube: Kube, runId?: string, spare: ReadonlySet<string> = new Set()): Promise<string[]> {
   const { items } = await kube.list('Namespace', undefined, selectorOf(runId));
   const deleted: string[] = [];
   for (const ns of items) {
     const name = ns.metadata?.name;
-    if (name === undefined || !isOurs(ns.metadata?.labels, runId)) continue; // the selector did; check anyway
+    if (name === undefined || spare.has(name) || !isOurs(ns.metadata?.labels, runId)) continue; // the selector did; check anyway
     if (await kube.delete('Namespace', name)) deleted.push(name);
   }
   return deleted;
@@ -85,8 +88,9 @@ export async function startKubernetesEnv(
   const variants = variantsOf(plan);
 
   let closing: Promise<void> | undefined;
+  const foreign = new Set<string>();
   const close = (): Promise<void> =>
-    (closing ??= deleteByLabel(kube, runId).then(
+    (closing ??= deleteByLabel(kube, runId, foreign).then(
       () => undefined,
       (err: unknown) => {
         throw new MeshbenchError('MB_ENV_FAILED', `could not delete the run's namespaces (${errorMessage(err)}): run  meshbench k8s cleanup --run ${runId}`, { cause: err });
@@ -96,7 +100,11 @@ export async function startKubernetesEnv(
   try {
     for (const obj of renderPair(plan)) {
       if (signal?.aborted === true) throw interrupted('applying the kubernetes objects');
-      await kube.apply(obj);
+      if (obj.kind !== 'Namespace') await kube.apply(obj);
+      else await kube.create(obj).catch((err: unknown) => {
+        if (httpStatusOf((err as { cause?: unknown }).cause) === 409) foreign.add(obj.metadata?.name ?? '');
+        throw err;
+      });
     }
     await Promise.all(variants.map((v) => waitEchoReady(kube, plan, v, signal)));
   } catch (err) {
