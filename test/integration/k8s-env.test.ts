@@ -10,6 +10,8 @@ import { isMeshbenchError } from '../../src/errors.js';
 import { decodeHistogram } from '../../src/histograms/index.js';
 import { runScenario } from '../../src/run/run-scenario.js';
 import { startEchoServers, type EchoServers } from '../../src/workloads/index.js';
+import type { PlacementRecord } from '../../src/envs/kubernetes/placement.js';
+import type { ResultDocument } from '../../src/result.js';
 import { ApiStandin, type StandinOptions } from './k8s-standin.js';
 
 // A kubernetes scenario run end to end against the API STAND-IN (k8s-standin.ts — not a cluster): the real
@@ -70,7 +72,8 @@ function expectCleanedUp(api: ApiStandin): void {
 
 describe('kubernetes env against the API stand-in', () => {
   it('istio-sidecar: apply → ready → verify → load → collect → report → cleanup', async () => {
-    const { api, kubeconfig } = await startStandin({ expireFirstWatch: true });
+    // PodSecurity "restricted" enforced on every namespace: meshbench's pods (and the CNI-mode sidecars) are admitted
+    const { api, kubeconfig } = await startStandin({ expireFirstWatch: true, podSecurity: 'restricted' });
     const doc = await runScenario(k8sScenario(kubeconfig), { scenarioPath: 'test' });
 
     // verify: in-namespace probes saw the mesh header (meshed) and none (unmeshed), trace ids intact
@@ -100,6 +103,19 @@ describe('kubernetes env against the API stand-in', () => {
     expect(http1?.variants['meshed']?.proxies.find((p) => p.name === 'echo-0/istio-proxy')?.cpuSeconds).toBeGreaterThan(0);
     expect(doc.environment.facts['sidecarResources']).toEqual({ cpu: '100m', memory: '64Mi' });
 
+    // placement: both echoes on one node, every generator (probes and rounds, both variants) on one other node,
+    // pinned by name after the probes; recorded with the pods' QoS class (requests by default: Burstable)
+    const placement = doc.environment.facts['placement'] as PlacementRecord;
+    expect(placement).toMatchObject({ rule: 'spread', symmetric: true, problems: [] });
+    const [echoNode] = placement.echo.unmeshed?.nodes ?? [];
+    const [generatorNode] = placement.generators.unmeshed?.nodes ?? [];
+    expect(placement.echo).toEqual({ unmeshed: { nodes: [echoNode], qosClasses: ['Burstable'] }, meshed: { nodes: [echoNode], qosClasses: ['Burstable'] } });
+    expect(placement.generators).toEqual({ unmeshed: { nodes: [generatorNode], qosClasses: ['Burstable'] }, meshed: { nodes: [generatorNode], qosClasses: ['Burstable'] } });
+    expect(generatorNode).not.toBe(echoNode);
+    const loadJobs = api.received.filter((o) => o.kind === 'Job' && o.metadata.name.startsWith('load-'));
+    expect(loadJobs).toHaveLength(2);
+    for (const j of loadJobs) expect(JSON.stringify(j.spec)).toContain(`"matchFields":[{"key":"metadata.name","operator":"In","values":["${generatorNode ?? '?'}"]}]`);
+
     // generators stopped their sidecar; applies were server-side with field manager meshbench; watches were re-opened
     expect(api.shutdownCalls.filter((p) => p.startsWith('load-'))).toHaveLength(2);
     expect(api.requests.filter((r) => r.startsWith('PATCH')).every((r) => r.includes('fieldManager=meshbench') && r.includes('force=true'))).toBe(true);
@@ -111,11 +127,62 @@ describe('kubernetes env against the API stand-in', () => {
     const { api, kubeconfig } = await startStandin();
     const linkerd = await runScenario(k8sScenario(kubeconfig, { mesh: 'linkerd', generators: 1 }), { scenarioPath: 'test' });
     expect(linkerd.proofs.find((p) => p.variant === 'meshed')?.marker).toMatch(/^default\.meshbench-.*\.serviceaccount\.identity\.linkerd\.cluster\.local$/);
-    const ambient = await runScenario(k8sScenario(kubeconfig, { mesh: 'istio-ambient', generators: 1, sidecarResources: undefined }), { scenarioPath: 'test' });
+    // with a revision label too: the revision's injector would add sidecars without the pods' opt-out
+    const before = api.received.length;
+    const ambient = await runScenario(k8sScenario(kubeconfig, { mesh: 'istio-ambient', istioRevision: '1-24-0', generators: 1, sidecarResources: undefined }), { scenarioPath: 'test' });
     const proof = ambient.proofs.find((p) => p.variant === 'meshed');
     expect(proof?.ok).toBe(true);
     expect(proof?.marker).toBe('ambient.istio.io/redirection=enabled');
+    // the stand-in's CNI agent removed the annotation from every terminated pod: the proof rests on the running
+    // echo and on what the probe and generator pods reported of themselves while they ran
+    expect(proof?.detail).toContain('(as it reported itself)');
+    const meshedJobs = api.received.slice(before).filter((o) => o.kind === 'Job' && o.metadata.namespace?.endsWith('-meshed'));
+    expect(meshedJobs).toHaveLength(2);
+    expect(meshedJobs.every((j) => JSON.stringify(j).includes('\\"awaitAnnotation\\":\\"ambient.istio.io/redirection\\"'))).toBe(true);
     expect((ambient.environment.facts['sidecarCost'] as { proxies: { name: string }[] }).proxies.map((p) => p.name)).toEqual(['ztunnel-x1/istio-proxy']);
+    expectCleanedUp(api);
+  });
+
+  it('PodSecurity rejects the pods (Istio without istio-cni): the admission message at once, not a timeout', async () => {
+    const { api, kubeconfig } = await startStandin({ podSecurity: 'restricted', istioInit: true });
+    const err: unknown = await runScenario(k8sScenario(kubeconfig, { readyTimeoutS: 90 }), { scenarioPath: 'test' }).catch((e: unknown) => e);
+    expect(isMeshbenchError(err) && err.code).toBe('MB_ENV_FAILED');
+    expect(String(err)).toMatch(/the echo in meshbench-\w+-meshed cannot start: FailedCreate: pods "echo-.*" is forbidden: violates PodSecurity "restricted:latest": .*container istio-init: runAsUser=0, .*adds capability NET_ADMIN/);
+    expect(String(err)).toContain('need istio-cni or linkerd-cni');
+    expectCleanedUp(api);
+  });
+
+  it('a pod the scheduler cannot place fails the run at once with the scheduler\'s message', async () => {
+    const { api, kubeconfig } = await startStandin({ unschedulable: '0/3 nodes are available: 3 Insufficient cpu.' });
+    const err: unknown = await runScenario(k8sScenario(kubeconfig, { readyTimeoutS: 90 }), { scenarioPath: 'test' }).catch((e: unknown) => e);
+    expect(isMeshbenchError(err) && err.code).toBe('MB_ENV_FAILED');
+    expect(String(err)).toMatch(/waiting for the echo in meshbench-\w+-(un)?meshed: pod echo-\S+ cannot be scheduled: 0\/3 nodes are available: 3 Insufficient cpu\./);
+    expectCleanedUp(api);
+  });
+
+  it.each([
+    ['one-node on a one-node cluster: everything on it', 'one-node', ['solo'], undefined],
+    ['spread on a one-node cluster: refused at once, saying what to set', 'spread', ['solo'], /running job meshbench-\w+-(un)?meshed\/probe-\d: pod probe-\S+ cannot be scheduled: .*set nodePlacement: one-node/],
+  ] as const)('placement %s', async (_what, nodePlacement, nodes, error) => {
+    const { api, kubeconfig } = await startStandin({ nodes: [...nodes] });
+    const outcome = await runScenario(k8sScenario(kubeconfig, { nodePlacement, generators: 1, readyTimeoutS: 90 }), { scenarioPath: 'test' }).catch((e: unknown) => e);
+    if (error === undefined) {
+      const placement = (outcome as ResultDocument).environment.facts['placement'] as PlacementRecord;
+      expect(placement).toMatchObject({ rule: 'one-node', symmetric: true, echo: { meshed: { nodes: ['solo'] } }, generators: { unmeshed: { nodes: ['solo'] }, meshed: { nodes: ['solo'] } } });
+    } else {
+      expect(isMeshbenchError(outcome) && outcome.code).toBe('MB_ENV_FAILED');
+      expect(String(outcome)).toMatch(error);
+    }
+    expectCleanedUp(api);
+  });
+
+  it('placement any: no rules, and the scheduler\'s asymmetric choice is recorded and flagged', async () => {
+    const { api, kubeconfig } = await startStandin();
+    const doc = await runScenario(k8sScenario(kubeconfig, { nodePlacement: 'any', generators: 1 }), { scenarioPath: 'test' });
+    expect(api.received.some((o) => JSON.stringify(o).includes('affinity'))).toBe(false);
+    const placement = doc.environment.facts['placement'] as PlacementRecord;
+    expect(placement.symmetric).toBe(false); // the stand-in spreads pods over the least loaded nodes
+    expect(placement.problems.join(' ')).toMatch(/the unmeshed echo ran on node-\w, the meshed echo on node-\w/);
     expectCleanedUp(api);
   });
 

@@ -30,11 +30,13 @@ export interface KubeItem {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; deletionTimestamp?: unknown };
   spec?: {
     replicas?: number;
+    nodeName?: string;
     containers?: { name: string; image?: string }[];
     initContainers?: { name: string; image?: string; restartPolicy?: string }[];
   };
   status?: {
     phase?: string;
+    qosClass?: string;
     readyReplicas?: number;
     succeeded?: number;
     failed?: number;

@@ -15,6 +15,8 @@ export interface MeshProfile {
   /** Labels and annotations that switch the mesh on for a namespace. */
   namespaceLabels(revision: string | undefined): Record<string, string>;
   namespaceAnnotations: Record<string, string>;
+  /** Labels on every meshed pod. */
+  podLabels: Record<string, string>;
   /** Pod annotations that size the proxy as the mesh expects (empty for meshes without sidecars). */
   sizingAnnotations(resources: SidecarResources | undefined): Record<string, string>;
   /** Extra pod annotations for generator (Job) pods, so they start after and stop their proxy. */
@@ -46,6 +48,7 @@ const istioSidecar: MeshProfile = {
   // istio-injection wins over istio.io/rev, so a revision must come without it.
   namespaceLabels: (revision): Record<string, string> => (revision === undefined ? { 'istio-injection': 'enabled' } : { 'istio.io/rev': revision }),
   namespaceAnnotations: {},
+  podLabels: {},
   sizingAnnotations: (r) =>
     r === undefined
       ? {}
@@ -69,6 +72,9 @@ const istioAmbient: MeshProfile = {
   mesh: 'istio-ambient',
   namespaceLabels: (revision) => defined({ 'istio.io/dataplane-mode': 'ambient', 'istio.io/rev': revision }),
   namespaceAnnotations: {},
+  // istio.io/rev (istioRevision) makes that revision's injector inject sidecars, and a sidecar wins over
+  // ambient capture: the per-pod opt-out keeps injection off whatever the namespace says.
+  podLabels: { 'sidecar.istio.io/inject': 'false' },
   sizingAnnotations: () => ({}),
   generatorAnnotations: {},
   shutdownUrl: undefined,
@@ -85,6 +91,7 @@ const linkerd: MeshProfile = {
   mesh: 'linkerd',
   namespaceLabels: () => ({}),
   namespaceAnnotations: { 'linkerd.io/inject': 'enabled' },
+  podLabels: {},
   sizingAnnotations: (r) =>
     r === undefined
       ? {}
@@ -107,6 +114,7 @@ const none: MeshProfile = {
   mesh: 'none',
   namespaceLabels: () => ({}),
   namespaceAnnotations: {},
+  podLabels: {},
   sizingAnnotations: () => ({}),
   generatorAnnotations: {},
   shutdownUrl: undefined,

@@ -60,9 +60,14 @@ export function checkPods(profile: MeshProfile, meshed: boolean, pods: KubeItem[
   }
   if (profile.podMarker !== undefined) {
     const { annotation, value } = profile.podMarker;
+    // A sidecar wins over ambient capture (e.g. injected because of an istio.io/rev label).
+    const sidecars = pods.filter((p) => proxiesOf(p, ALL_PROXY_CONTAINERS).length > 0);
+    if (sidecars.length > 0) {
+      return { ok: false, detail: `sidecar proxies injected into ${sidecars.map((p) => p.metadata?.name ?? '?').join(', ')}, which takes them out of ambient capture`, marker: null };
+    }
     const missing = pods.filter((p) => p.metadata?.annotations?.[annotation] !== value);
     return missing.length === 0
-      ? { ok: true, detail: `${annotation}=${value} on ${pods.length} pod(s)`, marker: `${annotation}=${value}` }
+      ? { ok: true, detail: `${annotation}=${value} on ${names.join(', ')}`, marker: `${annotation}=${value}` }
       : {
           ok: false,
           detail: `${annotation}=${value} missing on ${missing.map((p) => p.metadata?.name ?? '?').join(', ')} — is ambient installed (istio-cni, ztunnel) and the namespace labelled?`,
