@@ -41,7 +41,11 @@ async function startStandin(opts: Partial<StandinOptions> = {}): Promise<{ api: 
   // Objects meshbench did not create: they must survive every cleanup.
   api.seed('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-payments', labels: { team: 'payments' } } });
   api.seed('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
+  // not a ztunnel (no app=ztunnel label) though named like one; the real ones live in another namespace, one per node
   api.seed('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'ztunnel-x1', namespace: 'istio-system' }, spec: { containers: [{ name: 'istio-proxy' }] }, status: { phase: 'Running' } });
+  for (const node of ['node-a', 'node-b', 'node-c']) {
+    api.seed('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: `ztunnel-${node}`, namespace: 'mesh-dataplane', labels: { app: 'ztunnel' } }, spec: { nodeName: node, containers: [{ name: 'istio-proxy' }] }, status: { phase: 'Running' } });
+  }
   const kubeconfig = join(dir, `kubeconfig-${Math.random().toString(36).slice(2)}`);
   writeFileSync(kubeconfig, api.kubeconfig());
   return { api, kubeconfig };
@@ -139,7 +143,15 @@ describe('kubernetes env against the API stand-in', () => {
     const meshedJobs = api.received.slice(before).filter((o) => o.kind === 'Job' && o.metadata.namespace?.endsWith('-meshed'));
     expect(meshedJobs).toHaveLength(2);
     expect(meshedJobs.every((j) => JSON.stringify(j).includes('\\"awaitAnnotation\\":\\"ambient.istio.io/redirection\\"'))).toBe(true);
-    expect((ambient.environment.facts['sidecarCost'] as { proxies: { name: string }[] }).proxies.map((p) => p.name)).toEqual(['ztunnel-x1/istio-proxy']);
+    // ztunnel cost: the app=ztunnel pods of the meshed pods' two nodes only, less their idle 2m
+    const placement = ambient.environment.facts['placement'] as PlacementRecord;
+    const [echoNode] = placement.echo.meshed?.nodes ?? [];
+    const [generatorNode] = placement.generators.meshed?.nodes ?? [];
+    const proxies = (ambient.environment.facts['sidecarCost'] as { proxies: { name: string; cpuMillicores: number; sharedByNode: boolean }[] }).proxies;
+    expect(proxies.map((p) => p.name).sort()).toEqual([`ztunnel-${echoNode ?? '?'}/istio-proxy`, `ztunnel-${generatorNode ?? '?'}/istio-proxy`].sort());
+    expect(proxies.every((p) => p.sharedByNode)).toBe(true);
+    expect(proxies.find((p) => p.name.startsWith(`ztunnel-${echoNode ?? '?'}/`))?.cpuMillicores).toBe(0);
+    expect(proxies.find((p) => p.name.startsWith(`ztunnel-${generatorNode ?? '?'}/`))?.cpuMillicores).toBeGreaterThan(0);
     expectCleanedUp(api);
   });
 

@@ -282,9 +282,13 @@ export class ApiStandin {
       .filter((p) => p.status?.['phase'] === 'Running')
       .map((p) => {
         const spec = p.spec as { containers?: { name: string }[]; initContainers?: { name: string }[] };
+        // a ztunnel (label app=ztunnel) idles at 2m and works (30m) while a generator runs on its node
+        const node = (p.spec as { nodeName?: string }).nodeName;
+        const busy = this.list('pods').some((g) => g.metadata.labels?.['app.kubernetes.io/component'] === 'generator' && g.status?.['phase'] === 'Running' && (g.spec as { nodeName?: string }).nodeName === node);
+        const ztunnel = p.metadata.labels?.['app'] === 'ztunnel';
         const containers = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].map((c) => ({
           name: c.name,
-          usage: c.name.endsWith('-proxy') ? { cpu: '20000000n', memory: '40960Ki' } : { cpu: '5m', memory: '30Mi' },
+          usage: ztunnel ? { cpu: busy ? '30m' : '2m', memory: '40960Ki' } : c.name.endsWith('-proxy') ? { cpu: '20000000n', memory: '40960Ki' } : { cpu: '5m', memory: '30Mi' },
         }));
         return { metadata: { name: p.metadata.name, namespace: p.metadata.namespace }, timestamp: new Date().toISOString(), window: '15s', containers };
       });

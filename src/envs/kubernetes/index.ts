@@ -134,6 +134,7 @@ export async function startKubernetesEnv(
     await Promise.all(variants.map((v) => waitEchoReady(kube, plan, v, signal)));
     for (const v of variants) placement.echo(v.variant, (await kube.list('Pod', v.namespace, `${selectorOf(runId)},${COMPONENT_LABEL}=echo`)).items);
     checkPlacement();
+    if (metering) await meter.readIdle();
   } catch (err) {
     await close().catch(() => undefined);
     throw signal?.aborted === true ? interrupted('starting the kubernetes environment') : err;

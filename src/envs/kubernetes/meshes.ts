@@ -25,8 +25,8 @@ export interface MeshProfile {
   shutdownUrl: string | undefined;
   /** Containers that are the mesh's proxies, in the pod's containers or (native sidecars) initContainers. */
   proxyContainers: readonly string[];
-  /** Proxies shared by the node rather than the pod (ambient ztunnel): namespace + pod-name prefix. */
-  nodeProxies: { namespace: string; podPrefix: string; container: string } | undefined;
+  /** Proxies shared by the node rather than the pod (ambient ztunnel): their pods' label selector (any namespace) and container. */
+  nodeProxies: { labelSelector: string; container: string } | undefined;
   /** A pod annotation the mesh sets on pods it captured (ambient), checked as proof. */
   podMarker: { annotation: string; value: string } | undefined;
   /** What the meshed variant's probe must show. */
@@ -79,7 +79,7 @@ const istioAmbient: MeshProfile = {
   generatorAnnotations: {},
   shutdownUrl: undefined,
   proxyContainers: [],
-  nodeProxies: { namespace: 'istio-system', podPrefix: 'ztunnel-', container: ISTIO_PROXY },
+  nodeProxies: { labelSelector: 'app=ztunnel', container: ISTIO_PROXY },
   podMarker: { annotation: AMBIENT_REDIRECTION, value: 'enabled' },
   expect: {
     kind: 'unverified',
