@@ -78,7 +78,11 @@ export function checkPods(profile: MeshProfile, meshed: boolean, pods: KubeItem[
     const missing = pods.filter((p) => proxiesOf(p, profile.proxyContainers).length === 0);
     const native = pods.some((p) => (p.spec?.initContainers ?? []).some((c) => profile.proxyContainers.includes(c.name)));
     return missing.length === 0
-      ? { ok: true, detail: `${profile.proxyContainers.join('/')} in ${pods.length} pod(s)${native ? ' (native sidecar)' : ''}`, marker: null }
+      ? {
+          ok: true,
+          detail: `${profile.proxyContainers.join('/')} in ${pods.length} pod(s)${native ? ' (native sidecar)' : ' (classic sidecar: a generator that crashes leaves its pod Running until the Job deadline; native sidecars are recommended)'}`,
+          marker: null,
+        }
       : {
           ok: false,
           detail: `no ${profile.proxyContainers.join('/')} in ${missing.map((p) => p.metadata?.name ?? '?').join(', ')} — was it injected (mesh installed, revision right)?`,
@@ -108,6 +112,10 @@ export function proofRecord(input: ProofInput): ProofRecord {
   }
   const seen = checkProbe(expect, { status: outcome.status, headers: outcome.headers }, input.sent.headers.traceparent);
   const parts = [seen.detail, `pods: ${input.pods.detail}`];
+  // The proxy is there but the header is not: Istio drops XFCC when told to.
+  if (input.meshed && !seen.ok && input.pods.ok && expect.kind === 'header' && expect.header === 'x-forwarded-client-cert') {
+    parts.push('hint: the sidecars are injected, so the mesh may remove the header — proxyHeaders.forwardedClientCert: SANITIZE (mesh-wide in meshConfig.defaultConfig, or per pod in proxy.istio.io/config) strips it; APPEND_FORWARD or SANITIZE_SET keep it');
+  }
   let ok = seen.ok && input.pods.ok;
   if (input.traceCheck && input.meshed) {
     const trace = checkTrace(input.sent, outcome.headers);
