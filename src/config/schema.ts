@@ -200,6 +200,11 @@ const kubernetesEnvSchema = z.strictObject({
   /** How long pods may take to become ready (image pulls, sidecar injection) before the run fails. */
   readyTimeoutS: z.int().min(1).max(3600).default(300),
   /**
+   * Bring your own namespaces (for teams granted only a namespaced Role): meshbench creates and deletes no
+   * namespace, only its labelled objects inside these; the meshed one must already carry the mesh's switch.
+   */
+  namespaces: z.strictObject({ unmeshed: dnsLabel, meshed: dnsLabel.optional() }).optional(),
+  /**
    * Where the pods run, the same for both variants so the overhead does not measure the network: spread (the
    * echo of both variants on one node, the generators on one other node), one-node (all on one node), or any
    * (no rule; placement is recorded and an asymmetric one flagged).
@@ -304,6 +309,12 @@ function checkKubernetesEnv(env: z.infer<typeof kubernetesEnvSchema>, ctx: z.cor
   }
   if (env.mesh === 'none' && env.sidecarResources !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['env', 'sidecarResources'], message: 'mesh "none" runs no sidecars: remove sidecarResources' });
+  }
+  if (env.namespaces !== undefined && (env.namespaces.meshed === undefined) !== (env.mesh === 'none')) {
+    ctx.addIssue({ code: 'custom', path: ['env', 'namespaces', 'meshed'], message: env.mesh === 'none' ? 'mesh "none" runs the unmeshed namespace alone: remove namespaces.meshed' : 'required with a mesh: the namespace where the mesh is switched on' });
+  }
+  if (env.namespaces !== undefined && env.namespaces.meshed === env.namespaces.unmeshed) {
+    ctx.addIssue({ code: 'custom', path: ['env', 'namespaces'], message: 'the variants need two different namespaces' });
   }
   if (env.istioRevision !== undefined && env.mesh !== 'istio-sidecar' && env.mesh !== 'istio-ambient') {
     ctx.addIssue({ code: 'custom', path: ['env', 'istioRevision'], message: `only for the Istio meshes, not "${env.mesh}"` });

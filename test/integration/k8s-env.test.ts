@@ -224,6 +224,21 @@ describe('kubernetes env against the API stand-in', () => {
     expect(api.list('namespaces').find((n) => n.metadata.name === 'meshbench-taken-meshed')?.metadata.labels?.['team']).toBe('other');
   });
 
+  it('bring-your-own namespaces: nothing cluster-scoped is created or deleted, only the run\'s labelled objects', async () => {
+    const { api, kubeconfig } = await startStandin();
+    api.seed('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop-plain', labels: { 'istio-injection': 'disabled' } } });
+    api.seed('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop-mesh', labels: { 'istio-injection': 'enabled' } } });
+    api.seed('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shop-settings', namespace: 'shop-mesh', labels: { 'app.kubernetes.io/managed-by': 'meshbench' } } });
+    const doc = await runScenario(k8sScenario(kubeconfig, { generators: 1, namespaces: { unmeshed: 'shop-plain', meshed: 'shop-mesh' } }), { scenarioPath: 'test' });
+    expect(doc.proofs.every((p) => p.ok)).toBe(true);
+    expect(doc.environment.facts['namespaces']).toEqual({ unmeshed: 'shop-plain', meshed: 'shop-mesh' });
+    expect(api.requests.filter((r) => /^(POST|PATCH|DELETE) \/api\/v1\/namespaces(\?|\/[^/]+(\?|$))/.test(r))).toEqual([]);
+    // the run's objects are gone; the namespaces and the team's own ConfigMap (labelled, but not with the run) stay
+    expect(api.list('namespaces').map((n) => n.metadata.name).sort()).toEqual(['istio-system', 'shop-mesh', 'shop-plain', 'team-payments']);
+    for (const plural of ['deployments', 'services', 'jobs', 'pods']) expect(api.list(plural, 'shop-mesh'), plural).toEqual([]);
+    expect(api.list('configmaps', 'shop-mesh').map((c) => c.metadata.name)).toEqual(['shop-settings']);
+  });
+
   it('missing metrics API: a clear error before anything is created', async () => {
     const { api, kubeconfig } = await startStandin({ metricsApi: false });
     const err: unknown = await runScenario(k8sScenario(kubeconfig), { scenarioPath: 'test' }).catch((e: unknown) => e);

@@ -265,6 +265,11 @@ export class ApiStandin {
       for (const [k, child] of [...this.objects.entries()]) if (k.split('/')[1] === name) this.remove(k.split('/')[0] ?? '', child);
     }
     if (plural === 'jobs') for (const pod of this.list('pods', ns).filter((p) => p.metadata.labels?.['job-name'] === name)) this.remove('pods', pod);
+    if (plural === 'deployments') {
+      // the garbage collector takes the ReplicaSet's pods along
+      const match = (o.spec as { selector?: { matchLabels?: Record<string, string> } }).selector?.matchLabels ?? {};
+      for (const pod of this.list('pods', ns).filter((p) => Object.entries(match).every(([k, v]) => p.metadata.labels?.[k] === v))) this.remove('pods', pod);
+    }
     this.remove(plural, o);
     this.send(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
   }

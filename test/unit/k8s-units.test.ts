@@ -185,6 +185,8 @@ describe('kubernetes env in the scenario schema', () => {
     [{ mesh: 'consul' }, 16, 'env.mesh: must be one of'],
     [{ mesh: 'linkerd', runAsUser: 0 }, 16, 'env.runAsUser'],
     [{ mesh: 'linkerd', nodePlacement: 'zone' }, 16, 'env.nodePlacement'],
+    [{ mesh: 'linkerd', namespaces: { unmeshed: 'shop' } }, 16, 'env.namespaces.meshed: required with a mesh'],
+    [{ mesh: 'linkerd', namespaces: { unmeshed: 'shop', meshed: 'shop' } }, 16, 'env.namespaces: the variants need two different namespaces'],
   ])('rejects %j', (env, connections, message) => {
     let problems: readonly string[] = [];
     try {

@@ -169,8 +169,9 @@ export class Kube {
     if (status === 401 || status === 403) {
       return new MeshbenchError(
         'MB_ENV_FAILED',
-        `${what}: ${describeKubeError(err)} — the user of context "${this.context}" needs rights to create namespaces and, in them, ` +
-          'configmaps, services, deployments and jobs, and to read pods, pod logs and metrics.k8s.io',
+        `${what}: ${describeKubeError(err)} — the user of context "${this.context}" needs the rights README "Kubernetes → RBAC" lists: ` +
+          'create, list and delete namespaces (or env.namespaces with a namespaced Role); in them create, patch, get, list, watch and delete ' +
+          'configmaps, services, deployments and jobs; get, list and watch pods and get pods/log; list pods and metrics.k8s.io pods where the proxies run',
         { cause: err },
       );
     }

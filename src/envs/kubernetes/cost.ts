@@ -113,7 +113,11 @@ export class ProxyMeter {
    */
   async readIdle(): Promise<void> {
     if (this.profile.nodeProxies === undefined) return;
-    for (const r of await this.nodeProxies(undefined)) this.idleCores.set(r.name, r.cores);
+    try {
+      for (const r of await this.nodeProxies(undefined)) this.idleCores.set(r.name, r.cores);
+    } catch {
+      this.pollErrors++; // e.g. a namespaced Role cannot list the ztunnel pods: no node proxy cost, the run goes on
+    }
   }
 
   private async read(v: VariantPlan): Promise<Reading[]> {

@@ -16,6 +16,7 @@ import {
   ECHO_NAME,
   GENERATOR_CONTAINER,
   JOB_LABEL,
+  RUN_LABEL,
   isOurs,
   profileOf,
   renderGeneratorJob,
@@ -72,6 +73,23 @@ export async function deleteByLabel(kube: Kube, runId?: string, spare: ReadonlyS
   return deleted;
 }
 
+/**
+ * Bring-your-own namespaces: deletes the run's labelled objects in them (Jobs and Deployments take their pods
+ * along), never the namespaces, never anything without the run's label.
+ */
+export async function deleteRunObjects(kube: Kube, namespaces: readonly string[], runId: string): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const namespace of namespaces) {
+    for (const kind of ['Job', 'Deployment', 'Service', 'ConfigMap'] as const) {
+      for (const item of (await kube.list(kind, namespace, selectorOf(runId))).items) {
+        const name = item.metadata?.name;
+        if (name !== undefined && isOurs(item.metadata?.labels, runId) && (await kube.delete(kind, name, namespace))) deleted.push(`${kind} ${namespace}/${name}`);
+      }
+    }
+  }
+  return deleted;
+}
+
 export async function startKubernetesEnv(
   config: KubernetesEnvConfig,
   protocols: readonly Protocol[],
@@ -84,7 +102,8 @@ export async function startKubernetesEnv(
   const profile = profileOf({ runId, env: config });
   const meter = new ProxyMeter(kube, profile, runId, config.fleetPods, options.metricsIntervalMs ?? 5000);
   const metering = config.proxyMetrics && meter.measures;
-  if (metering) await kube.podMetrics('kube-system'); // fails fast, before anything exists, without metrics-server
+  // fails fast, before anything exists, without metrics-server (in a namespace the run may read)
+  if (metering) await kube.podMetrics(config.namespaces?.unmeshed ?? 'kube-system');
   const code = config.image === undefined ? await inclusterBundle() : undefined;
   const plan: K8sPlan = code === undefined ? { runId, env: config } : { runId, env: config, code };
   const variants = variantsOf(plan);
@@ -94,7 +113,7 @@ export async function startKubernetesEnv(
     server: kube.server,
     serverVersion,
     runId,
-    cleanup: `meshbench k8s cleanup --run ${runId}`,
+    cleanup: config.namespaces === undefined ? `meshbench k8s cleanup --run ${runId}` : `kubectl delete jobs,deployments,services,configmaps -l ${RUN_LABEL}=${runId} -n <namespace>`,
     mesh: config.mesh,
     ...(config.istioRevision === undefined ? {} : { istioRevision: config.istioRevision }),
     namespaces: Object.fromEntries(variants.map((v) => [v.variant, v.namespace])),
@@ -114,11 +133,13 @@ export async function startKubernetesEnv(
   };
   let closing: Promise<void> | undefined;
   const foreign = new Set<string>();
+  const own = config.namespaces;
   const close = (): Promise<void> =>
-    (closing ??= deleteByLabel(kube, runId, foreign).then(
+    (closing ??= (own === undefined ? deleteByLabel(kube, runId, foreign) : deleteRunObjects(kube, variants.map((v) => v.namespace), runId)).then(
       () => undefined,
       (err: unknown) => {
-        throw new MeshbenchError('MB_ENV_FAILED', `could not delete the run's namespaces (${errorMessage(err)}): run  meshbench k8s cleanup --run ${runId}`, { cause: err });
+        const how = own === undefined ? `meshbench k8s cleanup --run ${runId}` : `kubectl delete jobs,deployments,services,configmaps -l ${RUN_LABEL}=${runId} -n <namespace> in ${variants.map((v) => v.namespace).join(' and ')}`;
+        throw new MeshbenchError('MB_ENV_FAILED', `could not delete the run's objects (${errorMessage(err)}): run  ${how}`, { cause: err });
       },
     ));
 

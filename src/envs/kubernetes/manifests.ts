@@ -70,10 +70,14 @@ export function namespaceOf(runId: string, variant: VariantKind): string {
   return `meshbench-${runId}-${variant}`;
 }
 
-/** The namespaces of a run: unmeshed always, meshed unless the mesh is `none` (an unmeshed-only baseline). */
+/**
+ * The namespaces of a run: unmeshed always, meshed unless the mesh is `none` (an unmeshed-only baseline);
+ * meshbench's own (`meshbench-<run>-…`) or, with env.namespaces, the team's.
+ */
 export function variantsOf(plan: K8sPlan): VariantPlan[] {
-  const out: VariantPlan[] = [{ variant: 'unmeshed', namespace: namespaceOf(plan.runId, 'unmeshed'), meshed: false }];
-  if (plan.env.mesh !== 'none') out.push({ variant: 'meshed', namespace: namespaceOf(plan.runId, 'meshed'), meshed: true });
+  const own = plan.env.namespaces;
+  const out: VariantPlan[] = [{ variant: 'unmeshed', namespace: own?.unmeshed ?? namespaceOf(plan.runId, 'unmeshed'), meshed: false }];
+  if (plan.env.mesh !== 'none') out.push({ variant: 'meshed', namespace: own?.meshed ?? namespaceOf(plan.runId, 'meshed'), meshed: true });
   return out;
 }
 
@@ -295,7 +299,7 @@ export function renderGeneratorJob(plan: K8sPlan, v: VariantPlan, name: string, 
 /** Everything a run applies before its first round, in apply order. */
 export function renderPair(plan: K8sPlan): (V1Namespace | V1ConfigMap | V1Deployment | V1Service)[] {
   const objects: (V1Namespace | V1ConfigMap | V1Deployment | V1Service)[] = [];
-  for (const v of variantsOf(plan)) objects.push(renderNamespace(plan, v));
+  if (plan.env.namespaces === undefined) for (const v of variantsOf(plan)) objects.push(renderNamespace(plan, v));
   for (const v of variantsOf(plan)) {
     if (plan.env.image === undefined && plan.code !== undefined) objects.push(renderCodeConfigMap(plan, v, plan.code));
     objects.push(renderEchoDeployment(plan, v), renderEchoService(plan, v));

@@ -62,7 +62,7 @@ export async function renderFiles(scenario: Scenario, options: RenderOptions): P
     if (inKustomization) resources.push(path);
   };
 
-  add('namespaces.yaml', yamlDocs(variants.map((v) => renderNamespace(plan, v))), true);
+  if (env.namespaces === undefined) add('namespaces.yaml', yamlDocs(variants.map((v) => renderNamespace(plan, v))), true);
   const jobs: string[] = [];
   for (const v of variants) {
     if (code !== undefined) add(`${v.variant}/code-configmap.yaml`, yamlDocs([renderCodeConfigMap(plan, v, code)], 'meshbench bundled for the stock node image'), true);
