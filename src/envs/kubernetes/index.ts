@@ -108,12 +108,14 @@ export async function startKubernetesEnv(
   const plan: K8sPlan = code === undefined ? { runId, env: config } : { runId, env: config, code };
   const variants = variantsOf(plan);
 
+  const own = config.namespaces;
+  const cleanup = own === undefined ? `meshbench k8s cleanup --run ${runId}` : `kubectl delete jobs,deployments,services,configmaps -l ${RUN_LABEL}=${runId} -n <namespace>`;
   const facts: Record<string, unknown> = {
     context: kube.context,
     server: kube.server,
     serverVersion,
     runId,
-    cleanup: config.namespaces === undefined ? `meshbench k8s cleanup --run ${runId}` : `kubectl delete jobs,deployments,services,configmaps -l ${RUN_LABEL}=${runId} -n <namespace>`,
+    cleanup,
     mesh: config.mesh,
     ...(config.istioRevision === undefined ? {} : { istioRevision: config.istioRevision }),
     namespaces: Object.fromEntries(variants.map((v) => [v.variant, v.namespace])),
@@ -133,13 +135,12 @@ export async function startKubernetesEnv(
   };
   let closing: Promise<void> | undefined;
   const foreign = new Set<string>();
-  const own = config.namespaces;
   const close = (): Promise<void> =>
     (closing ??= (own === undefined ? deleteByLabel(kube, runId, foreign) : deleteRunObjects(kube, variants.map((v) => v.namespace), runId)).then(
       () => undefined,
       (err: unknown) => {
-        const how = own === undefined ? `meshbench k8s cleanup --run ${runId}` : `kubectl delete jobs,deployments,services,configmaps -l ${RUN_LABEL}=${runId} -n <namespace> in ${variants.map((v) => v.namespace).join(' and ')}`;
-        throw new MeshbenchError('MB_ENV_FAILED', `could not delete the run's objects (${errorMessage(err)}): run  ${how}`, { cause: err });
+        const where = own === undefined ? '' : ` for ${variants.map((v) => v.namespace).join(' and ')}`;
+        throw new MeshbenchError('MB_ENV_FAILED', `could not delete the run's objects (${errorMessage(err)}): run  ${cleanup}${where}`, { cause: err });
       },
     ));
 

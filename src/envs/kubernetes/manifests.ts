@@ -163,16 +163,16 @@ function container(plan: K8sPlan, name: string, args: string[], resources: V1Con
   return c;
 }
 
-/**
- * PodSecurity "restricted" (and OpenShift restricted-v2): non-root, RuntimeDefault seccomp, no privilege
- * escalation, all capabilities dropped, only configMap volumes; the UID fixed (1000) or left to the platform.
- * No service-account token: neither the echo nor the generators call the API (the meshes mount their own).
- */
 function withAffinity(plan: K8sPlan, role: 'echo' | 'generator', extra: Partial<V1PodSpec>): Partial<V1PodSpec> {
   const affinity = affinityOf(plan, role);
   return affinity === undefined ? extra : { ...extra, affinity };
 }
 
+/**
+ * PodSecurity "restricted" (and OpenShift restricted-v2): non-root, RuntimeDefault seccomp, no privilege
+ * escalation, all capabilities dropped, only configMap and downwardAPI volumes; the UID fixed (1000) or left to the platform.
+ * No service-account token: neither the echo nor the generators call the API (the meshes mount their own).
+ */
 function podSpec(plan: K8sPlan, c: V1Container, extra: Partial<V1PodSpec>, more: V1Volume[] = []): V1PodSpec {
   const volumes = [...(codeOf(plan).volumes ?? []), ...more];
   const uid = plan.env.runAsUser === 'platform' ? {} : { runAsUser: plan.env.runAsUser, runAsGroup: plan.env.runAsUser };
