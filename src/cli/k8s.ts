@@ -50,25 +50,30 @@ export function registerK8sCommands(program: Command, setExit: (code: number) =>
 
   k8s
     .command('cleanup')
-    .description('delete what meshbench left in a cluster: namespaces labelled app.kubernetes.io/managed-by=meshbench (of one run with --run)')
-    .option('--run <id>', 'only this run (its id is in result.json environment.facts.runId)')
+    .description('delete what meshbench left in a cluster: the namespaces of one run (--run), or every meshbench namespace (--all); with neither, list them')
+    .option('--run <id>', 'delete this run\'s namespaces (its id is in result.json environment.facts.runId)')
+    .option('--all', 'delete every namespace labelled app.kubernetes.io/managed-by=meshbench, a concurrent run\'s too')
     .option('--context <name>', 'kubeconfig context (default: the current one)')
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
     .option('--dry-run', 'list what would be deleted, delete nothing')
-    .action(async (opts: { run?: string; context?: string; kubeconfig?: string; dryRun?: boolean }) => {
+    .action(async (opts: { run?: string; all?: boolean; context?: string; kubeconfig?: string; dryRun?: boolean }) => {
+      if (opts.all === true && opts.run !== undefined) throw new MeshbenchError('MB_BAD_ARGUMENT', '--all and --run exclude each other: give one');
       const { Kube } = await import('../envs/kubernetes/client.js');
       const { deleteByLabel } = await import('../envs/kubernetes/index.js');
-      const { selectorOf, isOurs } = await import('../envs/kubernetes/manifests.js');
+      const { selectorOf, isOurs, RUN_LABEL } = await import('../envs/kubernetes/manifests.js');
       const kube = Kube.connect({ ...(opts.context === undefined ? {} : { context: opts.context }), ...(opts.kubeconfig === undefined ? {} : { kubeconfig: opts.kubeconfig }) });
+      // Without --run or --all a bare cleanup only lists: a concurrent CI run's namespaces must survive it.
+      const listOnly = opts.dryRun === true || (opts.run === undefined && opts.all !== true);
       let names: string[];
-      if (opts.dryRun === true) {
+      if (listOnly) {
         const { items } = await kube.list('Namespace', undefined, selectorOf(opts.run));
-        names = items.filter((n) => isOurs(n.metadata?.labels, opts.run)).map((n) => n.metadata?.name ?? '?');
+        names = items.filter((n) => isOurs(n.metadata?.labels, opts.run)).map((n) => `${n.metadata?.name ?? '?'} (run ${n.metadata?.labels?.[RUN_LABEL] ?? '?'})`);
       } else {
         names = await deleteByLabel(kube, opts.run);
       }
-      const verb = opts.dryRun === true ? 'would delete' : 'deleted';
-      process.stdout.write(names.length === 0 ? `nothing to delete (context ${kube.context})\n` : `${verb} namespace ${names.join(', ')} (context ${kube.context})\n`);
+      const verb = listOnly ? 'would delete' : 'deleted';
+      const how = listOnly && opts.dryRun !== true && names.length > 0 ? '\nnothing deleted: pass --run <id> for one run, or --all for every one of them\n' : '\n';
+      process.stdout.write(names.length === 0 ? `nothing to delete (context ${kube.context})\n` : `${verb} namespace ${names.join(', ')} (context ${kube.context})${how}`);
       setExit(EXIT.pass);
     });
 

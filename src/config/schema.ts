@@ -229,7 +229,8 @@ export const MESHES = ['istio-sidecar', 'istio-ambient', 'linkerd', 'none'] as c
 
 const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, 'a Kubernetes quantity, e.g. 100m, 0.5, 128Mi');
 const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-"');
-const podResourcesSchema = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() });
+/** Requests (memory: also the limit); a CPU limit only when asked, since CFS quotas at fractional CPU throttle and inflate p99. */
+const podResourcesSchema = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional(), cpuLimit: quantity.optional() });
 
 const kubernetesEnvSchema = z.strictObject({
   kind: z.literal('kubernetes'),
@@ -257,7 +258,7 @@ const kubernetesEnvSchema = z.strictObject({
   replicas: z.int().min(1).max(100).default(1),
   /** Generator pods per round (one Indexed Job); connections, rate and workers are split among them. */
   generators: z.int().min(1).max(100).default(1),
-  /** Requests (= limits) for the echo and generator containers; unset: none. */
+  /** Requests for the echo and generator containers (defaults in envs/kubernetes/manifests.ts POD_REQUESTS; memory limit = request; CPU limit only with cpuLimit). */
   resources: z.strictObject({ echo: podResourcesSchema.optional(), generator: podResourcesSchema.optional() }).default({}),
   /** Fleet projection: how many sidecars the fleet you plan to mesh would run (500 × 50 MB = 25 GB). */
   fleetPods: z.int().min(1).max(10_000_000).default(100),
@@ -268,6 +269,22 @@ const kubernetesEnvSchema = z.strictObject({
   clusterDomain: z.string().min(1).default('cluster.local'),
   /** How long pods may take to become ready (image pulls, sidecar injection) before the run fails. */
   readyTimeoutS: z.int().min(1).max(3600).default(300),
+  /**
+   * Bring your own namespaces (for teams granted only a namespaced Role): meshbench creates and deletes no
+   * namespace, only its labelled objects inside these; the meshed one must already carry the mesh's switch.
+   */
+  namespaces: z.strictObject({ unmeshed: dnsLabel, meshed: dnsLabel.optional() }).optional(),
+  /**
+   * Where the pods run, the same for both variants so the overhead does not measure the network: spread (the
+   * echo of both variants on one node, the generators on one other node), one-node (all on one node), or any
+   * (no rule; placement is recorded and an asymmetric one flagged).
+   */
+  nodePlacement: z.enum(['spread', 'one-node', 'any']).default('spread'),
+  /**
+   * The pods' UID: 1000 (the `node` user of the node images and the Dockerfile), or `platform` to set none and
+   * let the platform assign one from the namespace's range (OpenShift restricted-v2; needs an image whose USER is non-root).
+   */
+  runAsUser: z.union([z.int().min(1), z.literal('platform')]).default(1000),
   /** Seconds between creating a round's generator Job and its pods starting load together. */
   startLeadS: z.number().min(0).max(600).default(5),
 });
@@ -382,6 +399,12 @@ function checkKubernetesEnv(env: z.infer<typeof kubernetesEnvSchema>, ctx: z.cor
   }
   if (env.sidecars !== 'both' && (env.mesh === 'istio-ambient' || env.mesh === 'none')) {
     ctx.addIssue({ code: 'custom', path: ['env', 'sidecars'], message: `"${env.sidecars}" places sidecars per pod, and mesh "${env.mesh}" runs none: use istio-sidecar or linkerd, or sidecars: both` });
+  }
+  if (env.namespaces !== undefined && (env.namespaces.meshed === undefined) !== (env.mesh === 'none')) {
+    ctx.addIssue({ code: 'custom', path: ['env', 'namespaces', 'meshed'], message: env.mesh === 'none' ? 'mesh "none" runs the unmeshed namespace alone: remove namespaces.meshed' : 'required with a mesh: the namespace where the mesh is switched on' });
+  }
+  if (env.namespaces !== undefined && env.namespaces.meshed === env.namespaces.unmeshed) {
+    ctx.addIssue({ code: 'custom', path: ['env', 'namespaces'], message: 'the variants need two different namespaces' });
   }
   if (env.istioRevision !== undefined && env.mesh !== 'istio-sidecar' && env.mesh !== 'istio-ambient') {
     ctx.addIssue({ code: 'custom', path: ['env', 'istioRevision'], message: `only for the Istio meshes, not "${env.mesh}"` });

@@ -112,11 +112,19 @@ describe('meshbench CLI with a kubernetes scenario (API stand-in)', () => {
     api?.seed('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshbench-old2-meshed', labels: labels('old2') } });
     api?.seed('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshbench-lookalike' } }); // no label: not ours
     const dry = await runCli(['k8s', 'cleanup', '--kubeconfig', kubeconfig, '--dry-run']);
-    expect(dry.stdout).toContain('would delete namespace meshbench-old1-meshed, meshbench-old2-meshed');
+    expect(dry.stdout).toContain('would delete namespace meshbench-old1-meshed (run old1), meshbench-old2-meshed (run old2)');
+    // neither --run nor --all: list only, so a concurrent run's namespaces survive
+    const bare = await runCli(['k8s', 'cleanup', '--kubeconfig', kubeconfig]);
+    expect(bare.code).toBe(0);
+    expect(bare.stdout).toContain('nothing deleted: pass --run <id> for one run, or --all');
+    expect(ourNamespaces()).toEqual(['meshbench-old1-meshed', 'meshbench-old2-meshed']);
     const one = await runCli(['k8s', 'cleanup', '--kubeconfig', kubeconfig, '--run', 'old1']);
     expect(one.code).toBe(0);
     expect(ourNamespaces()).toEqual(['meshbench-old2-meshed']);
-    await runCli(['k8s', 'cleanup', '--kubeconfig', kubeconfig]);
+    const both = await runCli(['k8s', 'cleanup', '--kubeconfig', kubeconfig, '--all', '--run', 'old2']);
+    expect(both.code).toBe(3);
+    expect(ourNamespaces()).toEqual(['meshbench-old2-meshed']);
+    await runCli(['k8s', 'cleanup', '--kubeconfig', kubeconfig, '--all']);
     expect(api?.list('namespaces').map((n) => n.metadata.name).sort()).toEqual(['meshbench-lookalike', 'team-payments']);
   });
 });

@@ -5,10 +5,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseScenario } from '../../src/config/load.js';
 import type { Scenario } from '../../src/config/schema.js';
 import { parseOutputLog } from '../../src/envs/kubernetes/generator.js';
+import { startKubernetesEnv } from '../../src/envs/kubernetes/index.js';
 import { isMeshbenchError } from '../../src/errors.js';
 import { decodeHistogram } from '../../src/histograms/index.js';
 import { runScenario } from '../../src/run/run-scenario.js';
 import { startEchoServers, type EchoServers } from '../../src/workloads/index.js';
+import type { PlacementRecord } from '../../src/envs/kubernetes/placement.js';
+import type { ResultDocument } from '../../src/result.js';
 import { ApiStandin, type StandinOptions } from './k8s-standin.js';
 
 // A kubernetes scenario run end to end against the API STAND-IN (k8s-standin.ts — not a cluster): the real
@@ -38,7 +41,11 @@ async function startStandin(opts: Partial<StandinOptions> = {}): Promise<{ api: 
   // Objects meshbench did not create: they must survive every cleanup.
   api.seed('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-payments', labels: { team: 'payments' } } });
   api.seed('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
+  // not a ztunnel (no app=ztunnel label) though named like one; the real ones live in another namespace, one per node
   api.seed('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'ztunnel-x1', namespace: 'istio-system' }, spec: { containers: [{ name: 'istio-proxy' }] }, status: { phase: 'Running' } });
+  for (const node of ['node-a', 'node-b', 'node-c']) {
+    api.seed('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: `ztunnel-${node}`, namespace: 'mesh-dataplane', labels: { app: 'ztunnel' } }, spec: { nodeName: node, containers: [{ name: 'istio-proxy' }] }, status: { phase: 'Running' } });
+  }
   const kubeconfig = join(dir, `kubeconfig-${Math.random().toString(36).slice(2)}`);
   writeFileSync(kubeconfig, api.kubeconfig());
   return { api, kubeconfig };
@@ -69,7 +76,8 @@ function expectCleanedUp(api: ApiStandin): void {
 
 describe('kubernetes env against the API stand-in', () => {
   it('istio-sidecar: apply → ready → verify → load → collect → report → cleanup', async () => {
-    const { api, kubeconfig } = await startStandin({ expireFirstWatch: true });
+    // PodSecurity "restricted" enforced on every namespace: meshbench's pods (and the CNI-mode sidecars) are admitted
+    const { api, kubeconfig } = await startStandin({ expireFirstWatch: true, podSecurity: 'restricted' });
     const doc = await runScenario(k8sScenario(kubeconfig), { scenarioPath: 'test' });
 
     // verify: in-namespace probes saw the mesh header (meshed) and none (unmeshed), trace ids intact
@@ -89,7 +97,9 @@ describe('kubernetes env against the API stand-in', () => {
       const sum = outputs.reduce((n, o) => n + (o.kind === 'load' ? o.result.count : 0), 0);
       expect(v?.count).toBe(sum);
       expect(v?.count).toBeGreaterThan(0);
-      expect(decodeHistogram(v?.histogram ?? '').totalCount).toBe(sum);
+      // the histogram also holds the requests an overloaded generator never sent (recorded as late; LoadResult.dropped)
+      const dropped = outputs.reduce((n, o) => n + (o.kind === 'load' ? o.result.dropped : 0), 0);
+      expect(decodeHistogram(v?.histogram ?? '').totalCount).toBe(sum + dropped);
     }
 
     // sidecar cost: proxies sampled from metrics.k8s.io, incl. the native sidecar in initContainers
@@ -98,6 +108,19 @@ describe('kubernetes env against the API stand-in', () => {
     expect(cost.fleetProjection.summary).toMatch(/^500 sidecars × 40\.0 MiB = 19\.5 GiB memory/);
     expect(http1?.variants['meshed']?.proxies.find((p) => p.name === 'echo-0/istio-proxy')?.cpuSeconds).toBeGreaterThan(0);
     expect(doc.environment.facts['sidecarResources']).toEqual({ cpu: '100m', memory: '64Mi' });
+
+    // placement: both echoes on one node, every generator (probes and rounds, both variants) on one other node,
+    // pinned by name after the probes; recorded with the pods' QoS class (requests by default: Burstable)
+    const placement = doc.environment.facts['placement'] as PlacementRecord;
+    expect(placement).toMatchObject({ rule: 'spread', symmetric: true, problems: [] });
+    const [echoNode] = placement.echo.unmeshed?.nodes ?? [];
+    const [generatorNode] = placement.generators.unmeshed?.nodes ?? [];
+    expect(placement.echo).toEqual({ unmeshed: { nodes: [echoNode], qosClasses: ['Burstable'] }, meshed: { nodes: [echoNode], qosClasses: ['Burstable'] } });
+    expect(placement.generators).toEqual({ unmeshed: { nodes: [generatorNode], qosClasses: ['Burstable'] }, meshed: { nodes: [generatorNode], qosClasses: ['Burstable'] } });
+    expect(generatorNode).not.toBe(echoNode);
+    const loadJobs = api.received.filter((o) => o.kind === 'Job' && o.metadata.name.startsWith('load-'));
+    expect(loadJobs).toHaveLength(2);
+    for (const j of loadJobs) expect(JSON.stringify(j.spec)).toContain(`"matchFields":[{"key":"metadata.name","operator":"In","values":["${generatorNode ?? '?'}"]}]`);
 
     // generators stopped their sidecar; applies were server-side with field manager meshbench; watches were re-opened
     expect(api.shutdownCalls.filter((p) => p.startsWith('load-'))).toHaveLength(2);
@@ -110,11 +133,70 @@ describe('kubernetes env against the API stand-in', () => {
     const { api, kubeconfig } = await startStandin();
     const linkerd = await runScenario(k8sScenario(kubeconfig, { mesh: 'linkerd', generators: 1 }), { scenarioPath: 'test' });
     expect(linkerd.proofs.find((p) => p.variant === 'meshed')?.marker).toMatch(/^default\.meshbench-.*\.serviceaccount\.identity\.linkerd\.cluster\.local$/);
-    const ambient = await runScenario(k8sScenario(kubeconfig, { mesh: 'istio-ambient', generators: 1, sidecarResources: undefined }), { scenarioPath: 'test' });
+    // with a revision label too: the revision's injector would add sidecars without the pods' opt-out
+    const before = api.received.length;
+    const ambient = await runScenario(k8sScenario(kubeconfig, { mesh: 'istio-ambient', istioRevision: '1-24-0', generators: 1, sidecarResources: undefined }), { scenarioPath: 'test' });
     const proof = ambient.proofs.find((p) => p.variant === 'meshed');
     expect(proof?.ok).toBe(true);
     expect(proof?.marker).toBe('ambient.istio.io/redirection=enabled');
-    expect((ambient.environment.facts['sidecarCost'] as { proxies: { name: string }[] }).proxies.map((p) => p.name)).toEqual(['ztunnel-x1/istio-proxy']);
+    // the stand-in's CNI agent removed the annotation from every terminated pod: the proof rests on the running
+    // echo and on what the probe and generator pods reported of themselves while they ran
+    expect(proof?.detail).toContain('(as it reported itself)');
+    const meshedJobs = api.received.slice(before).filter((o) => o.kind === 'Job' && o.metadata.namespace?.endsWith('-meshed'));
+    expect(meshedJobs).toHaveLength(2);
+    expect(meshedJobs.every((j) => JSON.stringify(j).includes('\\"awaitAnnotation\\":\\"ambient.istio.io/redirection\\"'))).toBe(true);
+    // ztunnel cost: the app=ztunnel pods of the meshed pods' two nodes only, less their idle 2m
+    const placement = ambient.environment.facts['placement'] as PlacementRecord;
+    const [echoNode] = placement.echo.meshed?.nodes ?? [];
+    const [generatorNode] = placement.generators.meshed?.nodes ?? [];
+    const proxies = (ambient.environment.facts['sidecarCost'] as { proxies: { name: string; cpuMillicores: number; sharedByNode: boolean }[] }).proxies;
+    expect(proxies.map((p) => p.name).sort()).toEqual([`ztunnel-${echoNode ?? '?'}/istio-proxy`, `ztunnel-${generatorNode ?? '?'}/istio-proxy`].sort());
+    expect(proxies.every((p) => p.sharedByNode)).toBe(true);
+    expect(proxies.find((p) => p.name.startsWith(`ztunnel-${echoNode ?? '?'}/`))?.cpuMillicores).toBe(0);
+    expect(proxies.find((p) => p.name.startsWith(`ztunnel-${generatorNode ?? '?'}/`))?.cpuMillicores).toBeGreaterThan(0);
+    expectCleanedUp(api);
+  });
+
+  it('PodSecurity rejects the pods (Istio without istio-cni): the admission message at once, not a timeout', async () => {
+    const { api, kubeconfig } = await startStandin({ podSecurity: 'restricted', istioInit: true });
+    const err: unknown = await runScenario(k8sScenario(kubeconfig, { readyTimeoutS: 90 }), { scenarioPath: 'test' }).catch((e: unknown) => e);
+    expect(isMeshbenchError(err) && err.code).toBe('MB_ENV_FAILED');
+    expect(String(err)).toMatch(/the echo in meshbench-\w+-meshed cannot start: FailedCreate: pods "echo-.*" is forbidden: violates PodSecurity "restricted:latest": .*container istio-init: runAsUser=0, .*adds capability NET_ADMIN/);
+    expect(String(err)).toContain('need istio-cni or linkerd-cni');
+    expectCleanedUp(api);
+  });
+
+  it('a pod the scheduler cannot place fails the run at once with the scheduler\'s message', async () => {
+    const { api, kubeconfig } = await startStandin({ unschedulable: '0/3 nodes are available: 3 Insufficient cpu.' });
+    const err: unknown = await runScenario(k8sScenario(kubeconfig, { readyTimeoutS: 90 }), { scenarioPath: 'test' }).catch((e: unknown) => e);
+    expect(isMeshbenchError(err) && err.code).toBe('MB_ENV_FAILED');
+    expect(String(err)).toMatch(/waiting for the echo in meshbench-\w+-(un)?meshed: pod echo-\S+ cannot be scheduled: 0\/3 nodes are available: 3 Insufficient cpu\./);
+    expectCleanedUp(api);
+  });
+
+  it.each([
+    ['one-node on a one-node cluster: everything on it', 'one-node', ['solo'], undefined],
+    ['spread on a one-node cluster: refused at once, saying what to set', 'spread', ['solo'], /running job meshbench-\w+-(un)?meshed\/probe-\d: pod probe-\S+ cannot be scheduled: .*set nodePlacement: one-node/],
+  ] as const)('placement %s', async (_what, nodePlacement, nodes, error) => {
+    const { api, kubeconfig } = await startStandin({ nodes: [...nodes] });
+    const outcome = await runScenario(k8sScenario(kubeconfig, { nodePlacement, generators: 1, readyTimeoutS: 90 }), { scenarioPath: 'test' }).catch((e: unknown) => e);
+    if (error === undefined) {
+      const placement = (outcome as ResultDocument).environment.facts['placement'] as PlacementRecord;
+      expect(placement).toMatchObject({ rule: 'one-node', symmetric: true, echo: { meshed: { nodes: ['solo'] } }, generators: { unmeshed: { nodes: ['solo'] }, meshed: { nodes: ['solo'] } } });
+    } else {
+      expect(isMeshbenchError(outcome) && outcome.code).toBe('MB_ENV_FAILED');
+      expect(String(outcome)).toMatch(error);
+    }
+    expectCleanedUp(api);
+  });
+
+  it('placement any: no rules, and the scheduler\'s asymmetric choice is recorded and flagged', async () => {
+    const { api, kubeconfig } = await startStandin();
+    const doc = await runScenario(k8sScenario(kubeconfig, { nodePlacement: 'any', generators: 1 }), { scenarioPath: 'test' });
+    expect(api.received.some((o) => JSON.stringify(o).includes('affinity'))).toBe(false);
+    const placement = doc.environment.facts['placement'] as PlacementRecord;
+    expect(placement.symmetric).toBe(false); // the stand-in spreads pods over the least loaded nodes
+    expect(placement.problems.join(' ')).toMatch(/the unmeshed echo ran on node-\w, the meshed echo on node-\w/);
     expectCleanedUp(api);
   });
 
@@ -125,6 +207,38 @@ describe('kubernetes env against the API stand-in', () => {
     expect(String(err)).toContain('unmeshed/http1: mesh marker x-forwarded-client-cert came back');
     expect(api.requests.some((r) => r.includes('/jobs/load-'))).toBe(false); // no load before proof
     expectCleanedUp(api);
+  });
+
+  it('a namespace that already exists (409) is an error naming it, and is left alone', async () => {
+    const { api, kubeconfig } = await startStandin();
+    // someone else's namespace with the name the run would take (e.g. another tool, or a labelled look-alike)
+    const theirs = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'meshbench-taken-meshed', labels: { 'app.kubernetes.io/managed-by': 'meshbench', 'meshbench.dev/run': 'taken', team: 'other' } } };
+    api.seed('namespaces', theirs);
+    const { env } = k8sScenario(kubeconfig);
+    if (env.kind !== 'kubernetes') throw new Error('unreachable');
+    const err: unknown = await startKubernetesEnv(env, ['http1'], undefined, { runId: 'taken' }).catch((e: unknown) => e);
+    expect(isMeshbenchError(err) && err.code).toBe('MB_ENV_FAILED');
+    expect(String(err)).toContain('Namespace meshbench-taken-meshed already exists and meshbench did not create it');
+    // namespaces are created (POST), never force-applied; the run's own unmeshed namespace is gone, theirs untouched
+    expect(api.requests.some((r) => r.startsWith('PATCH /api/v1/namespaces/'))).toBe(false);
+    expect(api.requests.filter((r) => r.startsWith('POST /api/v1/namespaces'))).toHaveLength(2);
+    expect(api.list('namespaces').map((n) => n.metadata.name).sort()).toEqual(['istio-system', 'meshbench-taken-meshed', 'team-payments']);
+    expect(api.list('namespaces').find((n) => n.metadata.name === 'meshbench-taken-meshed')?.metadata.labels?.['team']).toBe('other');
+  });
+
+  it('bring-your-own namespaces: nothing cluster-scoped is created or deleted, only the run\'s labelled objects', async () => {
+    const { api, kubeconfig } = await startStandin();
+    api.seed('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop-plain', labels: { 'istio-injection': 'disabled' } } });
+    api.seed('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop-mesh', labels: { 'istio-injection': 'enabled' } } });
+    api.seed('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shop-settings', namespace: 'shop-mesh', labels: { 'app.kubernetes.io/managed-by': 'meshbench' } } });
+    const doc = await runScenario(k8sScenario(kubeconfig, { generators: 1, namespaces: { unmeshed: 'shop-plain', meshed: 'shop-mesh' } }), { scenarioPath: 'test' });
+    expect(doc.proofs.every((p) => p.ok)).toBe(true);
+    expect(doc.environment.facts['namespaces']).toEqual({ unmeshed: 'shop-plain', meshed: 'shop-mesh' });
+    expect(api.requests.filter((r) => /^(POST|PATCH|DELETE) \/api\/v1\/namespaces(\?|\/[^/]+(\?|$))/.test(r))).toEqual([]);
+    // the run's objects are gone; the namespaces and the team's own ConfigMap (labelled, but not with the run) stay
+    expect(api.list('namespaces').map((n) => n.metadata.name).sort()).toEqual(['istio-system', 'shop-mesh', 'shop-plain', 'team-payments']);
+    for (const plural of ['deployments', 'services', 'jobs', 'pods']) expect(api.list(plural, 'shop-mesh'), plural).toEqual([]);
+    expect(api.list('configmaps', 'shop-mesh').map((c) => c.metadata.name)).toEqual(['shop-settings']);
   });
 
   it('missing metrics API: a clear error before anything is created', async () => {

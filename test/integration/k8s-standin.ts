@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatOutputLine, parseJob, runGenerator, shutdownProxy } from '../../src/envs/kubernetes/generator.js';
+import { restrictedViolations, type PodSpecLike } from '../k8s-psa.js';
 
 /**
  * A Kubernetes API STAND-IN for tests — not a Kubernetes. A node:http server on 127.0.0.1:0 that implements
@@ -41,17 +42,31 @@ export interface StandinOptions {
   expireFirstWatch?: boolean;
   /** Misconfigured cluster: the unmeshed namespace's traffic gets the mesh header too. */
   leakMeshIntoUnmeshed?: boolean;
+  /**
+   * PodSecurity admission enforcing "restricted" on every namespace (as a cluster-wide default would): a
+   * Deployment whose pods violate it gets ReplicaFailure (FailedCreate) and no pods, as a ReplicaSet does.
+   */
+  podSecurity?: 'restricted';
+  /** The cluster's nodes (default node-a, node-b, node-c); the stand-in's scheduler honours required (anti-)affinity. */
+  nodes?: string[];
+  /** Every pod stays Pending, unschedulable with this scheduler message. */
+  unschedulable?: string;
+  /** Istio without istio-cni: injection adds the istio-init container (NET_ADMIN, NET_RAW, root). */
+  istioInit?: boolean;
   /** Called for every request before it is handled (tests abort runs in a given phase from here). */
   onRequest?: (method: string, path: string) => void;
 }
 
 export const STANDIN_TOKEN = 'standin-token';
+const AMBIENT = 'ambient.istio.io/redirection';
 const clone = <T>(v: T): T => structuredClone(v);
 
 export class ApiStandin {
   readonly objects = new Map<string, Obj>();
   readonly requests: string[] = [];
   readonly shutdownCalls: string[] = [];
+  /** Every object as meshbench sent it (created or applied), in order. */
+  readonly received: Obj[] = [];
   readonly logs = new Map<string, string>();
   private readonly events: WatchEvent[] = [];
   private readonly watchers = new Set<(e: WatchEvent) => void>();
@@ -142,6 +157,8 @@ export class ApiStandin {
       switch (req.method) {
         case 'PATCH':
           return this.apply(res, plural, ns, name, req.headers['content-type'], url.searchParams, body);
+        case 'POST':
+          return this.create(res, plural, ns, url.searchParams, body);
         case 'GET':
           if (name !== undefined) {
             const o = this.objects.get(this.key(plural, ns, name));
@@ -169,7 +186,7 @@ export class ApiStandin {
   private discovery(res: ServerResponse, groupVersion: string): void {
     const resources = Object.entries(RESOURCES)
       .filter(([, r]) => r.group === groupVersion)
-      .map(([name, r]) => ({ name, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'list', 'watch', 'patch', 'delete'] }));
+      .map(([name, r]) => ({ name, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: ['create', 'get', 'list', 'watch', 'patch', 'delete'] }));
     this.send(res, 200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources });
   }
 
@@ -177,6 +194,7 @@ export class ApiStandin {
     if (contentType !== 'application/apply-patch+yaml') return this.status(res, 415, `the stand-in only accepts server-side apply, got ${contentType ?? 'none'}`);
     if (query.get('fieldManager') !== 'meshbench') return this.status(res, 400, 'fieldManager is required for apply');
     const obj = JSON.parse(body) as Obj;
+    this.received.push(clone(obj));
     if (obj.metadata.name !== name || (obj.metadata.namespace ?? undefined) !== ns) return this.status(res, 400, 'name/namespace in the path and the body differ');
     if (ns !== undefined && !this.objects.has(this.key('namespaces', undefined, ns))) return this.status(res, 404, `namespaces "${ns}" not found`);
     const existing = this.objects.get(this.key(plural, ns, obj.metadata.name));
@@ -187,6 +205,16 @@ export class ApiStandin {
     this.send(res, existing === undefined ? 201 : 200, merged);
     if (existing === undefined && plural === 'deployments') setTimeout(() => this.rollOut(merged), this.opts.readyDelayMs ?? 200);
     if (existing === undefined && plural === 'jobs') this.startJob(merged);
+  }
+
+  /** POST: create, 409 AlreadyExists when the name is taken (whoever owns it). */
+  private create(res: ServerResponse, plural: string, ns: string | undefined, query: URLSearchParams, body: string): void {
+    if (query.get('fieldManager') !== 'meshbench') return this.status(res, 400, 'the stand-in expects fieldManager=meshbench');
+    const obj = JSON.parse(body) as Obj;
+    if (this.objects.has(this.key(plural, ns, obj.metadata.name))) return this.status(res, 409, `${plural} "${obj.metadata.name}" already exists`);
+    const created: Obj = { ...obj, metadata: { ...obj.metadata, uid: randomBytes(8).toString('hex'), generation: 1, creationTimestamp: new Date().toISOString() }, status: {} };
+    this.store(plural, created, 'ADDED');
+    this.send(res, 201, created);
   }
 
   private matches(o: Obj, query: URLSearchParams): boolean {
@@ -237,6 +265,11 @@ export class ApiStandin {
       for (const [k, child] of [...this.objects.entries()]) if (k.split('/')[1] === name) this.remove(k.split('/')[0] ?? '', child);
     }
     if (plural === 'jobs') for (const pod of this.list('pods', ns).filter((p) => p.metadata.labels?.['job-name'] === name)) this.remove('pods', pod);
+    if (plural === 'deployments') {
+      // the garbage collector takes the ReplicaSet's pods along
+      const match = (o.spec as { selector?: { matchLabels?: Record<string, string> } }).selector?.matchLabels ?? {};
+      for (const pod of this.list('pods', ns).filter((p) => Object.entries(match).every(([k, v]) => p.metadata.labels?.[k] === v))) this.remove('pods', pod);
+    }
     this.remove(plural, o);
     this.send(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
   }
@@ -254,13 +287,59 @@ export class ApiStandin {
       .filter((p) => p.status?.['phase'] === 'Running')
       .map((p) => {
         const spec = p.spec as { containers?: { name: string }[]; initContainers?: { name: string }[] };
+        // a ztunnel (label app=ztunnel) idles at 2m and works (30m) while a generator runs on its node
+        const node = (p.spec as { nodeName?: string }).nodeName;
+        const busy = this.list('pods').some((g) => g.metadata.labels?.['app.kubernetes.io/component'] === 'generator' && g.status?.['phase'] === 'Running' && (g.spec as { nodeName?: string }).nodeName === node);
+        const ztunnel = p.metadata.labels?.['app'] === 'ztunnel';
         const containers = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].map((c) => ({
           name: c.name,
-          usage: c.name.endsWith('-proxy') ? { cpu: '20000000n', memory: '40960Ki' } : { cpu: '5m', memory: '30Mi' },
+          usage: ztunnel ? { cpu: busy ? '30m' : '2m', memory: '40960Ki' } : c.name.endsWith('-proxy') ? { cpu: '20000000n', memory: '40960Ki' } : { cpu: '5m', memory: '30Mi' },
         }));
         return { metadata: { name: p.metadata.name, namespace: p.metadata.namespace }, timestamp: new Date().toISOString(), window: '15s', containers };
       });
     this.send(res, 200, { kind: 'PodMetricsList', apiVersion: 'metrics.k8s.io/v1beta1', metadata: {}, items });
+  }
+
+  /**
+   * A scheduler for required placement rules: nodeAffinity matchFields metadata.name, podAffinity and
+   * podAntiAffinity on kubernetes.io/hostname with matchLabels and a namespaces list (a pod matching its own
+   * affinity term may go anywhere when no other pod matches, as in Kubernetes); among the nodes that fit, the
+   * least loaded. Returns the node, or the message of an unschedulable pod.
+   */
+  private schedule(pod: Obj): { node: string } | { unschedulable: string } {
+    if (this.opts.unschedulable !== undefined) return { unschedulable: this.opts.unschedulable };
+    const nodes = this.opts.nodes ?? ['node-a', 'node-b', 'node-c'];
+    type Term = { labelSelector?: { matchLabels?: Record<string, string> }; namespaces?: string[]; topologyKey: string };
+    const affinity = (pod.spec as { affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms: { matchFields?: { key: string; values: string[] }[] }[] } }; podAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: Term[] }; podAntiAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: Term[] } } }).affinity ?? {};
+    const placed = this.list('pods').filter((p) => typeof (p.spec as { nodeName?: unknown }).nodeName === 'string' && p.status?.['phase'] !== 'Succeeded' && p.status?.['phase'] !== 'Failed');
+    const selects = (t: Term, p: Obj): boolean =>
+      (t.namespaces ?? [pod.metadata.namespace]).includes(p.metadata.namespace) && Object.entries(t.labelSelector?.matchLabels ?? {}).every(([k, v]) => p.metadata.labels?.[k] === v);
+    const nodesOf = (t: Term): Set<string> => new Set(placed.filter((p) => selects(t, p)).map((p) => (p.spec as { nodeName: string }).nodeName));
+    let fit = nodes.filter((n) => (affinity.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [{}]).some((term) => (term.matchFields ?? []).every((f) => f.key === 'metadata.name' && f.values.includes(n))));
+    for (const t of affinity.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
+      const with_ = nodesOf(t);
+      if (with_.size > 0 || !selects(t, pod)) fit = fit.filter((n) => with_.has(n));
+    }
+    for (const t of affinity.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []) {
+      const with_ = nodesOf(t);
+      fit = fit.filter((n) => !with_.has(n));
+    }
+    const load = (n: string): number => placed.filter((p) => (p.spec as { nodeName: string }).nodeName === n).length;
+    const node = fit.sort((x, y) => load(x) - load(y) || x.localeCompare(y))[0];
+    return node === undefined ? { unschedulable: `0/${nodes.length} nodes are available: ${nodes.length} node(s) didn't match pod affinity/anti-affinity rules or node affinity.` } : { node };
+  }
+
+  /** Stores a new pod: scheduled (spec.nodeName, QoS class) or Pending and unschedulable; whether it was scheduled. */
+  private place(pod: Obj, status: Record<string, unknown>): boolean {
+    const where = this.schedule(pod);
+    const resources = ((pod.spec as { containers?: { resources?: { requests?: object; limits?: Record<string, string> } }[] }).containers ?? []).map((c) => c.resources);
+    const qosClass = resources.every((r) => r?.requests === undefined) ? 'BestEffort' : resources.every((r) => r?.limits?.['cpu'] !== undefined && r.limits['memory'] !== undefined) ? 'Guaranteed' : 'Burstable';
+    if ('unschedulable' in where) {
+      this.store('pods', { apiVersion: 'v1', kind: 'Pod', ...pod, status: { phase: 'Pending', qosClass, conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: where.unschedulable }] } }, 'ADDED');
+      return false;
+    }
+    this.store('pods', { apiVersion: 'v1', kind: 'Pod', ...pod, spec: { ...pod.spec, nodeName: where.node }, status: { ...status, qosClass } }, 'ADDED');
+    return true;
   }
 
   /** What the mesh would do to a pod created in `ns` (injection, ambient capture). */
@@ -268,12 +347,16 @@ export class ApiStandin {
     const nsObj = this.objects.get(this.key('namespaces', undefined, ns));
     const labels = nsObj?.metadata.labels ?? {};
     const pod = clone(template);
-    const spec = (pod.spec ??= {}) as { containers?: { name: string }[]; initContainers?: { name: string; restartPolicy?: string }[] };
-    if (labels['istio-injection'] === 'enabled' || (labels['istio.io/rev'] !== undefined && labels['istio.io/dataplane-mode'] !== 'ambient')) {
-      spec.initContainers = [...(spec.initContainers ?? []), { name: 'istio-proxy', restartPolicy: 'Always' }];
+    const spec = (pod.spec ??= {}) as { containers?: { name: string; securityContext?: object }[]; initContainers?: { name: string; restartPolicy?: string; securityContext?: object }[] };
+    // The proxies as the meshes inject them with their CNI plugin: restricted-compliant containers.
+    const proxySecurity = { allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 1337, capabilities: { drop: ['ALL'] } };
+    const optedOut = pod.metadata.labels?.['sidecar.istio.io/inject'] === 'false';
+    if (!optedOut && (labels['istio-injection'] === 'enabled' || labels['istio.io/rev'] !== undefined)) {
+      const init = this.opts.istioInit === true ? [{ name: 'istio-init', securityContext: { runAsUser: 0, runAsNonRoot: false, capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] } } }] : [];
+      spec.initContainers = [...(spec.initContainers ?? []), ...init, { name: 'istio-proxy', restartPolicy: 'Always', securityContext: proxySecurity }];
     }
-    if (nsObj?.metadata.annotations?.['linkerd.io/inject'] === 'enabled') spec.containers = [...(spec.containers ?? []), { name: 'linkerd-proxy' }];
-    if (labels['istio.io/dataplane-mode'] === 'ambient') pod.metadata.annotations = { ...pod.metadata.annotations, 'ambient.istio.io/redirection': 'enabled' };
+    if (nsObj?.metadata.annotations?.['linkerd.io/inject'] === 'enabled') spec.containers = [...(spec.containers ?? []), { name: 'linkerd-proxy', securityContext: proxySecurity }];
+    if (labels['istio.io/dataplane-mode'] === 'ambient' && spec.initContainers?.some((c) => c.name === 'istio-proxy') !== true) pod.metadata.annotations = { ...pod.metadata.annotations, [AMBIENT]: 'enabled' };
     return pod;
   }
 
@@ -284,7 +367,13 @@ export class ApiStandin {
     for (let i = 0; i < (spec.replicas ?? 1); i++) {
       const template: Obj = { metadata: { name: `${d.metadata.name}-7d9f8-${randomBytes(3).toString('hex')}`, namespace: ns, labels: spec.template.metadata?.labels ?? {}, ...(spec.template.metadata?.annotations === undefined ? {} : { annotations: spec.template.metadata.annotations }) }, spec: clone(spec.template.spec) };
       const pod = this.meshPod(ns, template);
-      this.store('pods', { apiVersion: 'v1', kind: 'Pod', ...pod, status: { phase: 'Running', containerStatuses: [{ name: 'echo', ready: true, restartCount: 0 }] } }, 'ADDED');
+      const violations = this.opts.podSecurity === 'restricted' ? restrictedViolations(pod.spec as PodSpecLike) : [];
+      if (violations.length > 0) {
+        const message = `pods "${pod.metadata.name}" is forbidden: violates PodSecurity "restricted:latest": ${violations.join(', ')}`;
+        this.store('deployments', { ...d, status: { observedGeneration: d.metadata.generation, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message }] } }, 'MODIFIED');
+        return;
+      }
+      if (!this.place(pod, { phase: 'Running', containerStatuses: [{ name: 'echo', ready: true, restartCount: 0 }] })) return;
     }
     this.store('deployments', { ...d, status: { readyReplicas: spec.replicas ?? 1, replicas: spec.replicas ?? 1, observedGeneration: d.metadata.generation } }, 'MODIFIED');
   }
@@ -317,13 +406,19 @@ export class ApiStandin {
       const labels = { ...spec.template.metadata?.labels, 'job-name': job.metadata.name, 'batch.kubernetes.io/job-name': job.metadata.name };
       const annotations = { ...spec.template.metadata?.annotations, 'batch.kubernetes.io/job-completion-index': String(index) };
       const pod = this.meshPod(ns, { metadata: { name: podName, namespace: ns, labels, annotations }, spec: clone(spec.template.spec) });
-      this.store('pods', { apiVersion: 'v1', kind: 'Pod', ...pod, status: { phase: 'Running' } }, 'ADDED');
+      if (!this.place(pod, { phase: 'Running' })) continue;
       const parsed = parseJob(rewritten);
       const mesh = this.meshHeaders(ns);
       if (parsed.kind === 'load') parsed.spec.headers = { ...parsed.spec.headers, ...mesh };
       else for (const p of parsed.probes) p.headers = { ...p.headers, ...mesh };
       const shutdown = parsed.shutdownUrl === undefined ? undefined : `${this.url}/quitquitquit?pod=${podName}`;
-      const run = runGenerator(parsed, index, controller.signal).then(
+      // The pod's downward API view: its name, node and current annotations (as the kubelet would write them).
+      const self = {
+        name: podName,
+        nodeName: String((this.objects.get(this.key('pods', ns, podName))?.spec as { nodeName?: string } | undefined)?.nodeName ?? ''),
+        annotations: () => Promise.resolve({ ...this.objects.get(this.key('pods', ns, podName))?.metadata.annotations }),
+      };
+      const run = runGenerator(parsed, index, controller.signal, self).then(
         (out) => ({ ok: true, log: `${formatOutputLine(out)}\n` }),
         (err: unknown) => ({ ok: false, log: `meshbench-error ${err instanceof Error ? err.message : String(err)}\n` }),
       ).then(async ({ ok, log }) => {
@@ -331,7 +426,9 @@ export class ApiStandin {
         this.logs.set(`${ns}/${podName}`, log);
         const current = this.objects.get(this.key('pods', ns, podName));
         if (current === undefined || controller.signal.aborted) return;
-        this.store('pods', { ...current, status: { phase: ok ? 'Succeeded' : 'Failed', containerStatuses: [{ name: 'generator', state: { terminated: { reason: ok ? 'Completed' : 'Error', exitCode: ok ? 0 : 4 } } }] } }, 'MODIFIED');
+        // Istio's CNI agent takes a terminated pod out of the mesh and deletes its ambient annotation.
+        const { [AMBIENT]: _removed, ...annotations } = current.metadata.annotations ?? {};
+        this.store('pods', { ...current, metadata: { ...current.metadata, annotations }, status: { ...current.status, phase: ok ? 'Succeeded' : 'Failed', containerStatuses: [{ name: 'generator', state: { terminated: { reason: ok ? 'Completed' : 'Error', exitCode: ok ? 0 : 4 } } }] } }, 'MODIFIED');
         results.push(ok);
         const j = this.objects.get(this.key('jobs', ns, job.metadata.name));
         if (j === undefined || results.length < n) return;

@@ -12,6 +12,7 @@ import { loadScenario, parseScenario } from '../../src/config/load.js';
 import type { Scenario } from '../../src/config/schema.js';
 import { renderFiles } from '../../src/envs/kubernetes/render.js';
 import { packageRoot } from '../../src/paths.js';
+import { restrictedViolations, type PodSpecLike } from '../k8s-psa.js';
 
 /**
  * Rendered manifests checked two ways against the Kubernetes OpenAPI definitions, with maintained libraries:
@@ -106,8 +107,9 @@ describe('k8s render: manifests valid against the Kubernetes OpenAPI definitions
   });
 });
 
+const ns = (objects: Manifest[], variant: string) => objects.find((o) => o.kind === 'Namespace' && o.metadata.name === `meshbench-test-${variant}`);
+
 describe('k8s render: each mesh gets its own switch, the baseline opts out of all', () => {
-  const ns = (objects: Manifest[], variant: string) => objects.find((o) => o.kind === 'Namespace' && o.metadata.name === `meshbench-test-${variant}`);
   const podAnnotations = (objects: Manifest[], variant: string) =>
     (objects.find((o) => o.kind === 'Deployment' && o.metadata.namespace === `meshbench-test-${variant}`)?.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template.metadata.annotations;
 
@@ -140,6 +142,71 @@ describe('k8s render: each mesh gets its own switch, the baseline opts out of al
     expect(ns(rev, 'meshed')?.metadata.labels?.['istio-injection']).toBeUndefined();
     const none = manifests(await renderFiles(scenarioFor('none'), { runId: 'test', image: 'i' }));
     expect(none.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name)).toEqual(['meshbench-test-unmeshed']);
+  });
+});
+
+type PodTemplate = { metadata: { labels?: Record<string, string> }; spec: PodSpecLike & { automountServiceAccountToken?: boolean; containers: { name: string; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[] } };
+/** Every pod template in a render: the echo Deployments' and every Job's. */
+function podTemplates(objects: Manifest[]): [string, PodTemplate][] {
+  return objects
+    .filter((o) => o.kind === 'Deployment' || o.kind === 'Job')
+    .map((o) => [`${o.kind ?? '?'} ${o.metadata.namespace ?? ''}/${o.metadata.name}`, (o.spec as { template: PodTemplate }).template]);
+}
+
+describe('k8s render: pods a platform team admits', () => {
+  const variants: [string, Record<string, unknown>, { image?: string }][] = [
+    ...MESHES.map((mesh): [string, Record<string, unknown>, { image?: string }] => [mesh, {}, { image: 'meshbench:dev' }]),
+    ['linkerd', {}, {}], // node image + code ConfigMap volume
+    ['istio-sidecar', { runAsUser: 'platform' }, { image: 'meshbench:dev' }], // OpenShift assigns the UID
+    ['istio-ambient', { runAsUser: 4242, resources: { generator: { cpu: '2', memory: '1Gi', cpuLimit: '2' } } }, {}],
+  ];
+
+  it.each(variants)('%s %j: every pod spec meets PodSecurity "restricted"; no API token', async (mesh, env, options) => {
+    const templates = podTemplates(manifests(await renderFiles(scenarioFor(mesh, env), { runId: 'test', ...options })));
+    expect(templates.length).toBeGreaterThan(2);
+    for (const [name, t] of templates) {
+      expect(restrictedViolations(t.spec), name).toEqual([]);
+      expect(t.spec.automountServiceAccountToken, name).toBe(false);
+      expect(t.spec.securityContext?.runAsUser, name).toBe(env['runAsUser'] === 'platform' ? undefined : (env['runAsUser'] ?? 1000));
+    }
+  });
+
+  it('the restricted check rejects what PodSecurity rejects (so a pass means something)', () => {
+    const ok: PodSpecLike = { securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, containers: [{ name: 'c', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }] };
+    expect(restrictedViolations(ok)).toEqual([]);
+    expect(restrictedViolations({ ...ok, securityContext: { runAsNonRoot: true } })).toEqual(['container c: seccompProfile must be RuntimeDefault or Localhost']);
+    expect(restrictedViolations({ ...ok, securityContext: { seccompProfile: { type: 'RuntimeDefault' } } })).toEqual(['container c: runAsNonRoot != true']);
+    expect(restrictedViolations({ ...ok, volumes: [{ name: 'h', hostPath: { path: '/' } }] })).toEqual(['volume h of type hostPath']);
+    expect(restrictedViolations({ ...ok, initContainers: [{ name: 'istio-init', securityContext: { allowPrivilegeEscalation: false, runAsUser: 0, capabilities: { add: ['NET_ADMIN'], drop: ['ALL'] } } }] })).toEqual([
+      'container istio-init: runAsUser=0',
+      'container istio-init: adds capability NET_ADMIN',
+    ]);
+  });
+
+  it('requests by default (not BestEffort), memory limited at its request, CPU limited only when asked', async () => {
+    const templates = podTemplates(manifests(await renderFiles(scenarioFor('istio-sidecar', { resources: { echo: { cpu: '1', memory: '200Mi', cpuLimit: '2' } } }), { runId: 'test', image: 'i' })));
+    for (const [name, t] of templates) {
+      const r = t.spec.containers[0]?.resources;
+      if (name.startsWith('Deployment')) expect(r, name).toEqual({ requests: { cpu: '1', memory: '200Mi' }, limits: { cpu: '2', memory: '200Mi' } });
+      else expect(r, name).toEqual({ requests: { cpu: '500m', memory: '256Mi' }, limits: { memory: '256Mi' } });
+    }
+  });
+
+  it('ambient pods opt out of sidecar injection, so an istio.io/rev label cannot give them sidecars', async () => {
+    const objects = manifests(await renderFiles(scenarioFor('istio-ambient', { istioRevision: '1-24-0' }), { runId: 'test', image: 'i' }));
+    expect(ns(objects, 'meshed')?.metadata.labels).toMatchObject({ 'istio.io/dataplane-mode': 'ambient', 'istio.io/rev': '1-24-0' });
+    const meshed = podTemplates(objects).filter(([name]) => name.includes('-meshed/'));
+    expect(meshed.length).toBeGreaterThan(2);
+    for (const [name, t] of meshed) expect(t.metadata.labels?.['sidecar.istio.io/inject'], name).toBe('false');
+  });
+
+  it('GitOps: every rendered Job is suspended (applying jobs/ starts nothing); the kustomization says server-side apply', async () => {
+    const files = await renderFiles(scenarioFor('linkerd'), { runId: 'test' });
+    const jobs = manifests(files).filter((o) => o.kind === 'Job');
+    expect(jobs.length).toBe(10);
+    expect(jobs.every((j) => j.spec?.['suspend'] === true)).toBe(true);
+    expect(files.get('kustomization.yaml')).toContain('kubectl apply --server-side');
+    expect(files.get('jobs/kustomization.yaml')).toContain('"suspend":false');
   });
 });
 

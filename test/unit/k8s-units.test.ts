@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../src/config/load.js';
-import { mergeOutputs } from '../../src/envs/kubernetes/collect.js';
+import { deploymentFailure, mergeOutputs, podTrouble } from '../../src/envs/kubernetes/collect.js';
 import { parseQuantity, roleNames } from '../../src/envs/kubernetes/cost.js';
-import { formatOutputLine, parseOutputLog, shardSpec, type GeneratorOutput } from '../../src/envs/kubernetes/generator.js';
+import { formatOutputLine, parseAnnotationsFile, parseOutputLog, shardSpec, type GeneratorOutput } from '../../src/envs/kubernetes/generator.js';
 import { newRunId } from '../../src/envs/kubernetes/index.js';
 import { MESH_PROFILES } from '../../src/envs/kubernetes/meshes.js';
-import { checkPods, checkTrace, newTraceHeaders } from '../../src/envs/kubernetes/prove.js';
+import { PlacementLog } from '../../src/envs/kubernetes/placement.js';
+import { checkPods, checkTrace, newTraceHeaders, proofRecord } from '../../src/envs/kubernetes/prove.js';
 import { isMeshbenchError } from '../../src/errors.js';
 import { createLatencyHistogram, decodeHistogram, encodeHistogram, recordLatency } from '../../src/histograms/index.js';
 import type { LoadResult, LoadSpec } from '../../src/load/types.js';
@@ -97,13 +98,74 @@ describe('sidecar cost and proof helpers', () => {
     const native = { metadata: { name: 'a' }, spec: { containers: [{ name: 'echo' }], initContainers: [{ name: 'istio-proxy', restartPolicy: 'Always' }] } };
     const bare = { metadata: { name: 'b' }, spec: { containers: [{ name: 'echo' }] } };
     expect(checkPods(MESH_PROFILES['istio-sidecar'], true, [native])).toMatchObject({ ok: true, detail: 'istio-proxy in 1 pod(s) (native sidecar)' });
+    const classic = { metadata: { name: 'd' }, spec: { containers: [{ name: 'echo' }, { name: 'istio-proxy' }] } };
+    expect(checkPods(MESH_PROFILES['istio-sidecar'], true, [classic]).detail).toContain('classic sidecar: a generator that crashes leaves its pod Running until the Job deadline; native sidecars are recommended');
     expect(checkPods(MESH_PROFILES['istio-sidecar'], true, [native, bare]).ok).toBe(false);
     expect(checkPods(MESH_PROFILES.linkerd, false, [native]).detail).toBe('unmeshed pod(s) carry a mesh: a');
     expect(checkPods(MESH_PROFILES['istio-ambient'], true, [{ metadata: { name: 'c', annotations: { 'ambient.istio.io/redirection': 'enabled' } } }]).ok).toBe(true);
+    // ambient: a sidecar injected anyway (an istio.io/rev label) takes the pod out of ambient capture
+    const injected = { metadata: { name: 'e', annotations: { 'ambient.istio.io/redirection': 'enabled' } }, spec: native.spec };
+    expect(checkPods(MESH_PROFILES['istio-ambient'], true, [injected]).detail).toBe('sidecar proxies injected into e, which takes them out of ambient capture');
+  });
+
+  it('XFCC missing while the sidecars are there: the hint names proxyHeaders.forwardedClientCert SANITIZE', () => {
+    const sent = newTraceHeaders();
+    const input = { variant: 'meshed', meshed: true, expect: MESH_PROFILES['istio-sidecar'].expect, profile: MESH_PROFILES['istio-sidecar'], sent, traceCheck: false };
+    const outcome = { protocol: 'http1' as const, target: 't', status: 200, headers: {} };
+    const withProxies = proofRecord({ ...input, outcome, pods: { ok: true, detail: 'istio-proxy in 2 pod(s)', marker: null } });
+    expect(withProxies.ok).toBe(false);
+    expect(withProxies.detail).toContain('proxyHeaders.forwardedClientCert: SANITIZE');
+    expect(proofRecord({ ...input, outcome, pods: { ok: false, detail: 'no istio-proxy', marker: null } }).detail).not.toContain('SANITIZE');
+  });
+
+  it.each([
+    ['unschedulable', { status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available' }] } }, 'pod p cannot be scheduled: 0/3 nodes are available'],
+    ['image pull back-off', { status: { containerStatuses: [{ name: 'echo', state: { waiting: { reason: 'ImagePullBackOff', message: 'no such image' } } }] } }, 'pod p: echo ImagePullBackOff (no such image)'],
+    ['still creating', { status: { containerStatuses: [{ name: 'echo', state: { waiting: { reason: 'ContainerCreating' } } }] } }, undefined],
+    ['running', { status: { phase: 'Running' } }, undefined],
+  ])('pod trouble: %s', (_what, pod, message) => {
+    expect(podTrouble([{ metadata: { name: 'p' }, ...pod }])).toBe(message);
+  });
+
+  it('a Deployment that cannot create pods says why (ReplicaFailure)', () => {
+    expect(deploymentFailure({ status: { conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'forbidden: violates PodSecurity' }] } })).toBe('FailedCreate: forbidden: violates PodSecurity');
+    expect(deploymentFailure({ status: { conditions: [{ type: 'Available', status: 'False' }] } })).toBeUndefined();
+  });
+
+  it('the downward API annotations file: Go-quoted values, one per line', () => {
+    const text = 'ambient.istio.io/redirection="enabled"\nkubectl.kubernetes.io/last-applied="{\\"a\\":1}"\nbatch.kubernetes.io/job-completion-index="0"\n';
+    expect(parseAnnotationsFile(text)).toEqual({ 'ambient.istio.io/redirection': 'enabled', 'kubectl.kubernetes.io/last-applied': '{"a":1}', 'batch.kubernetes.io/job-completion-index': '0' });
+    expect(parseAnnotationsFile('')).toEqual({});
   });
 
   it('run ids are short and DNS-safe', () => {
     for (let i = 0; i < 50; i++) expect(newRunId()).toMatch(/^[a-z][a-z0-9]{5}$/);
+  });
+});
+
+describe('placement: both variants alike, or named why not', () => {
+  const pod = (name: string, node: string, qos = 'Burstable') => ({ metadata: { name }, spec: { nodeName: node }, status: { qosClass: qos } });
+  const gen = (name: string, node: string): GeneratorOutput => ({ kind: 'probe', index: 0, results: [], nodeVersion: 'v20', self: { name, nodeName: node, annotations: {} } });
+
+  it.each([
+    ['spread, alike', 'spread', ['a', 'a'], ['b', 'b'], []],
+    ['spread, the generators next to the echo', 'spread', ['a', 'a'], ['a', 'a'], ['unmeshed: generators and echo share node a (nodePlacement spread)', 'meshed: generators and echo share node a (nodePlacement spread)']],
+    ['spread, the echoes apart', 'spread', ['a', 'c'], ['b', 'b'], ['the unmeshed echo ran on a, the meshed echo on c']],
+    ['one-node, alike', 'one-node', ['a', 'a'], ['a', 'a'], []],
+    ['one-node, generators elsewhere', 'one-node', ['a', 'a'], ['b', 'b'], ['unmeshed: pods on a, b (nodePlacement one-node)', 'meshed: pods on a, b (nodePlacement one-node)']],
+    ['any, generators apart', 'any', ['a', 'a'], ['b', 'c'], ['the unmeshed generators ran on b, the meshed generators on c']],
+  ] as const)('%s', (_what, rule, [eu, em], [gu, gm], problems) => {
+    const log = new PlacementLog(rule, ['unmeshed', 'meshed']);
+    log.echo('unmeshed', [pod('e1', eu)]);
+    log.echo('meshed', [pod('e2', em)]);
+    // the node a generator reported itself (downward API) wins over the pod list's
+    log.generators('unmeshed', [gen('g1', gu)], [pod('g1', 'listed-elsewhere')]);
+    log.generators('meshed', [gen('g2', gm)], [pod('g2', gm)]);
+    const record = log.record();
+    expect(record.problems).toEqual(problems);
+    expect(record.symmetric).toBe(problems.length === 0);
+    expect(record.generators.unmeshed?.nodes).toEqual([gu]);
+    expect(log.generatorNode()).toBe(gu === gm ? gu : undefined);
   });
 });
 
@@ -112,7 +174,7 @@ describe('kubernetes env in the scenario schema', () => {
 
   it('fills sensible defaults', () => {
     const s = parseScenario(base({ mesh: 'linkerd' }), 't');
-    expect(s.env).toMatchObject({ kind: 'kubernetes', mesh: 'linkerd', nodeImage: 'node:20-slim', replicas: 1, generators: 1, fleetPods: 100, proxyMetrics: true, traceCheck: true, readyTimeoutS: 300 });
+    expect(s.env).toMatchObject({ kind: 'kubernetes', mesh: 'linkerd', nodeImage: 'node:20-slim', replicas: 1, generators: 1, fleetPods: 100, proxyMetrics: true, traceCheck: true, readyTimeoutS: 300, nodePlacement: 'spread', runAsUser: 1000 });
   });
 
   it.each([
@@ -121,6 +183,10 @@ describe('kubernetes env in the scenario schema', () => {
     [{ mesh: 'istio-sidecar', generators: 4 }, 2, 'protocols[0].connections: connections (2) must be at least env.generators (4)'],
     [{ mesh: 'istio-sidecar', sidecarResources: { cpu: 'lots', memory: '64Mi' } }, 16, 'env.sidecarResources.cpu: a Kubernetes quantity'],
     [{ mesh: 'consul' }, 16, 'env.mesh: must be one of'],
+    [{ mesh: 'linkerd', runAsUser: 0 }, 16, 'env.runAsUser'],
+    [{ mesh: 'linkerd', nodePlacement: 'zone' }, 16, 'env.nodePlacement'],
+    [{ mesh: 'linkerd', namespaces: { unmeshed: 'shop' } }, 16, 'env.namespaces.meshed: required with a mesh'],
+    [{ mesh: 'linkerd', namespaces: { unmeshed: 'shop', meshed: 'shop' } }, 16, 'env.namespaces: the variants need two different namespaces'],
   ])('rejects %j', (env, connections, message) => {
     let problems: readonly string[] = [];
     try {

@@ -30,11 +30,13 @@ export interface KubeItem {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; deletionTimestamp?: unknown };
   spec?: {
     replicas?: number;
+    nodeName?: string;
     containers?: { name: string; image?: string }[];
     initContainers?: { name: string; image?: string; restartPolicy?: string }[];
   };
   status?: {
     phase?: string;
+    qosClass?: string;
     readyReplicas?: number;
     succeeded?: number;
     failed?: number;
@@ -167,8 +169,9 @@ export class Kube {
     if (status === 401 || status === 403) {
       return new MeshbenchError(
         'MB_ENV_FAILED',
-        `${what}: ${describeKubeError(err)} — the user of context "${this.context}" needs rights to create namespaces and, in them, ` +
-          'configmaps, services, deployments and jobs, and to read pods, pod logs and metrics.k8s.io',
+        `${what}: ${describeKubeError(err)} — the user of context "${this.context}" needs the rights README "Kubernetes → RBAC" lists: ` +
+          'create, list and delete namespaces (or env.namespaces with a namespaced Role); in them create, patch, get, list, watch and delete ' +
+          'configmaps, services, deployments and jobs; get, list and watch pods and get pods/log; list pods and metrics.k8s.io pods where the proxies run',
         { cause: err },
       );
     }
@@ -190,7 +193,29 @@ export class Kube {
     return info.gitVersion;
   }
 
-  /** Server-side apply as field manager `meshbench`, forcing ownership of the fields it sets. */
+  /**
+   * Creates an object that must not exist yet (POST, field manager `meshbench`): a namespace meshbench is about
+   * to own. A 409 means someone else's object has that name, and meshbench never takes over what it did not
+   * create, so it is an error naming the object.
+   */
+  async create<T extends KubernetesObject>(obj: T): Promise<T> {
+    const name = `${obj.kind ?? '?'} ${obj.metadata?.namespace === undefined ? '' : `${obj.metadata.namespace}/`}${obj.metadata?.name ?? '?'}`;
+    try {
+      return await this.objects.create(obj, undefined, undefined, FIELD_MANAGER);
+    } catch (err) {
+      if (httpStatusOf(err) === 409) {
+        throw new MeshbenchError(
+          'MB_ENV_FAILED',
+          `${name} already exists and meshbench did not create it in this run: it never takes over an existing object — ` +
+            'delete it if it is a leftover (meshbench k8s cleanup --run <id>), or run again (a new run id)',
+          { cause: err },
+        );
+      }
+      throw this.fail(`creating ${name}`, err);
+    }
+  }
+
+  /** Server-side apply as field manager `meshbench`, forcing ownership of the fields it sets (only inside namespaces meshbench created). */
   apply<T extends KubernetesObject>(obj: T): Promise<T> {
     const what = `applying ${obj.kind ?? '?'} ${obj.metadata?.namespace === undefined ? '' : `${obj.metadata.namespace}/`}${obj.metadata?.name ?? '?'}`;
     return this.call(what, () => this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply));

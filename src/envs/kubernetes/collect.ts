@@ -67,3 +67,32 @@ export function explainPods(pods: KubeItem[]): string {
     })
     .join(' | ');
 }
+
+/** Waiting reasons that do not clear up by themselves: fail at once with them instead of after readyTimeoutS. */
+const STUCK_REASONS: ReadonlySet<string> = new Set(['CreateContainerConfigError', 'CreateContainerError', 'InvalidImageName', 'ImagePullBackOff', 'ErrImageNeverPull', 'CrashLoopBackOff']);
+
+/**
+ * What keeps pods from ever running, as soon as the API shows it: a pod the scheduler cannot place (with the
+ * scheduler's message: resources, affinity), or a container stuck on its image or configuration. undefined: nothing.
+ */
+export function podTrouble(pods: readonly KubeItem[]): string | undefined {
+  for (const p of pods) {
+    const name = p.metadata?.name ?? '?';
+    const unschedulable = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
+    if (unschedulable !== undefined) return `pod ${name} cannot be scheduled: ${unschedulable.message ?? 'no node fits'}`;
+    for (const c of p.status?.containerStatuses ?? []) {
+      const waiting = c.state?.waiting;
+      if (waiting?.reason !== undefined && STUCK_REASONS.has(waiting.reason)) return `pod ${name}: ${c.name} ${waiting.reason}${waiting.message === undefined ? '' : ` (${waiting.message})`}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A Deployment whose ReplicaSet cannot create pods (PodSecurity admission, quota, a webhook) says so in its
+ * ReplicaFailure condition; the pods never exist, so nothing else would show it.
+ */
+export function deploymentFailure(d: KubeItem | undefined): string | undefined {
+  const c = d?.status?.conditions?.find((x) => x.type === 'ReplicaFailure' && x.status === 'True');
+  return c === undefined ? undefined : `${c.reason ?? 'ReplicaFailure'}: ${c.message ?? 'the ReplicaSet cannot create pods'}`;
+}

@@ -10,7 +10,9 @@ import type { MeshProfile } from './meshes.js';
  * initContainers (metrics list every running container) — and integrates: a round adds mean cores × the round's
  * length to a proxy's CPU seconds. Proxies are named by role and index (`echo-0/istio-proxy`,
  * `generator-1/linkerd-proxy`), so the same proxy keeps its name across rounds and Jobs.
- * Ambient has no sidecars: its node proxies (ztunnel) are sampled instead, shared with whatever else the node runs.
+ * Ambient has no sidecars: its node proxies are sampled instead — the ztunnel pods (label app=ztunnel, in
+ * whatever namespace Istio was installed to) on the nodes the meshed pods run on, less each one's idle usage
+ * read before the first round (a ztunnel also serves whatever else its node runs).
  */
 
 const UNITS: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
@@ -56,6 +58,8 @@ function gib(bytes: number): string {
 
 export class ProxyMeter {
   private readonly totals = new Map<string, ProxyTotals>();
+  /** Node proxies' idle cores, by reading name, subtracted from their readings under load. */
+  private readonly idleCores = new Map<string, number>();
   private pollErrors = 0;
 
   constructor(
@@ -103,10 +107,24 @@ export class ProxyMeter {
     };
   }
 
+  /**
+   * Reads every node proxy's idle usage (call it before any load: the generators' node is not known yet);
+   * sidecars need no baseline, they serve only their pod.
+   */
+  async readIdle(): Promise<void> {
+    if (this.profile.nodeProxies === undefined) return;
+    try {
+      for (const r of await this.nodeProxies(undefined)) this.idleCores.set(r.name, r.cores);
+    } catch {
+      this.pollErrors++; // e.g. a namespaced Role cannot list the ztunnel pods: no node proxy cost, the run goes on
+    }
+  }
+
   private async read(v: VariantPlan): Promise<Reading[]> {
     const out: Reading[] = [];
+    const pods = await this.kube.list('Pod', v.namespace, selectorOf(this.runId));
     if (this.profile.proxyContainers.length > 0) {
-      const [metrics, pods] = await Promise.all([this.kube.podMetrics(v.namespace), this.kube.list('Pod', v.namespace, selectorOf(this.runId))]);
+      const metrics = await this.kube.podMetrics(v.namespace);
       const roles = roleNames(pods.items);
       for (const pod of metrics) {
         const role = roles.get(pod.metadata.name);
@@ -117,16 +135,29 @@ export class ProxyMeter {
         }
       }
     }
+    if (this.profile.nodeProxies !== undefined) out.push(...(await this.nodeProxies(new Set(pods.items.flatMap((p) => (p.spec?.nodeName === undefined ? [] : [p.spec.nodeName]))))));
+    return out.filter((r) => Number.isFinite(r.cores) && Number.isFinite(r.bytes));
+  }
+
+  /** The node proxies on `nodes` (all of them: undefined), less their idle usage once it was read. */
+  private async nodeProxies(nodes: ReadonlySet<string> | undefined): Promise<Reading[]> {
     const node = this.profile.nodeProxies;
+    const out: Reading[] = [];
     if (node !== undefined) {
-      for (const pod of await this.kube.podMetrics(node.namespace)) {
-        if (!pod.metadata.name.startsWith(node.podPrefix)) continue;
-        for (const c of pod.containers) {
-          if (c.name === node.container) out.push({ name: `${pod.metadata.name}/${c.name}`, cores: parseQuantity(c.usage.cpu), bytes: parseQuantity(c.usage.memory), shared: true });
+      const proxies = (await this.kube.list('Pod', undefined, node.labelSelector)).items.filter((p) => nodes === undefined || nodes.has(p.spec?.nodeName ?? ''));
+      for (const ns of new Set(proxies.map((p) => p.metadata?.namespace ?? ''))) {
+        const names = new Set(proxies.filter((p) => p.metadata?.namespace === ns).map((p) => p.metadata?.name));
+        for (const pod of await this.kube.podMetrics(ns)) {
+          if (!names.has(pod.metadata.name)) continue;
+          for (const c of pod.containers) {
+            if (c.name !== node.container) continue;
+            const name = `${pod.metadata.name}/${c.name}`;
+            out.push({ name, cores: Math.max(0, parseQuantity(c.usage.cpu) - (this.idleCores.get(name) ?? 0)), bytes: parseQuantity(c.usage.memory), shared: true });
+          }
         }
       }
     }
-    return out.filter((r) => Number.isFinite(r.cores) && Number.isFinite(r.bytes));
+    return out;
   }
 
   private integrate(v: VariantPlan, readings: Reading[][], spanMs: number): void {

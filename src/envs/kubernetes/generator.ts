@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProbeResult } from '../../drivers/driver.js';
 import { drivers } from '../../drivers/index.js';
@@ -23,6 +24,50 @@ export interface ProbeRequest {
   headers: Record<string, string>;
 }
 
+/** What a pod knows of itself through the downward API (env POD_NAME, NODE_NAME; its annotations as a file). */
+export interface PodSelfSource {
+  name: string;
+  nodeName: string;
+  annotations(): Promise<Record<string, string>>;
+}
+
+/** A pod's report of itself: where it ran and, if the job asked, the value of one of its annotations (null: absent). */
+export interface PodSelf {
+  name: string;
+  nodeName: string;
+  annotations: Record<string, string | null>;
+}
+
+/** Where the generator pods mount their own metadata (manifests.ts renders the downwardAPI volume). */
+export const PODINFO_MOUNT = '/etc/meshbench-pod';
+
+/**
+ * Reads the downward API's annotations file: one `key="value"` line each, the value quoted as Go's %q (JSON's
+ * escapes for what Kubernetes annotations hold).
+ */
+export function parseAnnotationsFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([^=]+)=(".*")$/.exec(line.trim());
+    if (m?.[1] === undefined || m[2] === undefined) continue;
+    try {
+      out[m[1]] = JSON.parse(m[2]) as string;
+    } catch {
+      out[m[1]] = m[2].slice(1, -1);
+    }
+  }
+  return out;
+}
+
+/** The pod's own view as the manifests give it: env from the downward API, annotations from its volume. */
+export function downwardSelf(env: NodeJS.ProcessEnv = process.env): PodSelfSource {
+  return {
+    name: env['POD_NAME'] ?? '',
+    nodeName: env['NODE_NAME'] ?? '',
+    annotations: async () => parseAnnotationsFile(await readFile(`${PODINFO_MOUNT}/annotations`, 'utf8').catch(() => '')),
+  };
+}
+
 export type GeneratorJob =
   | {
       kind: 'load';
@@ -33,16 +78,18 @@ export type GeneratorJob =
       startAtMs?: number;
       readyTimeoutMs: number;
       shutdownUrl?: string;
+      /** Report this annotation of the pod, waiting (up to readyTimeoutMs) until the mesh sets it (ambient capture). */
+      awaitAnnotation?: string;
     }
-  | { kind: 'probe'; probes: ProbeRequest[]; readyTimeoutMs: number; shutdownUrl?: string };
+  | { kind: 'probe'; probes: ProbeRequest[]; readyTimeoutMs: number; shutdownUrl?: string; awaitAnnotation?: string };
 
 export type ProbeOutcome =
   | { protocol: Protocol; target: string; status: number | string; headers: Record<string, string> }
   | { protocol: Protocol; target: string; error: string };
 
 export type GeneratorOutput =
-  | { kind: 'load'; index: number; shards: number; result: LoadResult; startLagMs: number; nodeVersion: string }
-  | { kind: 'probe'; index: number; results: ProbeOutcome[]; nodeVersion: string };
+  | { kind: 'load'; index: number; shards: number; result: LoadResult; startLagMs: number; nodeVersion: string; self?: PodSelf }
+  | { kind: 'probe'; index: number; results: ProbeOutcome[]; nodeVersion: string; self?: PodSelf };
 
 export const RESULT_PREFIX = 'meshbench-result ';
 const PROBE_TIMEOUT_MS = 5000;
@@ -81,7 +128,22 @@ export function completionIndex(env: NodeJS.ProcessEnv = process.env): number {
   return index;
 }
 
-export async function runGenerator(job: GeneratorJob, index: number, signal?: AbortSignal): Promise<GeneratorOutput> {
+/**
+ * The pod's report of itself, read while it runs (the mesh may remove what it set once the pod terminates:
+ * Istio's CNI agent deletes ambient.istio.io/redirection then). Waits for `awaitAnnotation` until the deadline:
+ * the kubelet refreshes the downward API file a while after the annotation is set.
+ */
+async function reportSelf(source: PodSelfSource, awaitAnnotation: string | undefined, deadlineMs: number, signal?: AbortSignal): Promise<PodSelf> {
+  const self: PodSelf = { name: source.name, nodeName: source.nodeName, annotations: {} };
+  if (awaitAnnotation === undefined) return self;
+  for (;;) {
+    const value = (await source.annotations())[awaitAnnotation];
+    if (value !== undefined || Date.now() + RETRY_MS > deadlineMs) return { ...self, annotations: { [awaitAnnotation]: value ?? null } };
+    await sleep(RETRY_MS, undefined, { signal });
+  }
+}
+
+export async function runGenerator(job: GeneratorJob, index: number, signal?: AbortSignal, source: PodSelfSource = downwardSelf()): Promise<GeneratorOutput> {
   const deadlineMs = Date.now() + job.readyTimeoutMs;
   if (job.kind === 'probe') {
     const results: ProbeOutcome[] = [];
@@ -93,11 +155,12 @@ export async function runGenerator(job: GeneratorJob, index: number, signal?: Ab
         results.push({ protocol: probe.protocol, target: probe.target, error: errorMessage(err) });
       }
     }
-    return { kind: 'probe', index, results, nodeVersion: process.version };
+    return { kind: 'probe', index, results, nodeVersion: process.version, self: await reportSelf(source, job.awaitAnnotation, deadlineMs, signal) };
   }
   if (index >= job.shards) throw new MeshbenchError('MB_BAD_ARGUMENT', `completion index ${index} is outside the job's ${job.shards} shard(s)`);
   const spec = shardSpec(job.spec, job.shards, index);
   await probeWhenReachable({ protocol: spec.protocol, target: spec.target, headers: spec.headers }, spec.payloadBytes, deadlineMs, signal);
+  const self = await reportSelf(source, job.awaitAnnotation, deadlineMs, signal);
   let startLagMs = 0;
   if (job.startAtMs !== undefined) {
     const waitMs = job.startAtMs - Date.now();
@@ -105,7 +168,7 @@ export async function runGenerator(job: GeneratorJob, index: number, signal?: Ab
     else startLagMs = -waitMs;
   }
   const result = await runLoad(spec, signal);
-  return { kind: 'load', index, shards: job.shards, result, startLagMs, nodeVersion: process.version };
+  return { kind: 'load', index, shards: job.shards, result, startLagMs, nodeVersion: process.version, self };
 }
 
 /** Asks the pod's sidecar to exit (Istio quitquitquit, Linkerd /shutdown); errors are expected and ignored. */

@@ -7,14 +7,16 @@ import type { Protocol, VariantName } from '../../protocols.js';
 import type { ProofRecord } from '../../result.js';
 import type { RunningEnv, VariantTargets } from '../env.js';
 import { inclusterBundle } from './bundle.js';
-import { Kube, type KubeItem } from './client.js';
-import { completionIndexOf, explainPods, mergeOutputs } from './collect.js';
+import { httpStatusOf, Kube, type KubeItem } from './client.js';
+import { completionIndexOf, deploymentFailure, explainPods, mergeOutputs, podTrouble } from './collect.js';
 import { ProxyMeter } from './cost.js';
-import { parseOutputLog, type GeneratorJob, type GeneratorOutput } from './generator.js';
+import { parseOutputLog, type GeneratorJob, type GeneratorOutput, type PodSelf } from './generator.js';
 import {
+  COMPONENT_LABEL,
   ECHO_NAME,
   GENERATOR_CONTAINER,
   JOB_LABEL,
+  RUN_LABEL,
   isOurs,
   profileOf,
   renderGeneratorJob,
@@ -27,6 +29,7 @@ import {
   type VariantPlan,
 } from './manifests.js';
 import { meshedExpectation } from './meshes.js';
+import { PlacementLog } from './placement.js';
 import { checkPods, newTraceHeaders, proofRecord } from './prove.js';
 
 /**
@@ -57,14 +60,34 @@ export function newRunId(): string {
   return id;
 }
 
-/** Deletes every namespace labelled with the run (or, without a run id, every meshbench namespace). */
-export async function deleteByLabel(kube: Kube, runId?: string): Promise<string[]> {
+/**
+ * Deletes every namespace labelled with the run (or, without a run id, every meshbench namespace), except
+ * `spare`: names that turned out to belong to someone else (a 409 when creating them).
+ */
+export async function deleteByLabel(kube: Kube, runId?: string, spare: ReadonlySet<string> = new Set()): Promise<string[]> {
   const { items } = await kube.list('Namespace', undefined, selectorOf(runId));
   const deleted: string[] = [];
   for (const ns of items) {
     const name = ns.metadata?.name;
-    if (name === undefined || !isOurs(ns.metadata?.labels, runId)) continue; // the selector did; check anyway
+    if (name === undefined || spare.has(name) || !isOurs(ns.metadata?.labels, runId)) continue; // the selector did; check anyway
     if (await kube.delete('Namespace', name)) deleted.push(name);
+  }
+  return deleted;
+}
+
+/**
+ * Bring-your-own namespaces: deletes the run's labelled objects in them (Jobs and Deployments take their pods
+ * along), never the namespaces, never anything without the run's label.
+ */
+export async function deleteRunObjects(kube: Kube, namespaces: readonly string[], runId: string): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const namespace of namespaces) {
+    for (const kind of ['Job', 'Deployment', 'Service', 'ConfigMap'] as const) {
+      for (const item of (await kube.list(kind, namespace, selectorOf(runId))).items) {
+        const name = item.metadata?.name;
+        if (name !== undefined && isOurs(item.metadata?.labels, runId) && (await kube.delete(kind, name, namespace))) deleted.push(`${kind} ${namespace}/${name}`);
+      }
+    }
   }
   return deleted;
 }
@@ -81,37 +104,20 @@ export async function startKubernetesEnv(
   const profile = profileOf({ runId, env: config });
   const meter = new ProxyMeter(kube, profile, runId, config.fleetPods, options.metricsIntervalMs ?? 5000);
   const metering = config.proxyMetrics && meter.measures;
-  if (metering) await kube.podMetrics('kube-system'); // fails fast, before anything exists, without metrics-server
+  // fails fast, before anything exists, without metrics-server (in a namespace the run may read)
+  if (metering) await kube.podMetrics(config.namespaces?.unmeshed ?? 'kube-system');
   const code = config.image === undefined ? await inclusterBundle() : undefined;
   const plan: K8sPlan = code === undefined ? { runId, env: config } : { runId, env: config, code };
   const variants = variantsOf(plan);
 
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> =>
-    (closing ??= deleteByLabel(kube, runId).then(
-      () => undefined,
-      (err: unknown) => {
-        throw new MeshbenchError('MB_ENV_FAILED', `could not delete the run's namespaces (${errorMessage(err)}): run  meshbench k8s cleanup --run ${runId}`, { cause: err });
-      },
-    ));
-
-  try {
-    for (const obj of renderPair(plan)) {
-      if (signal?.aborted === true) throw interrupted('applying the kubernetes objects');
-      await kube.apply(obj);
-    }
-    await Promise.all(variants.map((v) => waitEchoReady(kube, plan, v, signal)));
-  } catch (err) {
-    await close().catch(() => undefined);
-    throw signal?.aborted === true ? interrupted('starting the kubernetes environment') : err;
-  }
-
+  const own = config.namespaces;
+  const cleanup = own === undefined ? `meshbench k8s cleanup --run ${runId}` : `kubectl delete jobs,deployments,services,configmaps -l ${RUN_LABEL}=${runId} -n <namespace>`;
   const facts: Record<string, unknown> = {
     context: kube.context,
     server: kube.server,
     serverVersion,
     runId,
-    cleanup: `meshbench k8s cleanup --run ${runId}`,
+    cleanup,
     mesh: config.mesh,
     ...(config.istioRevision === undefined ? {} : { istioRevision: config.istioRevision }),
     namespaces: Object.fromEntries(variants.map((v) => [v.variant, v.namespace])),
@@ -120,6 +126,44 @@ export async function startKubernetesEnv(
     generators: config.generators,
     sidecarResources: config.sidecarResources ?? 'mesh defaults',
   };
+  const placement = new PlacementLog(config.nodePlacement, variants.map((v) => v.variant));
+  /** Records where the pods ran; refuses an asymmetric placement unless the rule is `any`. */
+  const checkPlacement = (): void => {
+    const record = placement.record();
+    facts['placement'] = record;
+    if (config.nodePlacement !== 'any' && !record.symmetric) {
+      throw new MeshbenchError('MB_ENV_FAILED', `the variants are not placed alike (env.nodePlacement ${config.nodePlacement}): ${record.problems.join('; ')}`);
+    }
+  };
+  let closing: Promise<void> | undefined;
+  const foreign = new Set<string>();
+  const close = (): Promise<void> =>
+    (closing ??= (own === undefined ? deleteByLabel(kube, runId, foreign) : deleteRunObjects(kube, variants.map((v) => v.namespace), runId)).then(
+      () => undefined,
+      (err: unknown) => {
+        const where = own === undefined ? '' : ` for ${variants.map((v) => v.namespace).join(' and ')}`;
+        throw new MeshbenchError('MB_ENV_FAILED', `could not delete the run's objects (${errorMessage(err)}): run  ${cleanup}${where}`, { cause: err });
+      },
+    ));
+
+  try {
+    for (const obj of renderPair(plan)) {
+      if (signal?.aborted === true) throw interrupted('applying the kubernetes objects');
+      if (obj.kind !== 'Namespace') await kube.apply(obj);
+      else await kube.create(obj).catch((err: unknown) => {
+        if (httpStatusOf((err as { cause?: unknown }).cause) === 409) foreign.add(obj.metadata?.name ?? '');
+        throw err;
+      });
+    }
+    await Promise.all(variants.map((v) => waitEchoReady(kube, plan, v, signal)));
+    for (const v of variants) placement.echo(v.variant, (await kube.list('Pod', v.namespace, `${selectorOf(runId)},${COMPONENT_LABEL}=echo`)).items);
+    checkPlacement();
+    if (metering) await meter.readIdle();
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw signal?.aborted === true ? interrupted('starting the kubernetes environment') : err;
+  }
+
   const targets: VariantTargets[] = variants.map((v) => {
     const all = targetsOf(plan, v);
     const t: Partial<Record<Protocol, string>> = {};
@@ -131,6 +175,11 @@ export async function startKubernetesEnv(
     if (v === undefined) throw new MeshbenchError('MB_ENV_FAILED', `the kubernetes env has no variant "${name}"`);
     return v;
   };
+  /** What every Job of a variant adds: the proxy's shutdown URL, and (ambient) the capture annotation to report. */
+  const jobExtras = (v: VariantPlan): { shutdownUrl?: string; awaitAnnotation?: string } => ({
+    ...(hasSidecar(plan, v, 'generator') && profile.shutdownUrl !== undefined ? { shutdownUrl: profile.shutdownUrl } : {}),
+    ...(v.meshed && profile.podMarker !== undefined ? { awaitAnnotation: profile.podMarker.annotation } : {}),
+  });
   let jobSeq = 0;
   let maxStartLagMs = 0;
   const readyTimeoutMs = config.readyTimeoutS * 1000;
@@ -144,11 +193,15 @@ export async function startKubernetesEnv(
           kind: 'probe',
           probes: sent.map((s) => ({ protocol: s.protocol, target: all[s.protocol], headers: { ...s.trace.headers } })),
           readyTimeoutMs,
-          ...(hasSidecar(plan, v, 'generator') && profile.shutdownUrl !== undefined ? { shutdownUrl: profile.shutdownUrl } : {}),
+          ...jobExtras(v),
         };
-        const outputs = await runJob(kube, plan, v, `probe-${++jobSeq}`, job, 1, readyTimeoutMs + JOB_SLACK_MS, abort);
+        const { outputs, pods: jobPods } = await runJob(kube, plan, v, `probe-${++jobSeq}`, job, 1, readyTimeoutMs + JOB_SLACK_MS, abort);
+        placement.generators(v.variant, outputs, jobPods);
         const pods = (await kube.list('Pod', v.namespace, selectorOf(runId))).items.filter((p) => p.metadata?.deletionTimestamp === undefined);
-        const podCheck = checkPods(profile, v.meshed, pods, config.sidecars);
+        // Ambient capture is checked on running pods only (the CNI agent removes the annotation from a terminated
+        // pod), the probe's own capture as it reported it while running.
+        const selves = outputs.flatMap((o) => (o.self === undefined ? [] : [selfAsPod(o.self)]));
+        const podCheck = checkPods(profile, v.meshed, v.meshed && profile.podMarker !== undefined ? [...pods.filter(running), ...selves] : pods, config.sidecars);
         const outcomes = outputs[0]?.kind === 'probe' ? outputs[0].results : [];
         return sent.map((s) => {
           const outcome = outcomes.find((o) => o.protocol === s.protocol) ?? { protocol: s.protocol, target: all[s.protocol], error: 'the probe reported nothing for this protocol' };
@@ -157,6 +210,8 @@ export async function startKubernetesEnv(
       }),
     );
     const records = perVariant.flat();
+    checkPlacement();
+    if (config.nodePlacement !== 'any') plan.generatorNode = placement.generatorNode();
     facts['traceContext'] = config.traceCheck ? 'traceparent and b3 trace ids checked through the meshed path' : 'not checked (env.traceCheck: false)';
     const failed = records.filter((r) => !r.ok);
     if (failed.length > 0) {
@@ -175,13 +230,19 @@ export async function startKubernetesEnv(
       shards: config.generators,
       startAtMs,
       readyTimeoutMs,
-      ...(hasSidecar(plan, v, 'generator') && profile.shutdownUrl !== undefined ? { shutdownUrl: profile.shutdownUrl } : {}),
+      ...jobExtras(v),
     };
     const spanMs = spec.warmupMs + spec.durationMs;
     const round = metering ? meter.startRound(v, startAtMs) : undefined;
     try {
       const timeoutMs = readyTimeoutMs + config.startLeadS * 1000 + spanMs + spec.timeoutMs + JOB_SLACK_MS;
-      const outputs = await runJob(kube, plan, v, `load-${spec.protocol}-${++jobSeq}`, job, config.generators, timeoutMs, abort);
+      const { outputs, pods } = await runJob(kube, plan, v, `load-${spec.protocol}-${++jobSeq}`, job, config.generators, timeoutMs, abort);
+      placement.generators(v.variant, outputs, pods);
+      checkPlacement();
+      if (v.meshed && profile.podMarker !== undefined) {
+        const uncaptured = checkPods(profile, true, outputs.flatMap((o) => (o.self === undefined ? [] : [selfAsPod(o.self)])));
+        if (!uncaptured.ok) throw new MeshbenchError('MB_MESH_UNPROVEN', `the meshed generators of ${job.spec.protocol} were not captured: ${uncaptured.detail}`);
+      }
       for (const o of outputs) if (o.kind === 'load') maxStartLagMs = Math.max(maxStartLagMs, o.startLagMs);
       facts['generatorMaxStartLagMs'] = maxStartLagMs;
       return mergeOutputs(spec, outputs, config.generators);
@@ -207,36 +268,76 @@ export async function startKubernetesEnv(
   };
 }
 
+const running = (p: KubeItem): boolean => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
+
+/** A generator's report of itself, in the shape checkPods reads (its annotations as it saw them while running). */
+function selfAsPod(self: PodSelf): KubeItem {
+  const annotations: Record<string, string> = {};
+  for (const [k, value] of Object.entries(self.annotations)) if (value !== null) annotations[k] = value;
+  return { metadata: { name: `${self.name} (as it reported itself)`, annotations }, status: { phase: 'Running' } };
+}
+
+/**
+ * Runs `main` while watching the pods it waits for: the first pod that cannot be scheduled or is stuck on its
+ * image or configuration (podTrouble) fails it at once, naming the reason, instead of a timeout minutes later.
+ */
+async function failFast<T>(kube: Kube, plan: K8sPlan, namespace: string, labelSelector: string, what: string, signal: AbortSignal | undefined, main: Promise<T>): Promise<T> {
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const trouble = kube
+    .waitFor({ kind: 'Pod', namespace, labelSelector, what, timeoutMs: 24 * 3600_000, signal: stop.signal, check: podTrouble, onTimeout: () => Promise.resolve(interrupted(what)) })
+    .then((message): never => {
+      const hint = / cannot be scheduled: /.test(message) && plan.env.nodePlacement !== 'any' ? ` — env.nodePlacement ${plan.env.nodePlacement} places pods by rule (README "Placement"): ${plan.env.nodePlacement === 'spread' ? 'it needs two nodes with room; on a single-node cluster set nodePlacement: one-node' : 'the one node must have room for every pod'}` : '';
+      throw new MeshbenchError('MB_ENV_FAILED', `${what}: ${message}${hint}`);
+    });
+  trouble.catch(() => undefined); // settles after the race when main wins
+  try {
+    return await Promise.race([main, trouble]);
+  } finally {
+    stop.abort();
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
 async function waitEchoReady(kube: Kube, plan: K8sPlan, v: VariantPlan, signal: AbortSignal | undefined): Promise<void> {
-  await kube.waitFor({
+  const what = `waiting for the echo in ${v.namespace}`;
+  const timeoutMs = plan.env.readyTimeoutS * 1000;
+  const ready = kube.waitFor({
     kind: 'Deployment',
     namespace: v.namespace,
     fieldSelector: `metadata.name=${ECHO_NAME}`,
-    what: `waiting for the echo in ${v.namespace}`,
-    timeoutMs: plan.env.readyTimeoutS * 1000,
+    what,
+    timeoutMs,
     signal,
     check: (items) => {
       const d = items[0] as (KubeItem & { metadata?: { generation?: number }; status?: { observedGeneration?: number } }) | undefined;
+      const failure = deploymentFailure(d);
+      if (failure !== undefined) return { failure };
       const want = d?.spec?.replicas ?? plan.env.replicas;
       const fresh = (d?.status?.observedGeneration ?? 0) >= (d?.metadata?.generation ?? 0);
-      return d !== undefined && fresh && (d.status?.readyReplicas ?? 0) >= want ? true : undefined;
+      return d !== undefined && fresh && (d.status?.readyReplicas ?? 0) >= want ? { failure: undefined } : undefined;
     },
     onTimeout: async () => {
       const pods = await kube.list('Pod', v.namespace, selectorOf(plan.runId)).catch(() => ({ items: [] }));
       return new MeshbenchError('MB_ENV_FAILED', `the echo in ${v.namespace} was not ready after ${plan.env.readyTimeoutS} s (env.readyTimeoutS): ${explainPods(pods.items)}`);
     },
   });
+  const { failure } = await failFast(kube, plan, v.namespace, `${selectorOf(plan.runId)},${COMPONENT_LABEL}=echo`, what, signal, ready);
+  if (failure !== undefined) {
+    throw new MeshbenchError('MB_ENV_FAILED', `the echo in ${v.namespace} cannot start: ${failure}${/PodSecurity/.test(failure) ? ' — see README "Kubernetes": sidecar meshes on restricted namespaces need istio-cni or linkerd-cni' : ''}`);
+  }
 }
 
 /**
  * Runs one Indexed Job of `pods` pods to completion and returns each pod's output (by completion index). The
  * Job is deleted afterwards unless the run was aborted (close() deletes the whole namespace then).
  */
-async function runJob(kube: Kube, plan: K8sPlan, v: VariantPlan, name: string, job: GeneratorJob, pods: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<GeneratorOutput[]> {
+async function runJob(kube: Kube, plan: K8sPlan, v: VariantPlan, name: string, job: GeneratorJob, pods: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ outputs: GeneratorOutput[]; pods: KubeItem[] }> {
   await kube.apply(renderGeneratorJob(plan, v, name, job, timeoutMs / 1000));
   const podsOf = async (): Promise<KubeItem[]> => (await kube.list('Pod', v.namespace, `${JOB_LABEL}=${name}`)).items;
   try {
-    const outcome = await kube.waitFor({
+    const finished = kube.waitFor({
       kind: 'Job',
       namespace: v.namespace,
       fieldSelector: `metadata.name=${name}`,
@@ -251,6 +352,7 @@ async function runJob(kube: Kube, plan: K8sPlan, v: VariantPlan, name: string, j
       },
       onTimeout: async () => new MeshbenchError('MB_LOAD_FAILED', `job ${v.namespace}/${name} did not finish in ${Math.round(timeoutMs / 1000)} s: ${explainPods(await podsOf().catch(() => []))}`),
     });
+    const outcome = await failFast(kube, plan, v.namespace, `${JOB_LABEL}=${name}`, `running job ${v.namespace}/${name}`, signal, finished);
     const items = await podsOf();
     if (outcome === 'failed') {
       const tails = await Promise.all(items.filter((p) => p.status?.phase === 'Failed').map(async (p) => `${p.metadata?.name ?? '?'}: ${(await kube.logs(v.namespace, p.metadata?.name ?? '', GENERATOR_CONTAINER).catch(() => '')).trim().split('\n').slice(-3).join(' / ')}`));
@@ -262,7 +364,7 @@ async function runJob(kube: Kube, plan: K8sPlan, v: VariantPlan, name: string, j
       if (pod?.metadata?.name === undefined) throw new MeshbenchError('MB_LOAD_FAILED', `job ${v.namespace}/${name}: no succeeded pod for completion index ${index}`);
       outputs.push(parseOutputLog(await kube.logs(v.namespace, pod.metadata.name, GENERATOR_CONTAINER), pod.metadata.name));
     }
-    return outputs;
+    return { outputs, pods: items };
   } finally {
     if (signal?.aborted !== true) await kube.delete('Job', name, v.namespace).catch(() => false);
   }

@@ -1,8 +1,8 @@
-import type { V1ConfigMap, V1Container, V1Deployment, V1Job, V1Namespace, V1PodSpec, V1Service, V1Volume } from '@kubernetes/client-node';
+import type { V1Affinity, V1ConfigMap, V1Container, V1Deployment, V1Job, V1Namespace, V1PodSpec, V1Service, V1Volume } from '@kubernetes/client-node';
 import type { KubernetesEnvConfig } from '../../config/schema.js';
 import type { Protocol } from '../../protocols.js';
 import { CODE_ENTRY, CODE_MOUNT, type CodeBundle } from './bundle.js';
-import type { GeneratorJob } from './generator.js';
+import { PODINFO_MOUNT, type GeneratorJob } from './generator.js';
 import {
   MESH_PROFILES,
   UNMESHED_NAMESPACE_ANNOTATIONS,
@@ -39,7 +39,12 @@ export const ECHO_HTTP_PORT = 8080;
 export const ECHO_GRPC_PORT = 9090;
 /** A second Service port onto the HTTP container port, named for Istio protocol detection of websocket traffic. */
 export const ECHO_WS_PORT = 8081;
-const NODE_USER = 1000; // `node` in the node images and in the Dockerfile
+/**
+ * Requests when the scenario sets none: a BestEffort pod is the first evicted and throttled, and is rejected
+ * where a ResourceQuota demands requests. Memory is limited at its request; CPU is not limited unless
+ * `cpuLimit` is set (a CFS quota at fractional CPU throttles in 100 ms periods and inflates p99).
+ */
+export const POD_REQUESTS = { echo: { cpu: '250m', memory: '128Mi' }, generator: { cpu: '500m', memory: '256Mi' } } as const;
 
 export type VariantKind = 'unmeshed' | 'meshed';
 
@@ -48,6 +53,8 @@ export interface K8sPlan {
   env: KubernetesEnvConfig;
   /** The no-image path's code; absent when env.image is set. */
   code?: CodeBundle;
+  /** The node every generator runs on from the second Job on (the first Jobs' node), under nodePlacement spread / one-node. */
+  generatorNode?: string;
 }
 
 export interface VariantPlan {
@@ -65,10 +72,14 @@ export function namespaceOf(runId: string, variant: VariantKind): string {
   return `meshbench-${runId}-${variant}`;
 }
 
-/** The namespaces of a run: unmeshed always, meshed unless the mesh is `none` (an unmeshed-only baseline). */
+/**
+ * The namespaces of a run: unmeshed always, meshed unless the mesh is `none` (an unmeshed-only baseline);
+ * meshbench's own (`meshbench-<run>-…`) or, with env.namespaces, the team's.
+ */
 export function variantsOf(plan: K8sPlan): VariantPlan[] {
-  const out: VariantPlan[] = [{ variant: 'unmeshed', namespace: namespaceOf(plan.runId, 'unmeshed'), meshed: false }];
-  if (plan.env.mesh !== 'none') out.push({ variant: 'meshed', namespace: namespaceOf(plan.runId, 'meshed'), meshed: true });
+  const own = plan.env.namespaces;
+  const out: VariantPlan[] = [{ variant: 'unmeshed', namespace: own?.unmeshed ?? namespaceOf(plan.runId, 'unmeshed'), meshed: false }];
+  if (plan.env.mesh !== 'none') out.push({ variant: 'meshed', namespace: own?.meshed ?? namespaceOf(plan.runId, 'meshed'), meshed: true });
   return out;
 }
 
@@ -124,12 +135,11 @@ function codeOf(plan: K8sPlan): Pick<V1Container, 'image' | 'command' | 'volumeM
   };
 }
 
-function resourcesOf(r: { cpu?: string; memory?: string } | undefined): V1Container['resources'] {
-  if (r === undefined || (r.cpu === undefined && r.memory === undefined)) return undefined;
-  const amounts: Record<string, string> = {};
-  if (r.cpu !== undefined) amounts['cpu'] = r.cpu;
-  if (r.memory !== undefined) amounts['memory'] = r.memory;
-  return { requests: { ...amounts }, limits: { ...amounts } };
+function resourcesOf(plan: K8sPlan, role: 'echo' | 'generator'): V1Container['resources'] {
+  const r = plan.env.resources[role];
+  const cpu = r?.cpu ?? POD_REQUESTS[role].cpu;
+  const memory = r?.memory ?? POD_REQUESTS[role].memory;
+  return { requests: { cpu, memory }, limits: { memory, ...(r?.cpuLimit === undefined ? {} : { cpu: r.cpuLimit }) } };
 }
 
 /** Whether the variant's pods of `role` run the mesh's sidecar: meshed, and placed there by env.sidecars. */
@@ -139,7 +149,7 @@ export function hasSidecar(plan: K8sPlan, v: VariantPlan, role: PodRole): boolea
 
 function podMeta(plan: K8sPlan, v: VariantPlan, role: PodRole, extraLabels: Record<string, string>): { labels: Record<string, string>; annotations?: Record<string, string> } {
   const profile = profileOf(plan);
-  const labels = { ...commonLabels(plan, v), [COMPONENT_LABEL]: role, ...extraLabels, ...(v.meshed ? {} : UNMESHED_POD_LABELS) };
+  const labels = { ...commonLabels(plan, v), [COMPONENT_LABEL]: role, ...extraLabels, ...(v.meshed ? profile.podLabels : UNMESHED_POD_LABELS) };
   const annotations = !v.meshed
     ? { ...UNMESHED_POD_ANNOTATIONS }
     : hasSidecar(plan, v, role)
@@ -156,27 +166,73 @@ function container(plan: K8sPlan, name: string, args: string[], resources: V1Con
     imagePullPolicy: plan.env.imagePullPolicy,
     ...(code.command === undefined ? {} : { command: code.command }),
     args,
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: NODE_USER,
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'] },
-    },
+    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
   };
   if (resources !== undefined) c.resources = resources;
   if (code.volumeMounts !== undefined) c.volumeMounts = code.volumeMounts;
   return c;
 }
 
-function podSpec(plan: K8sPlan, c: V1Container, extra: Partial<V1PodSpec>): V1PodSpec {
-  const volumes = codeOf(plan).volumes;
-  return { ...extra, containers: [c], ...(volumes === undefined ? {} : { volumes }) };
+function withAffinity(plan: K8sPlan, role: 'echo' | 'generator', extra: Partial<V1PodSpec>): Partial<V1PodSpec> {
+  const affinity = affinityOf(plan, role);
+  return affinity === undefined ? extra : { ...extra, affinity };
+}
+
+/**
+ * PodSecurity "restricted" (and OpenShift restricted-v2): non-root, RuntimeDefault seccomp, no privilege
+ * escalation, all capabilities dropped, only configMap and downwardAPI volumes; the UID fixed (1000) or left to the platform.
+ * No service-account token: neither the echo nor the generators call the API (the meshes mount their own).
+ */
+function podSpec(plan: K8sPlan, c: V1Container, extra: Partial<V1PodSpec>, more: V1Volume[] = []): V1PodSpec {
+  const volumes = [...(codeOf(plan).volumes ?? []), ...more];
+  const uid = plan.env.runAsUser === 'platform' ? {} : { runAsUser: plan.env.runAsUser, runAsGroup: plan.env.runAsUser };
+  return {
+    ...extra,
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: { runAsNonRoot: true, ...uid, seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [c],
+    ...(volumes.length === 0 ? {} : { volumes }),
+  };
+}
+
+const HOSTNAME_TOPOLOGY = 'kubernetes.io/hostname';
+
+/** A required "same node as" term for `role` pods of this run, in either variant's namespace. */
+function sameNodeAs(plan: K8sPlan, role: 'echo' | 'generator'): { labelSelector: { matchLabels: Record<string, string> }; namespaces: string[]; topologyKey: string } {
+  return {
+    labelSelector: { matchLabels: { [RUN_LABEL]: plan.runId, [COMPONENT_LABEL]: role } },
+    namespaces: variantsOf(plan).map((v) => v.namespace),
+    topologyKey: HOSTNAME_TOPOLOGY,
+  };
+}
+
+/**
+ * Placement (env.nodePlacement), alike for both variants. spread: every echo on one node (affinity to the echo
+ * pods of both namespaces; the first one matches itself), generators on another (anti-affinity to the echo,
+ * affinity to concurrent generators); one-node: generators next to the echo. After the first Jobs the
+ * generators' node is pinned by name (plan.generatorNode), so every round of both variants crosses the same
+ * node pair.
+ */
+function affinityOf(plan: K8sPlan, role: 'echo' | 'generator'): V1Affinity | undefined {
+  const mode = plan.env.nodePlacement;
+  if (mode === 'any') return undefined;
+  if (role === 'echo') return { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [sameNodeAs(plan, 'echo')] } };
+  const pinned =
+    plan.generatorNode === undefined
+      ? {}
+      : { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [plan.generatorNode] }] }] } } };
+  if (mode === 'one-node') return { ...pinned, podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [sameNodeAs(plan, 'echo')] } };
+  return {
+    ...pinned,
+    podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [sameNodeAs(plan, 'generator')] },
+    podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [sameNodeAs(plan, 'echo')] },
+  };
 }
 
 export function renderEchoDeployment(plan: K8sPlan, v: VariantPlan): V1Deployment {
   const selector = { 'app.kubernetes.io/name': 'meshbench-echo' };
-  const echo = container(plan, ECHO_NAME, ['echo', '--host', '0.0.0.0', '--http-port', String(ECHO_HTTP_PORT), '--grpc-port', String(ECHO_GRPC_PORT)], resourcesOf(plan.env.resources.echo));
+  const echo = container(plan, ECHO_NAME, ['echo', '--host', '0.0.0.0', '--http-port', String(ECHO_HTTP_PORT), '--grpc-port', String(ECHO_GRPC_PORT)], resourcesOf(plan, 'echo'));
   echo.ports = [
     { name: 'http', containerPort: ECHO_HTTP_PORT, protocol: 'TCP' },
     { name: 'grpc', containerPort: ECHO_GRPC_PORT, protocol: 'TCP' },
@@ -189,7 +245,7 @@ export function renderEchoDeployment(plan: K8sPlan, v: VariantPlan): V1Deploymen
     spec: {
       replicas: plan.env.replicas,
       selector: { matchLabels: selector },
-      template: { metadata: podMeta(plan, v, 'echo', selector), spec: podSpec(plan, echo, { terminationGracePeriodSeconds: 5 }) },
+      template: { metadata: podMeta(plan, v, 'echo', selector), spec: podSpec(plan, echo, withAffinity(plan, 'echo', { terminationGracePeriodSeconds: 5 })) },
     },
   };
 }
@@ -217,16 +273,25 @@ export function renderEchoService(plan: K8sPlan, v: VariantPlan): V1Service {
 /**
  * One round's generators (or the proof's probe): an Indexed Job whose pod `i` runs shard `i` of the job. No
  * retries (a retried generator would measure a different round); the deadline and TTL are backstops for a
- * meshbench that died without cleaning up.
+ * meshbench that died without cleaning up. `suspended` (the GitOps render): created without pods, started one
+ * at a time by unsuspending it.
  */
-export function renderGeneratorJob(plan: K8sPlan, v: VariantPlan, name: string, job: GeneratorJob, activeDeadlineS: number): V1Job {
+export function renderGeneratorJob(plan: K8sPlan, v: VariantPlan, name: string, job: GeneratorJob, activeDeadlineS: number, suspended = false): V1Job {
   const pods = job.kind === 'load' ? job.shards : 1;
-  const c = container(plan, GENERATOR_CONTAINER, ['k8s', 'generate', '--job', JSON.stringify(job)], resourcesOf(plan.env.resources.generator));
+  const c = container(plan, GENERATOR_CONTAINER, ['k8s', 'generate', '--job', JSON.stringify(job)], resourcesOf(plan, 'generator'));
+  // The pod's own name, node and annotations (downward API): where it ran, and the mesh's capture while it runs.
+  c.env = [
+    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+  ];
+  c.volumeMounts = [...(c.volumeMounts ?? []), { name: 'podinfo', mountPath: PODINFO_MOUNT, readOnly: true }];
+  const podinfo: V1Volume = { name: 'podinfo', downwardAPI: { items: [{ path: 'annotations', fieldRef: { fieldPath: 'metadata.annotations' } }] } };
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { name, namespace: v.namespace, labels: { ...commonLabels(plan, v), [COMPONENT_LABEL]: 'generator', [JOB_LABEL]: name } },
     spec: {
+      ...(suspended ? { suspend: true } : {}),
       completionMode: 'Indexed',
       completions: pods,
       parallelism: pods,
@@ -235,7 +300,7 @@ export function renderGeneratorJob(plan: K8sPlan, v: VariantPlan, name: string, 
       ttlSecondsAfterFinished: 3600,
       template: {
         metadata: podMeta(plan, v, 'generator', { [JOB_LABEL]: name }),
-        spec: podSpec(plan, c, { restartPolicy: 'Never', terminationGracePeriodSeconds: 5 }),
+        spec: podSpec(plan, c, withAffinity(plan, 'generator', { restartPolicy: 'Never', terminationGracePeriodSeconds: 5 }), [podinfo]),
       },
     },
   };
@@ -244,7 +309,7 @@ export function renderGeneratorJob(plan: K8sPlan, v: VariantPlan, name: string, 
 /** Everything a run applies before its first round, in apply order. */
 export function renderPair(plan: K8sPlan): (V1Namespace | V1ConfigMap | V1Deployment | V1Service)[] {
   const objects: (V1Namespace | V1ConfigMap | V1Deployment | V1Service)[] = [];
-  for (const v of variantsOf(plan)) objects.push(renderNamespace(plan, v));
+  if (plan.env.namespaces === undefined) for (const v of variantsOf(plan)) objects.push(renderNamespace(plan, v));
   for (const v of variantsOf(plan)) {
     if (plan.env.image === undefined && plan.code !== undefined) objects.push(renderCodeConfigMap(plan, v, plan.code));
     objects.push(renderEchoDeployment(plan, v), renderEchoService(plan, v));

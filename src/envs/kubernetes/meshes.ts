@@ -15,6 +15,8 @@ export interface MeshProfile {
   /** Labels and annotations that switch the mesh on for a namespace. */
   namespaceLabels(revision: string | undefined): Record<string, string>;
   namespaceAnnotations: Record<string, string>;
+  /** Labels on every meshed pod. */
+  podLabels: Record<string, string>;
   /** Pod annotations that size the proxy as the mesh expects (empty for meshes without sidecars). */
   sizingAnnotations(resources: SidecarResources | undefined): Record<string, string>;
   /** Extra pod annotations for generator (Job) pods, so they start after and stop their proxy. */
@@ -23,8 +25,8 @@ export interface MeshProfile {
   shutdownUrl: string | undefined;
   /** Containers that are the mesh's proxies, in the pod's containers or (native sidecars) initContainers. */
   proxyContainers: readonly string[];
-  /** Proxies shared by the node rather than the pod (ambient ztunnel): namespace + pod-name prefix. */
-  nodeProxies: { namespace: string; podPrefix: string; container: string } | undefined;
+  /** Proxies shared by the node rather than the pod (ambient ztunnel): their pods' label selector (any namespace) and container. */
+  nodeProxies: { labelSelector: string; container: string } | undefined;
   /** A pod annotation the mesh sets on pods it captured (ambient), checked as proof. */
   podMarker: { annotation: string; value: string } | undefined;
   /** What the meshed variant's probe must show. */
@@ -65,6 +67,7 @@ const istioSidecar: MeshProfile = {
   // istio-injection wins over istio.io/rev, so a revision must come without it.
   namespaceLabels: (revision): Record<string, string> => (revision === undefined ? { 'istio-injection': 'enabled' } : { 'istio.io/rev': revision }),
   namespaceAnnotations: {},
+  podLabels: {},
   sizingAnnotations: (r) =>
     r === undefined
       ? {}
@@ -89,11 +92,14 @@ const istioAmbient: MeshProfile = {
   mesh: 'istio-ambient',
   namespaceLabels: (revision) => defined({ 'istio.io/dataplane-mode': 'ambient', 'istio.io/rev': revision }),
   namespaceAnnotations: {},
+  // istio.io/rev (istioRevision) makes that revision's injector inject sidecars, and a sidecar wins over
+  // ambient capture: the per-pod opt-out keeps injection off whatever the namespace says.
+  podLabels: { 'sidecar.istio.io/inject': 'false' },
   sizingAnnotations: () => ({}),
   generatorAnnotations: {},
   shutdownUrl: undefined,
   proxyContainers: [],
-  nodeProxies: { namespace: 'istio-system', podPrefix: 'ztunnel-', container: ISTIO_PROXY },
+  nodeProxies: { labelSelector: 'app=ztunnel', container: ISTIO_PROXY },
   podMarker: { annotation: AMBIENT_REDIRECTION, value: 'enabled' },
   expect: {
     kind: 'unverified',
@@ -106,6 +112,7 @@ const linkerd: MeshProfile = {
   mesh: 'linkerd',
   namespaceLabels: () => ({}),
   namespaceAnnotations: { 'linkerd.io/inject': 'enabled' },
+  podLabels: {},
   sizingAnnotations: (r) =>
     r === undefined
       ? {}
@@ -129,6 +136,7 @@ const none: MeshProfile = {
   mesh: 'none',
   namespaceLabels: () => ({}),
   namespaceAnnotations: {},
+  podLabels: {},
   sizingAnnotations: () => ({}),
   generatorAnnotations: {},
   shutdownUrl: undefined,

@@ -76,9 +76,14 @@ export function checkPods(profile: MeshProfile, meshed: boolean, pods: KubeItem[
   }
   if (profile.podMarker !== undefined) {
     const { annotation, value } = profile.podMarker;
+    // A sidecar wins over ambient capture (e.g. injected because of an istio.io/rev label).
+    const sidecars = pods.filter((p) => proxiesOf(p, ALL_PROXY_CONTAINERS).length > 0);
+    if (sidecars.length > 0) {
+      return { ok: false, detail: `sidecar proxies injected into ${sidecars.map((p) => p.metadata?.name ?? '?').join(', ')}, which takes them out of ambient capture`, marker: null };
+    }
     const missing = pods.filter((p) => p.metadata?.annotations?.[annotation] !== value);
     return missing.length === 0
-      ? { ok: true, detail: `${annotation}=${value} on ${pods.length} pod(s)`, marker: `${annotation}=${value}` }
+      ? { ok: true, detail: `${annotation}=${value} on ${names.join(', ')}`, marker: `${annotation}=${value}` }
       : {
           ok: false,
           detail: `${annotation}=${value} missing on ${missing.map((p) => p.metadata?.name ?? '?').join(', ')} — is ambient installed (istio-cni, ztunnel) and the namespace labelled?`,
@@ -89,7 +94,11 @@ export function checkPods(profile: MeshProfile, meshed: boolean, pods: KubeItem[
     const missing = pods.filter((p) => proxiesOf(p, profile.proxyContainers).length === 0);
     const native = pods.some((p) => (p.spec?.initContainers ?? []).some((c) => profile.proxyContainers.includes(c.name)));
     return missing.length === 0
-      ? { ok: true, detail: `${profile.proxyContainers.join('/')} in ${pods.length} pod(s)${native ? ' (native sidecar)' : ''}`, marker: null }
+      ? {
+          ok: true,
+          detail: `${profile.proxyContainers.join('/')} in ${pods.length} pod(s)${native ? ' (native sidecar)' : ' (classic sidecar: a generator that crashes leaves its pod Running until the Job deadline; native sidecars are recommended)'}`,
+          marker: null,
+        }
       : {
           ok: false,
           detail: `no ${profile.proxyContainers.join('/')} in ${missing.map((p) => p.metadata?.name ?? '?').join(', ')} — was it injected (mesh installed, revision right)?`,
@@ -119,6 +128,10 @@ export function proofRecord(input: ProofInput): ProofRecord {
   }
   const seen = checkProbe(expect, { status: outcome.status, headers: outcome.headers }, input.sent.headers.traceparent);
   const parts = [seen.detail, `pods: ${input.pods.detail}`];
+  // The proxy is there but the header is not: Istio drops XFCC when told to.
+  if (input.meshed && !seen.ok && input.pods.ok && expect.kind === 'header' && expect.header === 'x-forwarded-client-cert') {
+    parts.push('hint: the sidecars are injected, so the mesh may remove the header — proxyHeaders.forwardedClientCert: SANITIZE (mesh-wide in meshConfig.defaultConfig, or per pod in proxy.istio.io/config) strips it; APPEND_FORWARD or SANITIZE_SET keep it');
+  }
   let ok = seen.ok && input.pods.ok;
   if (input.traceCheck && input.meshed) {
     const trace = checkTrace(input.sent, outcome.headers);

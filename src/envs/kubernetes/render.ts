@@ -20,8 +20,10 @@ import { MESH_PROFILES } from './meshes.js';
 /**
  * `meshbench k8s render`: the objects a run applies, as YAML files for GitOps. The top-level
  * kustomization.yaml deploys the pair (namespaces, code ConfigMap, echo Deployments and Services); jobs/ holds
- * one generator Job per variant × protocol (a first round, starting at once) and a probe Job per variant — apply
- * them one at a time once the echo is ready and read the results with `kubectl logs`.
+ * one generator Job per variant × protocol and a probe Job per variant, all suspended — applying jobs/ starts
+ * nothing; unsuspend them one at a time once the echo is ready and read the results with `kubectl logs`.
+ * Apply with server-side apply: the code ConfigMap (≈ 0.7 MB) is far over the 256 KiB that client-side apply's
+ * last-applied annotation can hold.
  * Pure apart from building the code bundle: the same scenario and run id give the same bytes.
  */
 
@@ -61,7 +63,7 @@ export async function renderFiles(scenario: Scenario, options: RenderOptions): P
     if (inKustomization) resources.push(path);
   };
 
-  add('namespaces.yaml', yamlDocs(variants.map((v) => renderNamespace(plan, v))), true);
+  if (env.namespaces === undefined) add('namespaces.yaml', yamlDocs(variants.map((v) => renderNamespace(plan, v))), true);
   const jobs: string[] = [];
   for (const v of variants) {
     if (code !== undefined) add(`${v.variant}/code-configmap.yaml`, yamlDocs([renderCodeConfigMap(plan, v, code)], 'meshbench bundled for the stock node image'), true);
@@ -76,20 +78,26 @@ export async function renderFiles(scenario: Scenario, options: RenderOptions): P
       ...shutdown,
     };
     const probePath = `jobs/${v.variant}-probe.yaml`;
-    files.set(probePath, yamlDocs([renderGeneratorJob(plan, v, 'probe', probe, readyTimeoutMs / 1000 + 60)], 'proof: what the echo reflected, in `kubectl logs job/probe`'));
+    files.set(probePath, yamlDocs([renderGeneratorJob(plan, v, 'probe', probe, readyTimeoutMs / 1000 + 60, true)], 'proof: what the echo reflected, in `kubectl logs job/probe`'));
     jobs.push(probePath);
     for (const p of scenario.protocols) {
       const spec = { ...loadSpec(p, targets[p.name]), workers: Math.min(p.workers, p.connections) };
       const job: GeneratorJob = { kind: 'load', spec, shards: env.generators, readyTimeoutMs, ...shutdown };
       const deadlineS = readyTimeoutMs / 1000 + p.warmupS + p.durationS + p.timeoutMs / 1000 + 60;
       const path = `jobs/${v.variant}-${p.name}.yaml`;
-      files.set(path, yamlDocs([renderGeneratorJob(plan, v, `load-${p.name}`, job, deadlineS)], 'one round of load; each pod prints `meshbench-result {json}`'));
+      files.set(path, yamlDocs([renderGeneratorJob(plan, v, `load-${p.name}`, job, deadlineS, true)], 'one round of load; each pod prints `meshbench-result {json}`'));
       jobs.push(path);
     }
   }
-  const kustomization = (list: string[]): string =>
-    `${RENDER_HEADER}\n${stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: list })}`;
-  files.set('kustomization.yaml', kustomization(resources));
-  files.set('jobs/kustomization.yaml', kustomization(jobs.map((j) => j.slice('jobs/'.length))));
+  const kustomization = (list: string[], how: string): string =>
+    `${RENDER_HEADER}\n# ${how}\n${stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: list })}`;
+  files.set('kustomization.yaml', kustomization(resources, `kubectl apply --server-side --field-manager=meshbench -k <dir> (Argo CD: syncOptions ServerSideApply=true)`));
+  files.set(
+    'jobs/kustomization.yaml',
+    kustomization(
+      jobs.map((j) => j.slice('jobs/'.length)),
+      'every Job is suspended: start one at a time with kubectl -n <ns> patch job <name> --type merge -p \'{"spec":{"suspend":false}}\'',
+    ),
+  );
   return files;
 }
