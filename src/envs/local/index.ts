@@ -209,13 +209,13 @@ async function startSidecars(set: ProcessSet, config: LocalEnvConfig, dir: strin
  * A relay process (src/workloads/relay.ts) in front of hop `hop` + 1 of a chain: its first port forwards
  * straight to `direct` (the unmeshed path), its second to `meshed` (the next hop's first sidecar).
  */
-async function startRelay(set: ProcessSet, hop: number, direct: readonly Backend[], meshed: Backend): Promise<{ direct: number; meshed: number }> {
+async function startRelay(set: ProcessSet, hop: number, direct: readonly Backend[], meshed: Backend): Promise<{ pid: number; direct: number; meshed: number }> {
   const url = (b: Backend): string => `http://${b.host}:${b.httpPort}/`;
   const cmd = defaultCommand('relay');
   const child = await set.spawn(`relay ${hop}`, cmd.command, [...cmd.args, '--host', HOST, '--to', direct.map(url).join(','), '--to', url(meshed)], 'pipe', 'pipe');
   const ports = (await readListening(child, ECHO_READY_MS))['ports'];
   if (!Array.isArray(ports) || ports.length !== 2 || !ports.every((p) => typeof p === 'number')) throw new ChildFailed(child, 'reported no ports');
-  return { direct: ports[0] as number, meshed: ports[1] as number };
+  return { pid: child.pid, direct: ports[0] as number, meshed: ports[1] as number };
 }
 
 /** The hops of a chain (one for hops: 1): each hop's sidecars and relay, started from the last hop back. */
@@ -224,10 +224,13 @@ interface Chain {
   sidecars: Sidecars[];
   /** Where the unmeshed load enters: the echoes (one hop) or the first relay's direct port. */
   direct: readonly { httpPort: number; grpcPort: number }[];
+  /** The relays, hop 1 first (none for one hop). */
+  relays: { pid: number; direct: number; meshed: number }[];
 }
 
 async function startChain(set: ProcessSet, config: LocalEnvConfig, dir: string, pki: PkiFiles, echoes: readonly Echo[]): Promise<Chain> {
   const sidecars: Sidecars[] = [];
+  const relays: Chain['relays'] = [];
   let meshedNext: readonly Backend[] = echoes.map((e) => ({ host: HOST, ...meshedPorts(e) }));
   let directNext: readonly Backend[] = echoes.map((e) => ({ host: HOST, httpPort: e.httpPort, grpcPort: e.grpcPort }));
   for (let hop = config.hops; hop >= 1; hop--) {
@@ -235,11 +238,12 @@ async function startChain(set: ProcessSet, config: LocalEnvConfig, dir: string, 
     sidecars.unshift(hopSidecars);
     if (hop === 1) break;
     const relay = await startRelay(set, hop - 1, directNext, { host: HOST, ...hopSidecars.entry });
+    relays.unshift(relay);
     // A relay serves HTTP/1.1 only (the scenario refuses other protocols in a chain): no gRPC port to pass on.
     meshedNext = [{ host: HOST, httpPort: relay.meshed, grpcPort: relay.meshed }];
     directNext = [{ host: HOST, httpPort: relay.direct, grpcPort: relay.direct }];
   }
-  return { sidecars, direct: directNext };
+  return { sidecars, direct: directNext, relays };
 }
 
 /** Per protocol, the address of every replica (ports: what each replica listens on for that path). */
@@ -344,6 +348,7 @@ export async function startLocalEnv(
       // the call chain (report: per-hop overhead) and which sides of each hop run a sidecar
       hops: config.hops,
       sidecarPlacement: config.sidecars,
+      ...(chain.relays.length > 0 ? { relays: chain.relays.map((r) => ({ pid: r.pid, ports: { direct: r.direct, meshed: r.meshed } })) } : {}),
     };
     // HAProxy's startup warnings (e.g. an FD limit too low for maxconn) belong with the results.
     const warnings = proxies.flatMap((p) => p.child.stderrTail().split('\n').filter((l) => l.includes('[WARNING]')));
