@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatOutputLine, parseJob, runGenerator, shutdownProxy } from '../../src/envs/kubernetes/generator.js';
+import { formatOutput, parseJob, runGenerator, shutdownProxy } from '../../src/envs/kubernetes/generator.js';
 
 /**
  * A Kubernetes API STAND-IN for tests — not a Kubernetes. A node:http server on 127.0.0.1:0 that implements
@@ -14,7 +14,7 @@ import { formatOutputLine, parseJob, runGenerator, shutdownProxy } from '../../s
  * a namespace labelled for Istio gets an `istio-proxy` native sidecar (initContainer), one annotated for Linkerd
  * a `linkerd-proxy` container, an ambient one the ambient.istio.io/redirection annotation. A Job's pods run the
  * REAL generator (runGenerator, in-process) against a REAL loopback echo — the in-cluster service names rewritten
- * to it — and their log is the generator's real output line. As the mesh's server-side proxy would, the stand-in
+ * to it — and their log is the generator's real output (chunked record lines). As the mesh's server-side proxy would, the stand-in
  * adds x-forwarded-client-cert (Istio) or l5d-client-id (Linkerd) to the meshed namespace's requests, so the
  * echo reflects them; the proxies' shutdown endpoints are pointed at the stand-in, which records the calls.
  */
@@ -324,7 +324,7 @@ export class ApiStandin {
       else for (const p of parsed.probes) p.headers = { ...p.headers, ...mesh };
       const shutdown = parsed.shutdownUrl === undefined ? undefined : `${this.url}/quitquitquit?pod=${podName}`;
       const run = runGenerator(parsed, index, controller.signal).then(
-        (out) => ({ ok: true, log: `${formatOutputLine(out)}\n` }),
+        (out) => ({ ok: true, log: `${formatOutput(out).join('\n')}\n` }),
         (err: unknown) => ({ ok: false, log: `meshbench-error ${err instanceof Error ? err.message : String(err)}\n` }),
       ).then(async ({ ok, log }) => {
         await shutdownProxy(shutdown);

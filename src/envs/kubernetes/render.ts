@@ -82,7 +82,7 @@ export async function renderFiles(scenario: Scenario, options: RenderOptions): P
       const job: GeneratorJob = { kind: 'load', spec, shards: env.generators, readyTimeoutMs, ...shutdown };
       const deadlineS = readyTimeoutMs / 1000 + p.warmupS + p.durationS + p.timeoutMs / 1000 + 60;
       const path = `jobs/${v.variant}-${p.name}.yaml`;
-      files.set(path, yamlDocs([renderGeneratorJob(plan, v, `load-${p.name}`, job, deadlineS)], 'one round of load; each pod prints `meshbench-result {json}`'));
+      files.set(path, yamlDocs([renderGeneratorJob(plan, v, `load-${p.name}`, job, deadlineS)], 'one round of load; read each pod\'s result with `kubectl logs POD | meshbench k8s records`'));
       jobs.push(path);
     }
   }
