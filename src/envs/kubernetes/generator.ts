@@ -7,6 +7,7 @@ import { shareOf } from '../../load/schedule.js';
 import type { LoadResult, LoadSpec } from '../../load/types.js';
 import { PROTOCOLS, type Protocol } from '../../protocols.js';
 import { chunkLines, readChunkedLog } from './chunks.js';
+import { runPilotGenerator, type PilotGeneratorJob } from './pilot-generator.js';
 
 /**
  * What runs inside a generator pod (`meshbench k8s generate --job <json>`): one pod of an Indexed Job, which
@@ -36,7 +37,8 @@ export type GeneratorJob =
       readyTimeoutMs: number;
       shutdownUrl?: string;
     }
-  | { kind: 'probe'; probes: ProbeRequest[]; readyTimeoutMs: number; shutdownUrl?: string };
+  | { kind: 'probe'; probes: ProbeRequest[]; readyTimeoutMs: number; shutdownUrl?: string }
+  | PilotGeneratorJob;
 
 export type ProbeOutcome =
   | { protocol: Protocol; target: string; status: number | string; headers: Record<string, string> }
@@ -83,7 +85,7 @@ export function completionIndex(env: NodeJS.ProcessEnv = process.env): number {
   return index;
 }
 
-export async function runGenerator(job: GeneratorJob, index: number, signal?: AbortSignal): Promise<GeneratorOutput> {
+export async function runGenerator(job: Exclude<GeneratorJob, PilotGeneratorJob>, index: number, signal?: AbortSignal): Promise<GeneratorOutput> {
   const deadlineMs = Date.now() + job.readyTimeoutMs;
   if (job.kind === 'probe') {
     const results: ProbeOutcome[] = [];
@@ -168,12 +170,16 @@ export function parseJob(text: string): GeneratorJob {
   if (!isRecord(value) || typeof value['readyTimeoutMs'] !== 'number') throw new MeshbenchError('MB_BAD_ARGUMENT', '--job: not a generator job');
   if (value['kind'] === 'load' && isRecord(value['spec']) && typeof value['shards'] === 'number') return value as GeneratorJob;
   if (value['kind'] === 'probe' && Array.isArray(value['probes'])) return value as GeneratorJob;
-  throw new MeshbenchError('MB_BAD_ARGUMENT', '--job: not a load or probe job');
+  if (value['kind'] === 'pilot' && Array.isArray(value['specs']) && typeof value['shard'] === 'number' && typeof value['shards'] === 'number' && typeof value['gridStartMs'] === 'number') {
+    return value as GeneratorJob;
+  }
+  throw new MeshbenchError('MB_BAD_ARGUMENT', '--job: not a load, probe or pilot job');
 }
 
 /** `k8s generate --job <json>` as the pod runs it: the output record's lines on stdout; exit code 0, or 4 with the error. */
 export async function generateMain(jobText: string, write: (line: string) => void, signal?: AbortSignal): Promise<number> {
   const job = parseJob(jobText);
+  if (job.kind === 'pilot') return pilotMain(job, write, signal);
   try {
     const output = await runGenerator(job, completionIndex(), signal);
     for (const line of formatOutput(output)) write(line);
@@ -184,4 +190,37 @@ export async function generateMain(jobText: string, write: (line: string) => voi
   } finally {
     await shutdownProxy(job.shutdownUrl);
   }
+}
+
+/**
+ * A pilot generator (a Deployment's pod): its shard of every protocol, windows written as they close. It never
+ * exits on its own, even after the pilot's end (a Deployment would restart it): it idles until stopped.
+ */
+async function pilotMain(job: PilotGeneratorJob, write: (line: string) => void, signal?: AbortSignal): Promise<number> {
+  const deadlineMs = Date.now() + job.readyTimeoutMs;
+  try {
+    if (job.shard >= job.shards) throw new MeshbenchError('MB_BAD_ARGUMENT', `shard ${job.shard} is outside the pilot's ${job.shards} generator(s)`);
+    const specs = job.specs.map((s) => shardSpec(s, job.shards, job.shard));
+    for (const s of specs) await probeWhenReachable({ protocol: s.protocol, target: s.target, headers: s.headers }, s.payloadBytes, deadlineMs, signal);
+    await runPilotGenerator(job, specs, write, signal);
+  } catch (err) {
+    if (signal?.aborted === true) return 0;
+    write(`${ERROR_PREFIX}${errorMessage(err)}`);
+    return 4; // the Deployment restarts it: the pilot sees the restart
+  }
+  await idle(signal);
+  return 0;
+}
+
+function idle(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setInterval(() => undefined, 3_600_000);
+    const done = (): void => {
+      clearInterval(timer);
+      resolve();
+    };
+    if (signal === undefined) return; // until the process is killed
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
+  });
 }
