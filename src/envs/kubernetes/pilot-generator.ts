@@ -35,8 +35,8 @@ export interface PilotGeneratorJob {
   gridStartMs: number;
   firstWindow: number;
   windowS: number;
-  /** Epoch ms at which the pilot ends. */
-  endMs: number;
+  /** Epoch ms at which the pilot ends; absent (a rendered pilot, deployed by hand): a week after the pod's start. */
+  endMs?: number;
   readyTimeoutMs: number;
 }
 
@@ -46,10 +46,12 @@ export type PilotGeneratorRecord =
 
 /** Lead from deciding the start to the first request of warm-up (threads start, connections open). */
 const START_LEAD_MS = 1000;
+/** How long a pilot without an end runs (the longest `--for`). */
+const DEFAULT_PILOT_MS = 7 * 86_400_000;
 
 /** Grid second of an interval: the one its start is nearest to. */
 export function gridSecond(gridStartMs: number, startMs: number): number {
-  return Math.round((startMs - gridStartMs) / 1000);
+  return Math.round((startMs - gridStartMs) / 1000) || 0; // never -0
 }
 
 /**
@@ -110,7 +112,7 @@ export async function runPilotGenerator(job: PilotGeneratorJob, specs: readonly 
   // The first whole grid second at which the measured part can start.
   const earliest = Date.now() + START_LEAD_MS + warmupMs;
   const startMs = job.gridStartMs + Math.max(0, Math.ceil((earliest - job.gridStartMs) / 1000)) * 1000;
-  const durationMs = Math.floor((job.endMs - startMs) / 1000) * 1000;
+  const durationMs = Math.floor(((job.endMs ?? startMs + DEFAULT_PILOT_MS) - startMs) / 1000) * 1000;
   if (durationMs < 1000) {
     emit({ kind: 'end', shard: job.shard, variant: job.variant, reason: 'the pilot has ended' });
     return;

@@ -34,6 +34,7 @@ export class PilotWindowJoin {
   constructor(
     sources: readonly string[],
     private readonly grid: { gridStartMs: number; firstWindow: number; windowS: number; graceMs: number },
+    private readonly now: () => number = Date.now,
   ) {
     for (const s of sources) this.sources.set(s, { latest: grid.firstWindow - 1, done: false });
     this.emittedUpTo = grid.firstWindow - 1;
@@ -42,12 +43,12 @@ export class PilotWindowJoin {
   /** A window record of `source`; returns the windows now complete. */
   add(source: string, record: WindowRecordOfPod): StreamedWindow[] {
     const s = this.sources.get(source);
-    if (s === undefined || record.window <= this.emittedUpTo) return this.ready(Date.now());
+    if (s === undefined || record.window <= this.emittedUpTo) return this.ready(this.now());
     let p = this.pending.get(record.window);
     if (p === undefined) this.pending.set(record.window, (p = { parts: new Map() }));
     if (!p.parts.has(source)) p.parts.set(source, record);
     s.latest = Math.max(s.latest, record.window);
-    return this.ready(Date.now());
+    return this.ready(this.now());
   }
 
   /** `source` restarted: the window after its last delivered one is lost to it, and carries the restart. */
@@ -62,7 +63,7 @@ export class PilotWindowJoin {
   ended(source: string): StreamedWindow[] {
     const s = this.sources.get(source);
     if (s !== undefined) s.done = true;
-    return this.ready(Date.now());
+    return this.ready(this.now());
   }
 
   get allEnded(): boolean {
