@@ -351,7 +351,11 @@ export class Kube {
     });
     sink.once('finish', () => ended());
     sink.once('error', () => ended());
-    sink.once('unpipe', () => ended());
+    // The response body: a connection that breaks ends it with an error, which pipe() does not pass on.
+    sink.once('pipe', (body: NodeJS.ReadableStream) => {
+      body.once('error', () => ended());
+      body.once('close', () => ended());
+    });
     if (options.signal.aborted) return;
     const controller = await this.call(`reading the log of ${namespace}/${pod}`, () =>
       this.logApi.log(namespace, pod, container, sink, { follow: options.follow, previous: options.previous === true }),
