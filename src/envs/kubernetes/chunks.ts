@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
  * A record whose chunks are not all there when the stream ends (the container died writing it) is dropped.
  */
 
-export const CHUNK_PREFIX = 'meshbench-chunk ';
+const CHUNK_PREFIX = 'meshbench-chunk ';
 /** Characters of JSON text per line: at most 3 bytes each in UTF-8 (JSON escapes lone surrogates), so < 16 KiB. */
 export const CHUNK_CHARS = 4096;
 
@@ -87,10 +87,6 @@ export class ChunkReader {
     this.rest = '';
     this.assembling.clear();
     return out;
-  }
-
-  has(seq: number): boolean {
-    return this.delivered.has(seq);
   }
 
   private line(line: string, out: ChunkRecord[]): void {

@@ -48,7 +48,7 @@ export type GeneratorOutput =
   | { kind: 'load'; index: number; shards: number; result: LoadResult; startLagMs: number; nodeVersion: string }
   | { kind: 'probe'; index: number; results: ProbeOutcome[]; nodeVersion: string };
 
-export const ERROR_PREFIX = 'meshbench-error ';
+const ERROR_PREFIX = 'meshbench-error ';
 const PROBE_TIMEOUT_MS = 5000;
 const RETRY_MS = 500;
 

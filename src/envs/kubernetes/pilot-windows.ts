@@ -66,10 +66,6 @@ export class PilotWindowJoin {
     return this.ready(this.now());
   }
 
-  get allEnded(): boolean {
-    return [...this.sources.values()].every((s) => s.done);
-  }
-
   /** Windows complete now, or overdue at `nowMs`. */
   ready(nowMs: number): StreamedWindow[] {
     const out: StreamedWindow[] = [];
