@@ -78,8 +78,26 @@ export function registerK8sCommands(program: Command, setExit: (code: number) =>
     });
 
   k8s
+    .command('records')
+    .description('read a generator pod\'s log on stdin (kubectl logs POD | meshbench k8s records) and print each whole record as one JSON line')
+    .action(async () => {
+      const { ChunkReader } = await import('../envs/kubernetes/chunks.js');
+      const reader = new ChunkReader();
+      let n = 0;
+      const print = (records: { seq: number; value: unknown }[]): void => {
+        for (const r of records) process.stdout.write(`${JSON.stringify({ seq: r.seq, record: r.value })}\n`);
+        n += records.length;
+      };
+      process.stdin.setEncoding('utf8');
+      for await (const text of process.stdin) print(reader.push(text as string));
+      print(reader.end());
+      if (n === 0) throw new MeshbenchError('MB_BAD_ARGUMENT', `no whole meshbench record on stdin${reader.damaged > 0 ? ` (${reader.damaged} damaged chunk(s))` : ''}: pipe in a generator pod's log`);
+      setExit(EXIT.pass);
+    });
+
+  k8s
     .command('generate')
-    .description('(inside a generator pod) run shard $JOB_COMPLETION_INDEX of a load or probe job; prints one meshbench-result line')
+    .description('(inside a generator pod) run shard $JOB_COMPLETION_INDEX of a load or probe job; prints its output as meshbench-chunk lines')
     .requiredOption('--job <json>', 'the job, as the environment wrote it into the pod')
     .action(async (opts: { job: string }) => {
       const { generateMain } = await import('../envs/kubernetes/generator.js');

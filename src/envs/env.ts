@@ -1,4 +1,5 @@
 import type { TlsOptions } from '../drivers/driver.js';
+import type { IntervalHistogram } from '../histograms/index.js';
 import type { LoadProgress } from '../load/pool.js';
 import type { LoadResult, LoadSpec } from '../load/types.js';
 import type { Protocol, VariantName } from '../protocols.js';
@@ -60,8 +61,37 @@ export interface RunningEnv {
    * recorded since the previous call (compressed base64 histograms, µs). Absent: the env has none to report.
    */
   takeHiccups?(): Promise<Record<string, string>>;
+  /**
+   * A pilot's continuous load on the env's own generators (kubernetes: a generator Deployment per variant and
+   * shard), handed over window by window as the generators close them. Resolves when the pilot's end has passed
+   * and every generator reported its last window, or at once after `signal` aborts. Absent: the pilot drives
+   * the load from this machine.
+   */
+  runPilotLoad?(plan: PilotLoadPlan, signal: AbortSignal, onWindow: (window: StreamedWindow) => void): Promise<void>;
   /** Current cumulative usage of the variant's proxies (empty for variants without proxies). */
   sampleProxies(variant: VariantName): Promise<ProxySample[]>;
   /** Stops everything the env started and removes its files. Idempotent; safe to call on any path. */
   close(): Promise<void>;
+}
+
+/** What a pilot asks of an env that runs its own generators. */
+export interface PilotLoadPlan {
+  /** Each variant's whole load per protocol (targets from `variants`); warmupMs is used, durationMs is not. */
+  lanes: { variant: VariantName; spec: LoadSpec }[];
+  /** Epoch ms at which window `firstWindow` starts: windows are numbered on this grid, 1 s seconds within. */
+  gridStartMs: number;
+  firstWindow: number;
+  windowS: number;
+  /** Epoch ms at which the pilot ends. */
+  endMs: number;
+}
+
+/** One window of a pilot's load, merged over the env's generators. */
+export interface StreamedWindow {
+  index: number;
+  /** Some series has fewer 1 s intervals than the window holds (a generator started late, restarted or stopped). */
+  partial: boolean;
+  series: { protocol: Protocol; variant: VariantName; intervals: IntervalHistogram[] }[];
+  /** Generators that restarted — lost the window they had open — before or in this window: which, and when noticed. */
+  restarts: { what: string; atMs: number }[];
 }

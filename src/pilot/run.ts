@@ -14,7 +14,7 @@ import { applyPlacement } from '../run/placement.js';
 import { toolVersion } from '../version.js';
 import { baseMarks, summarizeWindow } from './documents.js';
 import { PilotStore } from './store.js';
-import { WindowAssembler, windowRecord, type WindowDraft } from './windows.js';
+import { keyOf, WindowAssembler, windowRecord, type WindowDraft } from './windows.js';
 
 /** What the CLI (progress, Prometheus metrics) sees while a pilot runs; nothing in the pilot depends on it. */
 export type PilotEvent =
@@ -42,7 +42,6 @@ const PROXY_SAMPLE_MS = 5000;
 
 /** A new pilot of `scenario` in `dir`, for `forS` seconds from now. */
 export async function startPilot(dir: string, scenario: Scenario, scenarioPath: string, forS: number, options: PilotRunOptions = {}): Promise<PilotOutcome> {
-  checkScenario(scenario);
   const now = new Date();
   const meta: PilotMeta = {
     kind: PILOT_KIND,
@@ -65,12 +64,6 @@ export async function resumePilot(dir: string, options: PilotRunOptions = {}): P
   return runSegment(store, records, options);
 }
 
-function checkScenario(scenario: Scenario): void {
-  if (scenario.env.kind === 'kubernetes') {
-    throw new MeshbenchError('MB_BAD_SCENARIO', 'a pilot runs on env.kind local or static (its generator here, both variants paired in time); kubernetes pilots are not supported yet');
-  }
-}
-
 /**
  * One segment of a pilot — from a start or resume to the end of `--for`, an abort or a crash: starts the env,
  * proves the paths, runs every protocol's variants as one continuous time-paired load (streamed interval by
@@ -84,8 +77,7 @@ async function runSegment(store: PilotStore, previous: readonly PilotRecord[], o
   let written = 0;
   const endsAtMs = meta.startMs + meta.forS * 1000;
   try {
-    checkScenario(scenario);
-    const segment = previous.filter((r) => r.type === 'segment').length;
+    let segment = previous.filter((r) => r.type === 'segment').length;
     const lastWindow = [...previous].reverse().find((r): r is WindowRecord => r.type === 'window');
     const firstIndex = lastWindow === undefined ? 0 : lastWindow.index + 1;
     const warmupMs = Math.max(...scenario.protocols.map((p) => Math.round(Math.max(p.warmupS, p.firstWarmupS) * 1000)));
@@ -97,11 +89,11 @@ async function runSegment(store: PilotStore, previous: readonly PilotRecord[], o
     let env: RunningEnv | undefined;
     try {
       env = await startEnv(scenario.env, protocols, signal);
-      if (env.runLoad !== undefined) throw new MeshbenchError('MB_BAD_SCENARIO', `the ${env.kind} environment runs its own generators: a pilot needs them on this machine`);
+      if (env.runLoad !== undefined && env.runPilotLoad === undefined) throw new MeshbenchError('MB_BAD_SCENARIO', `the ${env.kind} environment runs its own generators and cannot run a pilot's`);
       signal?.throwIfAborted();
       const proofs = env.prove !== undefined ? await env.prove(protocols, signal) : await provePaths(env, protocols);
       const variants = env.variants.map((v) => v.name);
-      const segmentRecord: SegmentRecord = {
+      let segmentRecord: SegmentRecord = {
         type: 'segment', segment, startedAt: new Date().toISOString(), startMs: Date.now(),
         environment: { kind: env.kind, nodeVersion: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: env.facts, variants, placement: placement.record },
         proofs,
@@ -121,10 +113,23 @@ async function runSegment(store: PilotStore, previous: readonly PilotRecord[], o
       const stop = new AbortController();
       const onAbort = (): void => stop.abort(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
-      const close = (draft: WindowDraft): void => {
+      let firstOfSegment = firstIndex;
+      const close = (draft: WindowDraft, restarts: readonly { what: string; atMs: number }[] = []): void => {
         closing = closing.then(async () => {
           if (failure !== undefined) return;
           try {
+            if (restarts.length > 0) {
+              // A generator restarted (env-run generators): a new segment, as a resume starts one, so the gap is
+              // recorded and the window it lost is marked `restart`.
+              const atMs = Math.min(...restarts.map((r) => r.atMs));
+              segment++;
+              segmentRecord = {
+                ...segmentRecord, segment, startedAt: new Date(atMs).toISOString(), startMs: atMs,
+                environment: { ...segmentRecord.environment, facts: { ...segmentRecord.environment.facts, restarts: restarts.map((r) => r.what) } },
+              };
+              await store.append(segmentRecord);
+              firstOfSegment = draft.index;
+            }
             const proxies: WindowRecord['proxies'] = {};
             for (const [variant, samples] of Object.entries(await sampleAll())) {
               proxies[variant] = samples.map((s) => {
@@ -138,7 +143,7 @@ async function runSegment(store: PilotStore, previous: readonly PilotRecord[], o
             await store.append(record, hlogLines);
             written++;
             // baseMarks sees this window as its segment's first: only the one that is keeps `restart`.
-            const marks = (baseMarks([segmentRecord, record]).get(record.index) ?? []).filter((m) => m !== 'restart' || record.index === firstIndex);
+            const marks = (baseMarks([segmentRecord, record]).get(record.index) ?? []).filter((m) => m !== 'restart' || record.index === firstOfSegment);
             onEvent?.({ type: 'window', record, summary: summarizeWindow(meta, [segmentRecord, record], record, marks) });
           } catch (err) {
             failure = err;
@@ -153,17 +158,34 @@ async function runSegment(store: PilotStore, previous: readonly PilotRecord[], o
         );
       }, PROXY_SAMPLE_MS);
       try {
-        await Promise.all(
-          scenario.protocols.map((config, index) => {
-            const order = variantLanes(running, variantOrder(variants, index), config, scenario.validity.lateThresholdMs);
-            const specs = order.map((lane) => ({ ...lane.spec, warmupMs, durationMs }));
-            return runLoads(specs, stop.signal, undefined, (lane, interval) => {
-              const variant = order[lane]?.name ?? '';
-              onEvent?.({ type: 'interval', protocol: config.name, variant, interval });
-              for (const draft of assembler.add(config.name, variant, interval)) close(draft);
-            });
-          }),
-        );
+        if (running.runPilotLoad !== undefined) {
+          // The env's generators (kubernetes: Deployments) cut the windows; they arrive closed, on the pilot's grid.
+          const lanes = scenario.protocols.flatMap((config, index) =>
+            variantLanes(running, variantOrder(variants, index), config, scenario.validity.lateThresholdMs).map((lane) => ({ variant: lane.name, spec: { ...lane.spec, warmupMs, durationMs } })),
+          );
+          const leadMs = scenario.env.kind === 'kubernetes' ? scenario.env.startLeadS * 1000 : 0;
+          const plan = { lanes, gridStartMs: Date.now() + leadMs + warmupMs, firstWindow: firstIndex, windowS: scenario.pilot.windowS, endMs: endsAtMs };
+          await running.runPilotLoad(plan, stop.signal, (w) => {
+            const intervals = new Map<string, IntervalHistogram[]>();
+            for (const { protocol, variant, intervals: list } of w.series) {
+              intervals.set(keyOf(protocol, variant), list);
+              for (const interval of list) onEvent?.({ type: 'interval', protocol, variant, interval });
+            }
+            close({ index: w.index, partial: w.partial, intervals }, w.restarts);
+          });
+        } else {
+          await Promise.all(
+            scenario.protocols.map((config, index) => {
+              const order = variantLanes(running, variantOrder(variants, index), config, scenario.validity.lateThresholdMs);
+              const specs = order.map((lane) => ({ ...lane.spec, warmupMs, durationMs }));
+              return runLoads(specs, stop.signal, undefined, (lane, interval) => {
+                const variant = order[lane]?.name ?? '';
+                onEvent?.({ type: 'interval', protocol: config.name, variant, interval });
+                for (const draft of assembler.add(config.name, variant, interval)) close(draft);
+              });
+            }),
+          );
+        }
         const rest = assembler.flush();
         if (rest !== null) close(rest);
         await closing;

@@ -12,7 +12,7 @@ export interface WindowDraft {
   intervals: Map<string, IntervalHistogram[]>;
 }
 
-const keyOf = (protocol: Protocol, variant: VariantName): string => `${protocol}/${variant}`;
+export const keyOf = (protocol: Protocol, variant: VariantName): string => `${protocol}/${variant}`;
 
 /**
  * Cuts the pilot's continuous loads into windows, as aggregate.ts cuts a run's load into rounds: window k is the

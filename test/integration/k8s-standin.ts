@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatOutputLine, parseJob, runGenerator, shutdownProxy } from '../../src/envs/kubernetes/generator.js';
+import { formatOutput, generateMain, parseJob, runGenerator, shutdownProxy } from '../../src/envs/kubernetes/generator.js';
 import { restrictedViolations, type PodSpecLike } from '../k8s-psa.js';
 
 /**
@@ -15,9 +15,12 @@ import { restrictedViolations, type PodSpecLike } from '../k8s-psa.js';
  * a namespace labelled for Istio gets an `istio-proxy` native sidecar (initContainer), one annotated for Linkerd
  * a `linkerd-proxy` container, an ambient one the ambient.istio.io/redirection annotation. A Job's pods run the
  * REAL generator (runGenerator, in-process) against a REAL loopback echo — the in-cluster service names rewritten
- * to it — and their log is the generator's real output line. As the mesh's server-side proxy would, the stand-in
+ * to it — and their log is the generator's real output (chunked record lines). As the mesh's server-side proxy would, the stand-in
  * adds x-forwarded-client-cert (Istio) or l5d-client-id (Linkerd) to the meshed namespace's requests, so the
  * echo reflects them; the proxies' shutdown endpoints are pointed at the stand-in, which records the calls.
+ * A generator Deployment's pod (a pilot's) runs the REAL `k8s generate` in-process as its container, its log
+ * served as it grows (follow=true) and, after `crashGenerator` killed and restarted the container, the dead
+ * instance's log with previous=true, as the kubelet does.
  */
 
 type Obj = { apiVersion?: string; kind?: string; metadata: Meta; spec?: Record<string, unknown>; status?: Record<string, unknown>; [k: string]: unknown };
@@ -68,6 +71,9 @@ export class ApiStandin {
   /** Every object as meshbench sent it (created or applied), in order. */
   readonly received: Obj[] = [];
   readonly logs = new Map<string, string>();
+  /** The log of each pod's last terminated container instance (previous=true). */
+  readonly previousLogs = new Map<string, string>();
+  private readonly followers = new Map<string, Set<ServerResponse>>();
   private readonly events: WatchEvent[] = [];
   private readonly watchers = new Set<(e: WatchEvent) => void>();
   private readonly running = new Map<string, AbortController>();
@@ -153,7 +159,7 @@ export class ApiStandin {
       const plural = m?.[2];
       if (m === null || plural === undefined || RESOURCES[plural] === undefined) return this.status(res, 404, `no route ${url.pathname}`);
       const [, ns, , name, log] = m;
-      if (log !== undefined && name !== undefined) return this.podLog(res, ns, name);
+      if (log !== undefined && name !== undefined) return this.podLog(res, ns, name, url.searchParams);
       switch (req.method) {
         case 'PATCH':
           return this.apply(res, plural, ns, name, req.headers['content-type'], url.searchParams, body);
@@ -274,10 +280,37 @@ export class ApiStandin {
     this.send(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
   }
 
-  private podLog(res: ServerResponse, ns: string | undefined, name: string): void {
-    const log = this.logs.get(`${ns ?? ''}/${name}`);
+  private podLog(res: ServerResponse, ns: string | undefined, name: string, query: URLSearchParams): void {
+    const key = `${ns ?? ''}/${name}`;
+    if (query.get('previous') === 'true') {
+      const previous = this.previousLogs.get(key);
+      if (previous === undefined) return this.status(res, 400, `previous terminated container "generator" in pod "${name}" not found`);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(previous);
+      return;
+    }
+    const log = this.logs.get(key);
     if (log === undefined) return this.status(res, 404, `no log for pod ${name}`);
-    res.writeHead(200, { 'content-type': 'text/plain' }).end(log);
+    if (query.get('follow') !== 'true' || !this.running.has(this.key('pods', ns, name))) {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(log);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write(log);
+    const set = this.followers.get(key) ?? new Set<ServerResponse>();
+    this.followers.set(key, set);
+    set.add(res);
+    res.on('close', () => set.delete(res));
+  }
+
+  private appendLog(key: string, text: string): void {
+    this.logs.set(key, (this.logs.get(key) ?? '') + text);
+    for (const res of this.followers.get(key) ?? []) res.write(text);
+  }
+
+  /** The container of `key` ended: its followers' streams end, as the kubelet's do. */
+  private endFollowers(key: string): void {
+    for (const res of this.followers.get(key) ?? []) res.end();
+    this.followers.delete(key);
   }
 
   private metrics(res: ServerResponse, path: string): void {
@@ -373,9 +406,66 @@ export class ApiStandin {
         this.store('deployments', { ...d, status: { observedGeneration: d.metadata.generation, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message }] } }, 'MODIFIED');
         return;
       }
-      if (!this.place(pod, { phase: 'Running', containerStatuses: [{ name: 'echo', ready: true, restartCount: 0 }] })) return;
+      pod.metadata.uid = randomBytes(8).toString('hex');
+      const generator = template.metadata.labels?.['app.kubernetes.io/component'] === 'generator';
+      if (!this.place(pod, { phase: 'Running', containerStatuses: [{ name: generator ? 'generator' : 'echo', ready: true, restartCount: 0, state: { running: {} } }] })) return;
+      if (generator) this.startContainer(ns, pod.metadata.name, spec.template.spec);
     }
     this.store('deployments', { ...d, status: { readyReplicas: spec.replicas ?? 1, replicas: spec.replicas ?? 1, observedGeneration: d.metadata.generation } }, 'MODIFIED');
+  }
+
+  /** A generator Deployment's container: the real `k8s generate --job` (targets rewritten, mesh headers added). */
+  private startContainer(ns: string, podName: string, podSpec: Record<string, unknown>): void {
+    const args = (podSpec as { containers: { args?: string[] }[] }).containers[0]?.args ?? [];
+    const job = parseJob(this.rewriteTargets(args[args.indexOf('--job') + 1] ?? ''));
+    if (job.kind === 'pilot') for (const s of job.specs) s.headers = { ...s.headers, ...this.meshHeaders(ns) };
+    const controller = new AbortController();
+    const podKey = this.key('pods', ns, podName);
+    this.running.set(podKey, controller);
+    const logKey = `${ns}/${podName}`;
+    this.logs.set(logKey, '');
+    const run = generateMain(JSON.stringify(job), (line) => {
+      if (!controller.signal.aborted) this.appendLog(logKey, `${line}\n`);
+    }, controller.signal).then(
+      () => undefined,
+      (err: unknown) => this.appendLog(logKey, `meshbench: ${err instanceof Error ? err.message : String(err)}\n`),
+    ).finally(() => {
+      if (this.running.get(podKey) === controller) this.running.delete(podKey);
+      this.endFollowers(logKey);
+    });
+    this.generators.add(run);
+    void run.finally(() => this.generators.delete(run));
+  }
+
+  /**
+   * Kills the container of a pilot generator pod of `namespace` (shard `shard`) as an OOM kill or a node
+   * hiccup would, and restarts it in place after `downMs`: restartCount + 1, the old log kept as `previous`.
+   * Resolves once the new container runs; returns the pod's name.
+   */
+  async crashGenerator(namespace: string, shard: number, downMs = 300): Promise<string> {
+    const pod = this.list('pods', namespace).find((p) => p.metadata.labels?.['meshbench.dev/shard'] === String(shard) && p.metadata.labels['app.kubernetes.io/component'] === 'generator');
+    if (pod === undefined) throw new Error(`stand-in: no generator pod of shard ${shard} in ${namespace}`);
+    const name = pod.metadata.name;
+    const podKey = this.key('pods', namespace, name);
+    this.running.get(podKey)?.abort();
+    this.running.delete(podKey);
+    const logKey = `${namespace}/${name}`;
+    this.endFollowers(logKey);
+    this.previousLogs.set(logKey, this.logs.get(logKey) ?? '');
+    const restarts = ((pod.status?.['containerStatuses'] as { restartCount?: number }[] | undefined)?.[0]?.restartCount ?? 0) + 1;
+    this.store('pods', { ...pod, status: { phase: 'Running', containerStatuses: [{ name: 'generator', ready: false, restartCount: restarts, state: { waiting: { reason: 'CrashLoopBackOff' } } }] } }, 'MODIFIED');
+    await new Promise((resolve) => setTimeout(resolve, downMs));
+    const current = this.objects.get(podKey);
+    if (current === undefined) return name;
+    this.store('pods', { ...current, status: { phase: 'Running', containerStatuses: [{ name: 'generator', ready: true, restartCount: restarts, state: { running: {} } }] } }, 'MODIFIED');
+    const deployment = this.list('deployments', namespace).find((d) => (d.metadata.labels?.['meshbench.dev/shard'] ?? '') === String(shard));
+    this.startContainer(namespace, name, (deployment?.spec as { template: { spec: Record<string, unknown> } }).template.spec);
+    return name;
+  }
+
+  private rewriteTargets(jobText: string): string {
+    const { httpPort, grpcPort } = this.opts.echo;
+    return jobText.replace(/echo\.[a-z0-9-]+\.svc\.cluster\.local:(\d+)/g, (_m, port: string) => `127.0.0.1:${port === '9090' ? grpcPort : httpPort}`);
   }
 
   /** The mesh header the meshed namespace's server-side proxy would add (stand-in for real mTLS). */
@@ -394,9 +484,7 @@ export class ApiStandin {
     const ns = job.metadata.namespace ?? '';
     const spec = job.spec as { completions?: number; template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: { containers: { args?: string[] }[] } } };
     const args = spec.template.spec.containers[0]?.args ?? [];
-    const jobText = args[args.indexOf('--job') + 1] ?? '';
-    const { httpPort, grpcPort } = this.opts.echo;
-    const rewritten = jobText.replace(/echo\.[a-z0-9-]+\.svc\.cluster\.local:(\d+)/g, (_m, port: string) => `127.0.0.1:${port === '9090' ? grpcPort : httpPort}`);
+    const rewritten = this.rewriteTargets(args[args.indexOf('--job') + 1] ?? '');
     const controller = new AbortController();
     this.running.set(this.key('jobs', ns, job.metadata.name), controller);
     const results: boolean[] = [];
@@ -408,6 +496,7 @@ export class ApiStandin {
       const pod = this.meshPod(ns, { metadata: { name: podName, namespace: ns, labels, annotations }, spec: clone(spec.template.spec) });
       if (!this.place(pod, { phase: 'Running' })) continue;
       const parsed = parseJob(rewritten);
+      if (parsed.kind === 'pilot') throw new Error('stand-in: a pilot generator runs as a Deployment, not a Job');
       const mesh = this.meshHeaders(ns);
       if (parsed.kind === 'load') parsed.spec.headers = { ...parsed.spec.headers, ...mesh };
       else for (const p of parsed.probes) p.headers = { ...p.headers, ...mesh };
@@ -419,7 +508,7 @@ export class ApiStandin {
         annotations: () => Promise.resolve({ ...this.objects.get(this.key('pods', ns, podName))?.metadata.annotations }),
       };
       const run = runGenerator(parsed, index, controller.signal, self).then(
-        (out) => ({ ok: true, log: `${formatOutputLine(out)}\n` }),
+        (out) => ({ ok: true, log: `${formatOutput(out).join('\n')}\n` }),
         (err: unknown) => ({ ok: false, log: `meshbench-error ${err instanceof Error ? err.message : String(err)}\n` }),
       ).then(async ({ ok, log }) => {
         await shutdownProxy(shutdown);

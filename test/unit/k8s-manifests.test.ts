@@ -136,6 +136,24 @@ describe('k8s render: each mesh gets its own switch, the baseline opts out of al
     expect(job?.spec).toMatchObject({ completionMode: 'Indexed', completions: 2 });
   });
 
+  it('a pilot: one generator Deployment per variant × shard (Recreate), each with its shard of the pilot job on the wall-clock grid', async () => {
+    const files = await renderFiles(scenarioFor('istio-sidecar'), { runId: 'test', image: 'meshbench:dev' });
+    expect(files.get('pilot/kustomization.yaml')).toContain('- meshed-generators.yaml');
+    const pilots = manifests(new Map([...files].filter(([p]) => p.startsWith('pilot/'))));
+    type Pilot = Manifest & { spec: { replicas: number; strategy: { type: string }; template: { spec: { containers: { args: string[] }[] } } } };
+    const shards = (pilots as Pilot[]).map((d) => {
+      const args = d.spec.template.spec.containers[0]?.args ?? [];
+      const job = JSON.parse(args[args.indexOf('--job') + 1] ?? '{}') as { kind: string; variant: string; shard: number; shards: number; gridStartMs: number; windowS: number; endMs?: number };
+      return [d.kind, d.metadata.namespace, d.metadata.name, d.spec.replicas, d.spec.strategy.type, job.kind, job.variant, job.shard, job.shards, job.gridStartMs, job.endMs];
+    });
+    expect(shards).toEqual([
+      ['Deployment', 'meshbench-test-unmeshed', 'pilot-generator-0', 1, 'Recreate', 'pilot', 'unmeshed', 0, 2, 0, undefined],
+      ['Deployment', 'meshbench-test-unmeshed', 'pilot-generator-1', 1, 'Recreate', 'pilot', 'unmeshed', 1, 2, 0, undefined],
+      ['Deployment', 'meshbench-test-meshed', 'pilot-generator-0', 1, 'Recreate', 'pilot', 'meshed', 0, 2, 0, undefined],
+      ['Deployment', 'meshbench-test-meshed', 'pilot-generator-1', 1, 'Recreate', 'pilot', 'meshed', 1, 2, 0, undefined],
+    ]);
+  });
+
   it('an Istio revision replaces istio-injection; mesh none renders the unmeshed namespace alone', async () => {
     const rev = manifests(await renderFiles(scenarioFor('istio-sidecar', { istioRevision: '1-24-0' }), { runId: 'test', image: 'i' }));
     expect(ns(rev, 'meshed')?.metadata.labels).toMatchObject({ 'istio.io/rev': '1-24-0' });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../src/config/load.js';
 import { deploymentFailure, mergeOutputs, podTrouble } from '../../src/envs/kubernetes/collect.js';
 import { parseQuantity, roleNames } from '../../src/envs/kubernetes/cost.js';
-import { formatOutputLine, parseAnnotationsFile, parseOutputLog, shardSpec, type GeneratorOutput } from '../../src/envs/kubernetes/generator.js';
+import { formatOutput, parseAnnotationsFile, parseOutputLog, shardSpec, type GeneratorOutput } from '../../src/envs/kubernetes/generator.js';
 import { newRunId } from '../../src/envs/kubernetes/index.js';
 import { MESH_PROFILES } from '../../src/envs/kubernetes/meshes.js';
 import { PlacementLog } from '../../src/envs/kubernetes/placement.js';
@@ -54,8 +54,8 @@ describe('generator shards and the exact merge of their results', () => {
     expect(() => mergeOutputs(spec, [out(0, podResult([1])), out(0, podResult([1]))], 2)).toThrow(/two generator pods reported completion index 0/);
   });
 
-  it('reads the result line out of a noisy log, and says what the log held when there is none', () => {
-    const log = `warming up\n${formatOutputLine(out(1, podResult([7])))}\n(node) warning\n`;
+  it('reads the result record out of a noisy log, and says what the log held when there is none', () => {
+    const log = `warming up\n${formatOutput(out(1, podResult([7]))).join('\n')}\n(node) warning\n`;
     expect(parseOutputLog(log, 'p')).toMatchObject({ kind: 'load', index: 1 });
     const err: unknown = (() => {
       try {
@@ -64,7 +64,7 @@ describe('generator shards and the exact merge of their results', () => {
         return e;
       }
     })();
-    expect(isMeshbenchError(err) && err.message).toBe('pod load-http1-1-0-abc printed no result line; its log ends: meshbench-error ECONNREFUSED');
+    expect(isMeshbenchError(err) && err.message).toBe('pod load-http1-1-0-abc printed no whole result record; its log ends: meshbench-error ECONNREFUSED');
   });
 });
 

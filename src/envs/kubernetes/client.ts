@@ -27,7 +27,7 @@ import { FIELD_MANAGER } from './manifests.js';
 
 /** Objects as read back: only the fields meshbench looks at. */
 export interface KubeItem {
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; deletionTimestamp?: unknown };
+  metadata?: { name?: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; deletionTimestamp?: unknown };
   spec?: {
     replicas?: number;
     nodeName?: string;
@@ -41,7 +41,7 @@ export interface KubeItem {
     succeeded?: number;
     failed?: number;
     conditions?: { type: string; status: string; reason?: string; message?: string }[];
-    containerStatuses?: { name: string; ready?: boolean; restartCount?: number; state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } } }[];
+    containerStatuses?: { name: string; ready?: boolean; restartCount?: number; state?: { running?: { startedAt?: string }; waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } } }[];
   };
 }
 
@@ -357,6 +357,45 @@ export class Kube {
       }
     });
     return Buffer.concat(chunks).toString('utf8');
+  }
+
+  /**
+   * Streams a container's log to `onText` as it arrives: with `follow`, until the container stops or the server
+   * closes the stream; `previous`: the log of the container's last terminated instance. Resolves when the stream
+   * ends or `signal` aborts (then without error).
+   */
+  async streamLogs(namespace: string, pod: string, container: string, onText: (text: string) => void, options: { follow: boolean; previous?: boolean; signal: AbortSignal }): Promise<void> {
+    const decoder = new TextDecoder();
+    let ended!: () => void;
+    const done = new Promise<void>((resolve) => (ended = resolve));
+    const sink = new Writable({
+      write(chunk: Buffer | string, _encoding, callback) {
+        onText(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+        callback();
+      },
+    });
+    sink.once('finish', () => ended());
+    sink.once('error', () => ended());
+    // The response body: a connection that breaks ends it with an error, which pipe() does not pass on.
+    sink.once('pipe', (body: NodeJS.ReadableStream) => {
+      body.once('error', () => ended());
+      body.once('close', () => ended());
+    });
+    if (options.signal.aborted) return;
+    const controller = await this.call(`reading the log of ${namespace}/${pod}`, () =>
+      this.logApi.log(namespace, pod, container, sink, { follow: options.follow, previous: options.previous === true }),
+    );
+    const stop = (): void => {
+      controller.abort();
+      ended();
+    };
+    options.signal.addEventListener('abort', stop, { once: true });
+    try {
+      await done;
+    } finally {
+      options.signal.removeEventListener('abort', stop);
+      controller.abort();
+    }
   }
 
   /** metrics.k8s.io pod metrics of a namespace; MB_MISSING_DEPENDENCY when the API is not served. */

@@ -7,12 +7,15 @@ import { runLoad } from '../../load/pool.js';
 import { shareOf } from '../../load/schedule.js';
 import type { LoadResult, LoadSpec } from '../../load/types.js';
 import { PROTOCOLS, type Protocol } from '../../protocols.js';
+import { chunkLines, readChunkedLog } from './chunks.js';
+import { runPilotGenerator, type PilotGeneratorJob } from './pilot-generator.js';
 
 /**
  * What runs inside a generator pod (`meshbench k8s generate --job <json>`): one pod of an Indexed Job, which
  * reads its share from JOB_COMPLETION_INDEX, waits until the echo answers through its own sidecar, starts at
- * the common instant, drives the load with the same generator as everywhere else, and prints one line —
- * `meshbench-result {json}` — that the environment reads back from the pod's log and merges exactly.
+ * the common instant, drives the load with the same generator as everywhere else, and prints its output as one
+ * chunked record (chunks.ts: bounded lines, never one giant line) that the environment reads back from the pod's
+ * log and merges exactly.
  * A probe job instead sends one request per protocol with trace headers and prints what the echo reflected.
  *
  * This module must not import @kubernetes/client-node: it is bundled into the in-cluster code.
@@ -81,7 +84,8 @@ export type GeneratorJob =
       /** Report this annotation of the pod, waiting (up to readyTimeoutMs) until the mesh sets it (ambient capture). */
       awaitAnnotation?: string;
     }
-  | { kind: 'probe'; probes: ProbeRequest[]; readyTimeoutMs: number; shutdownUrl?: string; awaitAnnotation?: string };
+  | { kind: 'probe'; probes: ProbeRequest[]; readyTimeoutMs: number; shutdownUrl?: string; awaitAnnotation?: string }
+  | PilotGeneratorJob;
 
 export type ProbeOutcome =
   | { protocol: Protocol; target: string; status: number | string; headers: Record<string, string> }
@@ -91,7 +95,7 @@ export type GeneratorOutput =
   | { kind: 'load'; index: number; shards: number; result: LoadResult; startLagMs: number; nodeVersion: string; self?: PodSelf }
   | { kind: 'probe'; index: number; results: ProbeOutcome[]; nodeVersion: string; self?: PodSelf };
 
-export const RESULT_PREFIX = 'meshbench-result ';
+const ERROR_PREFIX = 'meshbench-error ';
 const PROBE_TIMEOUT_MS = 5000;
 const RETRY_MS = 500;
 
@@ -143,7 +147,7 @@ async function reportSelf(source: PodSelfSource, awaitAnnotation: string | undef
   }
 }
 
-export async function runGenerator(job: GeneratorJob, index: number, signal?: AbortSignal, source: PodSelfSource = downwardSelf()): Promise<GeneratorOutput> {
+export async function runGenerator(job: Exclude<GeneratorJob, PilotGeneratorJob>, index: number, signal?: AbortSignal, source: PodSelfSource = downwardSelf()): Promise<GeneratorOutput> {
   const deadlineMs = Date.now() + job.readyTimeoutMs;
   if (job.kind === 'probe') {
     const results: ProbeOutcome[] = [];
@@ -183,24 +187,23 @@ export async function shutdownProxy(url: string | undefined): Promise<boolean> {
   }
 }
 
-export function formatOutputLine(output: GeneratorOutput): string {
-  return `${RESULT_PREFIX}${JSON.stringify(output)}`;
+/** The output as log lines: one chunked record (sequence 0). */
+export function formatOutput(output: GeneratorOutput): string[] {
+  return chunkLines(0, output);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Reads the result line out of a pod's log; MB_LOAD_FAILED naming the pod when there is none or it is malformed. */
+/** Reads the output record out of a pod's log; MB_LOAD_FAILED naming the pod when there is none or it is malformed. */
 export function parseOutputLog(log: string, pod: string): GeneratorOutput {
-  const line = log.split('\n').reverse().find((l) => l.startsWith(RESULT_PREFIX));
-  const tail = log.trim().split('\n').slice(-5).join(' | ');
-  if (line === undefined) throw new MeshbenchError('MB_LOAD_FAILED', `pod ${pod} printed no result line; its log ends: ${tail || '(empty)'}`);
-  let value: unknown;
-  try {
-    value = JSON.parse(line.slice(RESULT_PREFIX.length));
-  } catch (err) {
-    throw new MeshbenchError('MB_LOAD_FAILED', `pod ${pod}: unreadable result line (${errorMessage(err)})`);
+  const { records, reader } = readChunkedLog(log);
+  const value = records.find((r) => r.seq === 0)?.value;
+  if (value === undefined) {
+    const tail = reader.otherLines.join(' | ');
+    const damaged = reader.damaged > 0 ? ` (${reader.damaged} damaged chunk(s))` : '';
+    throw new MeshbenchError('MB_LOAD_FAILED', `pod ${pod} printed no whole result record${damaged}; its log ends: ${tail || '(no other output)'}`);
   }
   if (!isRecord(value) || typeof value['index'] !== 'number') throw new MeshbenchError('MB_LOAD_FAILED', `pod ${pod}: result line has no index`);
   if (value['kind'] === 'load') {
@@ -230,20 +233,57 @@ export function parseJob(text: string): GeneratorJob {
   if (!isRecord(value) || typeof value['readyTimeoutMs'] !== 'number') throw new MeshbenchError('MB_BAD_ARGUMENT', '--job: not a generator job');
   if (value['kind'] === 'load' && isRecord(value['spec']) && typeof value['shards'] === 'number') return value as GeneratorJob;
   if (value['kind'] === 'probe' && Array.isArray(value['probes'])) return value as GeneratorJob;
-  throw new MeshbenchError('MB_BAD_ARGUMENT', '--job: not a load or probe job');
+  if (value['kind'] === 'pilot' && Array.isArray(value['specs']) && typeof value['shard'] === 'number' && typeof value['shards'] === 'number' && typeof value['gridStartMs'] === 'number') {
+    return value as GeneratorJob;
+  }
+  throw new MeshbenchError('MB_BAD_ARGUMENT', '--job: not a load, probe or pilot job');
 }
 
-/** `k8s generate --job <json>` as the pod runs it: the output line on stdout; exit code 0, or 4 with the error. */
+/** `k8s generate --job <json>` as the pod runs it: the output record's lines on stdout; exit code 0, or 4 with the error. */
 export async function generateMain(jobText: string, write: (line: string) => void, signal?: AbortSignal): Promise<number> {
   const job = parseJob(jobText);
+  if (job.kind === 'pilot') return pilotMain(job, write, signal);
   try {
     const output = await runGenerator(job, completionIndex(), signal);
-    write(formatOutputLine(output));
+    for (const line of formatOutput(output)) write(line);
     return 0;
   } catch (err) {
-    write(`meshbench-error ${errorMessage(err)}`);
+    write(`${ERROR_PREFIX}${errorMessage(err)}`);
     return 4;
   } finally {
     await shutdownProxy(job.shutdownUrl);
   }
+}
+
+/**
+ * A pilot generator (a Deployment's pod): its shard of every protocol, windows written as they close. It never
+ * exits on its own, even after the pilot's end (a Deployment would restart it): it idles until stopped.
+ */
+async function pilotMain(job: PilotGeneratorJob, write: (line: string) => void, signal?: AbortSignal): Promise<number> {
+  const deadlineMs = Date.now() + job.readyTimeoutMs;
+  try {
+    if (job.shard >= job.shards) throw new MeshbenchError('MB_BAD_ARGUMENT', `shard ${job.shard} is outside the pilot's ${job.shards} generator(s)`);
+    const specs = job.specs.map((s) => shardSpec(s, job.shards, job.shard));
+    for (const s of specs) await probeWhenReachable({ protocol: s.protocol, target: s.target, headers: s.headers }, s.payloadBytes, deadlineMs, signal);
+    await runPilotGenerator(job, specs, write, signal);
+  } catch (err) {
+    if (signal?.aborted === true) return 0;
+    write(`${ERROR_PREFIX}${errorMessage(err)}`);
+    return 4; // the Deployment restarts it: the pilot sees the restart
+  }
+  await idle(signal);
+  return 0;
+}
+
+function idle(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setInterval(() => undefined, 3_600_000);
+    const done = (): void => {
+      clearInterval(timer);
+      resolve();
+    };
+    if (signal === undefined) return; // until the process is killed
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -30,6 +30,7 @@ import {
 } from './manifests.js';
 import { meshedExpectation } from './meshes.js';
 import { PlacementLog } from './placement.js';
+import { streamPilotLoad } from './pilot-stream.js';
 import { checkPods, newTraceHeaders, proofRecord } from './prove.js';
 
 /**
@@ -257,13 +258,41 @@ export async function startKubernetesEnv(
     }
   };
 
+  // A pilot meters its proxies window by window: each window handed over closes a metering round of every variant.
+  let metered: Promise<void> = Promise.resolve();
+  const runPilotLoad: NonNullable<RunningEnv['runPilotLoad']> = async (load, abort, onWindow) => {
+    let fromMs = load.gridStartMs;
+    const rounds = new Map(variants.map((v) => [v, metering ? meter.startRound(v, fromMs) : undefined]));
+    const closeRounds = (nowMs: number, again: boolean): void => {
+      const spanMs = Math.max(0, nowMs - fromMs);
+      fromMs = nowMs;
+      const stopping = [...rounds].map(([v, r]) => {
+        rounds.set(v, again && metering ? meter.startRound(v, nowMs) : undefined);
+        return r?.stop(spanMs);
+      });
+      metered = metered.then(() => Promise.all(stopping)).then(() => {
+        if (metering) facts['sidecarCost'] = meter.facts();
+      });
+    };
+    try {
+      await streamPilotLoad(kube, plan, variants, load, abort, (w) => {
+        closeRounds(Date.now(), true);
+        onWindow(w);
+      });
+    } finally {
+      closeRounds(Date.now(), false);
+      await metered.catch(() => undefined);
+    }
+  };
+
   return {
     kind: 'kubernetes',
     facts,
     variants: targets,
     prove,
     runLoad,
-    sampleProxies: (variant) => Promise.resolve(meter.sample(variant)),
+    runPilotLoad,
+    sampleProxies: (variant) => metered.then(() => meter.sample(variant)),
     close,
   };
 }

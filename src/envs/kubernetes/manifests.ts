@@ -3,6 +3,7 @@ import type { KubernetesEnvConfig } from '../../config/schema.js';
 import type { Protocol } from '../../protocols.js';
 import { CODE_ENTRY, CODE_MOUNT, type CodeBundle } from './bundle.js';
 import { PODINFO_MOUNT, type GeneratorJob } from './generator.js';
+import type { PilotGeneratorJob } from './pilot-generator.js';
 import {
   MESH_PROFILES,
   UNMESHED_NAMESPACE_ANNOTATIONS,
@@ -321,4 +322,31 @@ export function renderPair(plan: K8sPlan): (V1Namespace | V1ConfigMap | V1Deploy
 export function isOurs(labels: Record<string, string> | undefined, runId?: string): boolean {
   if (labels?.[MANAGED_BY_KEY] !== 'meshbench') return false;
   return runId === undefined || labels[RUN_LABEL] === runId;
+}
+
+export const PILOT_GENERATOR_PREFIX = 'pilot-generator-';
+export const SHARD_LABEL = 'meshbench.dev/shard';
+
+/**
+ * A pilot's generator shard `job.shard` of one variant: a Deployment of one pod (not a Job per round) that runs
+ * until the pilot ends and then idles. One Deployment per shard because a Deployment's pods have no index and a
+ * shard must keep its share and its identity across restarts; `Recreate`, so a shard never runs twice at once
+ * (two pods of one shard would double its load). A container that dies is restarted in place by the kubelet
+ * (restartCount + 1), a deleted pod replaced by the Deployment — either way the pilot notices and records a gap.
+ */
+export function renderPilotGenerator(plan: K8sPlan, v: VariantPlan, job: PilotGeneratorJob): V1Deployment {
+  const name = `${PILOT_GENERATOR_PREFIX}${job.shard}`;
+  const selector = { 'app.kubernetes.io/name': 'meshbench-pilot-generator', [SHARD_LABEL]: String(job.shard) };
+  const c = container(plan, GENERATOR_CONTAINER, ['k8s', 'generate', '--job', JSON.stringify(job)], resourcesOf(plan, 'generator'));
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: v.namespace, labels: { ...commonLabels(plan, v), [COMPONENT_LABEL]: 'generator', [SHARD_LABEL]: String(job.shard) } },
+    spec: {
+      replicas: 1,
+      strategy: { type: 'Recreate' },
+      selector: { matchLabels: selector },
+      template: { metadata: podMeta(plan, v, 'generator', selector), spec: podSpec(plan, c, withAffinity(plan, 'generator', { terminationGracePeriodSeconds: 5 })) },
+    },
+  };
 }

@@ -10,20 +10,24 @@ import {
   renderEchoService,
   renderGeneratorJob,
   renderNamespace,
+  renderPilotGenerator,
   targetsOf,
   variantsOf,
   hasSidecar,
   type K8sPlan,
 } from './manifests.js';
 import { MESH_PROFILES } from './meshes.js';
+import type { PilotGeneratorJob } from './pilot-generator.js';
 
 /**
  * `meshbench k8s render`: the objects a run applies, as YAML files for GitOps. The top-level
  * kustomization.yaml deploys the pair (namespaces, code ConfigMap, echo Deployments and Services); jobs/ holds
  * one generator Job per variant × protocol and a probe Job per variant, all suspended — applying jobs/ starts
- * nothing; unsuspend them one at a time once the echo is ready and read the results with `kubectl logs`.
- * Apply with server-side apply: the code ConfigMap (≈ 0.7 MB) is far over the 256 KiB that client-side apply's
- * last-applied annotation can hold.
+ * nothing; unsuspend them one at a time once the echo is ready and read the results with
+ * `kubectl logs POD | meshbench k8s records`. pilot/ holds a pilot's generators (a Deployment per variant × shard)
+ * on the wall-clock grid: windows of `pilot.windowS` aligned to the epoch, so every pod numbers them alike,
+ * running for a week from their start. Apply with server-side apply: the code ConfigMap (≈ 0.7 MB) is far over
+ * the 256 KiB that client-side apply's last-applied annotation can hold.
  * Pure apart from building the code bundle: the same scenario and run id give the same bytes.
  */
 
@@ -65,6 +69,7 @@ export async function renderFiles(scenario: Scenario, options: RenderOptions): P
 
   if (env.namespaces === undefined) add('namespaces.yaml', yamlDocs(variants.map((v) => renderNamespace(plan, v))), true);
   const jobs: string[] = [];
+  const pilot: string[] = [];
   for (const v of variants) {
     if (code !== undefined) add(`${v.variant}/code-configmap.yaml`, yamlDocs([renderCodeConfigMap(plan, v, code)], 'meshbench bundled for the stock node image'), true);
     add(`${v.variant}/echo.yaml`, yamlDocs([renderEchoDeployment(plan, v), renderEchoService(plan, v)]), true);
@@ -85,9 +90,17 @@ export async function renderFiles(scenario: Scenario, options: RenderOptions): P
       const job: GeneratorJob = { kind: 'load', spec, shards: env.generators, readyTimeoutMs, ...shutdown };
       const deadlineS = readyTimeoutMs / 1000 + p.warmupS + p.durationS + p.timeoutMs / 1000 + 60;
       const path = `jobs/${v.variant}-${p.name}.yaml`;
-      files.set(path, yamlDocs([renderGeneratorJob(plan, v, `load-${p.name}`, job, deadlineS, true)], 'one round of load; each pod prints `meshbench-result {json}`'));
+      files.set(path, yamlDocs([renderGeneratorJob(plan, v, `load-${p.name}`, job, deadlineS, true)], 'one round of load; read each pod\'s result with `kubectl logs POD | meshbench k8s records`'));
       jobs.push(path);
     }
+    const specs = scenario.protocols.map((p) => ({ ...loadSpec(p, targets[p.name]), warmupMs: Math.round(Math.max(p.warmupS, p.firstWarmupS) * 1000), workers: Math.min(p.workers, p.connections) }));
+    const generators = Array.from({ length: env.generators }, (_, shard) => {
+      const job: PilotGeneratorJob = { kind: 'pilot', variant: v.variant, specs, shards: env.generators, shard, gridStartMs: 0, firstWindow: 0, windowS: scenario.pilot.windowS, readyTimeoutMs };
+      return renderPilotGenerator(plan, v, job);
+    });
+    const pilotPath = `pilot/${v.variant}-generators.yaml`;
+    files.set(pilotPath, yamlDocs(generators, 'a pilot\'s generators; follow its windows with `kubectl logs -f deploy/pilot-generator-0 | meshbench k8s records`'));
+    pilot.push(pilotPath);
   }
   const kustomization = (list: string[], how: string): string =>
     `${RENDER_HEADER}\n# ${how}\n${stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: list })}`;
@@ -99,5 +112,6 @@ export async function renderFiles(scenario: Scenario, options: RenderOptions): P
       'every Job is suspended: start one at a time with kubectl -n <ns> patch job <name> --type merge -p \'{"spec":{"suspend":false}}\'',
     ),
   );
+  files.set('pilot/kustomization.yaml', kustomization(pilot.map((j) => j.slice('pilot/'.length)), 'a pilot\'s generators: kubectl apply --server-side -k <dir>/pilot once the echo is ready'));
   return files;
 }
