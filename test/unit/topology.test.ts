@@ -239,10 +239,11 @@ describe('kubernetes: sidecar placement per pod (render level)', () => {
     const files = await renderFiles(scenario, { runId: 'test', image: 'meshbench:dev' });
     const out: Record<string, Record<string, string>> = {};
     for (const [path, text] of files) {
-      for (const doc of parseAllDocuments(text).map((d) => d.toJS() as { kind?: string; metadata?: { namespace?: string }; spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } })) {
+      for (const doc of parseAllDocuments(text).map((d) => d.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string }; spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } })) {
         if (doc.kind !== 'Deployment' && doc.kind !== 'Job') continue;
         const ns = doc.metadata?.namespace?.endsWith('-meshed') === true ? 'meshed' : 'unmeshed';
-        out[`${ns} ${doc.kind === 'Job' ? `generator (${path})` : 'echo'}`] = doc.spec?.template?.metadata?.annotations ?? {};
+        const generator = doc.kind === 'Job' || doc.metadata?.name?.startsWith('pilot-generator') === true;
+        out[`${ns} ${generator ? `generator (${path})` : 'echo'}`] = doc.spec?.template?.metadata?.annotations ?? {};
       }
     }
     return out;
