@@ -34,12 +34,50 @@ const scenarioBudgetsSchema = budgetsSchema
 /** Latency budgets: a scenario must set at least one (scenario-wide or in every protocol) to be judged on evidence. */
 export const LATENCY_BUDGETS = ['p99Ms', 'p99OverheadMs', 'p99OverheadRatio'] as const;
 
+const seedSchema = z.int().min(0).max(2_147_483_647).default(1);
+const stageSchema = z.strictObject({
+  /** Seconds to ramp linearly from the previous rate to `targetRateHz`; 0: a step (the rate jumps). */
+  durationS: z.number().nonnegative().max(MAX_DURATION_S),
+  targetRateHz: z.number().nonnegative().max(2_000_000),
+});
+
+/**
+ * Open loop: how requests arrive (src/load/arrivals/). Latency counts from each request's intended time whatever
+ * the kind (coordinated-omission corrected).
+ */
+export const arrivalsSchema = z.discriminatedUnion('kind', [
+  /** Evenly spaced at rateHz (today's behaviour, wrk2's). */
+  z.strictObject({ kind: z.literal('constant') }),
+  /** Independent arrivals at mean rateHz: exponential gaps from a seeded generator (same seed, same arrivals). */
+  z.strictObject({ kind: z.literal('poisson'), seed: seedSchema }),
+  /**
+   * k6's ramping-arrival-rate: from startRateHz, each stage ramps to its target (or steps, durationS 0); the last
+   * target holds to the end of the load. The stages start with the load (warm-up included). rateHz is not used.
+   */
+  z.strictObject({
+    kind: z.literal('stages'),
+    startRateHz: z.number().nonnegative().max(2_000_000).default(0),
+    stages: z.array(stageSchema).min(1),
+    gaps: z.enum(['even', 'poisson']).default('even'),
+    seed: seedSchema,
+  }),
+]);
+export type ArrivalsConfig = z.infer<typeof arrivalsSchema>;
+
 export const protocolSchema = z.strictObject({
   name: z.enum(PROTOCOLS),
   /** open: constant rate, latency from the intended send time (coordinated-omission corrected); closed: back to back. */
   model: z.enum(['open', 'closed']).default('open'),
   /** Open loop: intended requests (or messages) per second across all connections. */
   rateHz: z.number().positive().max(2_000_000).default(1000),
+  /** Open loop: how requests arrive — constant (default), poisson or stages. */
+  arrivals: arrivalsSchema.default({ kind: 'constant' }),
+  /**
+   * http1: new connections as the load goes — every `everyRequests` requests on a connection, or `rateHz` per
+   * second over the load — so each pays the handshakes of a new connection (a mesh: TCP and mTLS at the sidecars).
+   * Their cost is reported apart (connect time, first response). Give one of the two.
+   */
+  churn: z.strictObject({ everyRequests: z.int().min(1).max(1_000_000_000).optional(), rateHz: z.number().positive().max(1_000_000).optional() }).optional(),
   /** TCP connections (http1, websocket) or concurrent streams (gRPC). */
   connections: z.int().min(1).max(10_000).default(16),
   /** Measured seconds per round. */
@@ -246,6 +284,8 @@ export const scenarioSchema = z
         ctx.addIssue({ code: 'custom', path: ['protocols', i, 'name'], message: `"${p.name}" appears twice; list each protocol once` });
       }
       seen.add(p.name);
+      checkArrivals(p, i, ctx);
+      checkChurn(p, i, ctx);
       if (p.workers > p.connections) {
         ctx.addIssue({ code: 'custom', path: ['protocols', i, 'workers'], message: `workers (${p.workers}) must not exceed connections (${p.connections})` });
       }
@@ -284,6 +324,25 @@ function checkLatencyBudgets(scenario: { budgets: Budgets; protocols: { name: st
     path: ['budgets'],
     message: `no latency budget: add at least one of ${LATENCY_BUDGETS.join(', ')} here (e.g. budgets: { p99OverheadMs: 3 }) or in every protocol's budgets${which}; without one a run has nothing to pass on`,
   });
+}
+
+function checkArrivals(p: { model: string; arrivals: ArrivalsConfig }, i: number, ctx: z.core.$RefinementCtx): void {
+  const { arrivals } = p;
+  if (arrivals.kind !== 'constant' && p.model !== 'open') {
+    ctx.addIssue({ code: 'custom', path: ['protocols', i, 'arrivals', 'kind'], message: `"${arrivals.kind}" arrivals are an open-loop schedule: set model: open, or remove arrivals` });
+  }
+  if (arrivals.kind === 'stages' && Math.max(arrivals.startRateHz, ...arrivals.stages.map((s) => s.targetRateHz)) <= 0) {
+    ctx.addIssue({ code: 'custom', path: ['protocols', i, 'arrivals', 'stages'], message: 'every rate is 0: give at least one stage a targetRateHz above 0' });
+  }
+}
+
+function checkChurn(p: ProtocolConfig, i: number, ctx: z.core.$RefinementCtx): void {
+  if (p.churn === undefined) return;
+  const path = ['protocols', i, 'churn'];
+  if (p.name !== 'http1') ctx.addIssue({ code: 'custom', path, message: `connection churn is built for http1 (a connection per request stream); remove it from ${p.name}` });
+  if ((p.churn.everyRequests === undefined) === (p.churn.rateHz === undefined)) {
+    ctx.addIssue({ code: 'custom', path, message: 'give exactly one of everyRequests (a new connection every N requests on each connection) or rateHz (new connections per second)' });
+  }
 }
 
 function checkKubernetesEnv(env: z.infer<typeof kubernetesEnvSchema>, ctx: z.core.$RefinementCtx): void {

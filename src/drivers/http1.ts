@@ -237,6 +237,7 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
       if (this.socket !== socket) return;
       this.connected = true;
       if (!secure) this.fd = descriptorOf(socket);
+      this.sink.onConnected?.(this.index);
     });
     socket.on('end', () => {
       if (this.socket !== socket) return;
@@ -296,6 +297,10 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
 
   abort(): void {
     this.outstanding = false;
+    this.dropSocket();
+  }
+
+  renew(): void {
     this.dropSocket();
   }
 
