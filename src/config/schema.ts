@@ -138,6 +138,24 @@ export const pilotSchema = z.strictObject({
   blocksPerWindow: z.int().min(3).max(120).default(12),
 });
 
+/**
+ * `meshbench sweep` (src/sweep/): the open-loop rate is stepped up, per variant, until the P99 budget breaks or
+ * errors or invalidity start; the knee is the highest rate that held. Each step is measured as a run's protocol
+ * is (warm-up, then `rounds` × durationS in 1 s blocks) and judged on its p99's interval.
+ */
+export const sweepSchema = z.strictObject({
+  startRateHz: z.number().positive().max(2_000_000),
+  /** Each step adds this much… */
+  stepRateHz: z.number().positive().max(2_000_000).optional(),
+  /** …or multiplies the rate by this (e.g. 1.25). Give one of the two. */
+  stepFactor: z.number().gt(1).max(10).optional(),
+  maxRateHz: z.number().positive().max(2_000_000),
+  /** Bisections between the last step that held and the first that broke, to narrow the knee. */
+  refineSteps: z.int().min(0).max(10).default(2),
+  /** The budget a step holds to: its p99's whole interval within it. Default: budgets.p99Ms. */
+  p99Ms: z.number().positive().optional(),
+});
+
 const localEnvSchema = z.strictObject({
   kind: z.literal('local'),
   /** haproxy binary for the sidecar pair. */
@@ -271,6 +289,8 @@ export const scenarioSchema = z
      */
     adHoc: z.boolean().optional(),
     pilot: pilotSchema.default({ windowS: 3600, blocksPerWindow: 12 }),
+    /** `meshbench sweep` only: the rates to step through. */
+    sweep: sweepSchema.optional(),
   })
   .superRefine((scenario, ctx) => {
     if (scenario.env.kind === 'kubernetes') checkKubernetesEnv(scenario.env, ctx);
@@ -278,6 +298,7 @@ export const scenarioSchema = z
       ctx.addIssue({ code: 'custom', path: ['pairing'], message: 'kubernetes runs each variant\'s generators in its own namespace, so variants cannot share one generator: use pairing: rounds' });
     }
     if (scenario.adHoc !== true) checkLatencyBudgets(scenario, ctx);
+    if (scenario.sweep !== undefined) checkSweep(scenario.sweep, scenario, ctx);
     const seen = new Set<string>();
     scenario.protocols.forEach((p, i) => {
       if (seen.has(p.name)) {
@@ -334,6 +355,22 @@ function checkArrivals(p: { model: string; arrivals: ArrivalsConfig }, i: number
   if (arrivals.kind === 'stages' && Math.max(arrivals.startRateHz, ...arrivals.stages.map((s) => s.targetRateHz)) <= 0) {
     ctx.addIssue({ code: 'custom', path: ['protocols', i, 'arrivals', 'stages'], message: 'every rate is 0: give at least one stage a targetRateHz above 0' });
   }
+}
+
+function checkSweep(sweep: z.infer<typeof sweepSchema>, scenario: { budgets: Budgets; protocols: ProtocolConfig[] }, ctx: z.core.$RefinementCtx): void {
+  if ((sweep.stepRateHz === undefined) === (sweep.stepFactor === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['sweep'], message: 'give exactly one of stepRateHz (add this much per step) or stepFactor (multiply by this per step)' });
+  }
+  if (sweep.maxRateHz < sweep.startRateHz) {
+    ctx.addIssue({ code: 'custom', path: ['sweep', 'maxRateHz'], message: `must be at least startRateHz (${sweep.startRateHz})` });
+  }
+  if (sweep.p99Ms === undefined && scenario.budgets.p99Ms === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['sweep', 'p99Ms'], message: 'a sweep needs the P99 budget each step holds to: set sweep.p99Ms or budgets.p99Ms' });
+  }
+  scenario.protocols.forEach((p, i) => {
+    if (p.model !== 'open') ctx.addIssue({ code: 'custom', path: ['protocols', i, 'model'], message: 'a sweep steps the open-loop rate: set model: open' });
+    if (p.arrivals.kind === 'stages') ctx.addIssue({ code: 'custom', path: ['protocols', i, 'arrivals', 'kind'], message: 'a sweep sets the rate of each step: use constant or poisson arrivals' });
+  });
 }
 
 function checkChurn(p: ProtocolConfig, i: number, ctx: z.core.$RefinementCtx): void {

@@ -6,6 +6,7 @@ import { CONTINUE_100, KEEP_ALIVE_TIMEOUT_MS, startDateClock, writeResponseHead 
 import { HttpRequestParser, METHOD_HEAD, type HttpRequestSink, type RequestHead } from './http-server-parser.js';
 import { fillerBytes, MAX_PAYLOAD_BYTES } from './limits.js';
 import type { DelayQueue } from './delay.js';
+import { serialWaitMs } from './serial.js';
 import { acceptWebsocket, WebsocketSession, type FrameOutput } from './websocket.js';
 
 /**
@@ -63,7 +64,7 @@ class EchoConnection implements HttpRequestSink, FrameOutput {
   private closing = false;
 
   // The current request.
-  private readonly params: EchoParams = { sizeBytes: -1, delayMs: 0, status: 200 };
+  private readonly params: EchoParams = { sizeBytes: -1, delayMs: 0, status: 200, serviceUs: 0 };
   private problem: string | null = null;
   private bodyBytes = 0;
 
@@ -125,6 +126,7 @@ class EchoConnection implements HttpRequestSink, FrameOutput {
     params.sizeBytes = -1;
     params.delayMs = 0;
     params.status = 200;
+    params.serviceUs = 0;
     this.bodyBytes = 0;
     this.body.clear();
     this.problem = head.query.length === 0 ? null : parseEchoQuery(head.query.bytes, head.query.length, params);
@@ -150,8 +152,9 @@ class EchoConnection implements HttpRequestSink, FrameOutput {
   }
 
   onRequestComplete(head: RequestHead): boolean {
-    if (this.params.delayMs > 0 && this.problem === null && this.bodyBytes <= MAX_PAYLOAD_BYTES) {
-      this.delayTimer = setTimeout(replyDelayed, this.params.delayMs, this, head);
+    const waitMs = this.params.serviceUs > 0 ? serialWaitMs(this.params.serviceUs) : this.params.delayMs;
+    if (waitMs > 0 && this.problem === null && this.bodyBytes <= MAX_PAYLOAD_BYTES) {
+      this.delayTimer = setTimeout(replyDelayed, waitMs, this, head);
       this.delayTimer.unref(); // a pending delay must not keep a closed echo's process alive
       return false;
     }
