@@ -4,7 +4,7 @@ import { mdTable, ms, rate, textTable } from './format.js';
 
 /** A rate as people say it: 9.4k req/s, 850 req/s. */
 function kRate(hz: number): string {
-  return hz >= 1000 ? `${(hz / 1000).toFixed(hz >= 10_000 ? 0 : 1)}k` : rate(hz);
+  return hz >= 1000 ? `${(hz / 1000).toFixed(hz >= 10_000 ? 0 : 1)}k` : Number.isInteger(hz) ? String(hz) : hz.toFixed(1);
 }
 
 function pct(x: number): string {

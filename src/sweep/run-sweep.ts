@@ -1,19 +1,18 @@
 import { availableParallelism } from 'node:os';
-import type { ProtocolConfig, Scenario } from '../config/schema.js';
+import type { ProtocolConfig, Scenario, Validity } from '../config/schema.js';
 import { startEnv } from '../envs/index.js';
 import { provePaths } from '../envs/proof.js';
 import { MeshbenchError } from '../errors.js';
 import { runLoads } from '../load/pool.js';
 import { variantOrder } from '../load/rounds.js';
 import type { VariantName } from '../protocols.js';
-import type { ProtocolResult, ValidityProblem } from '../result.js';
+import type { ProtocolResult, VariantResult } from '../result.js';
 import { aggregateVariant } from '../run/aggregate.js';
 import { variantLanes } from '../run/lanes.js';
 import { applyPlacement } from '../run/placement.js';
 import { judgeStep, kneeOf, nextRefinement, sweepRates, SWEEP_SCHEMA_VERSION, type SweepDocument, type SweepProtocol, type SweepStep } from '../sweep-record.js';
 import { protocolData, protocolEstimates } from '../verdict/figures.js';
 import { statisticsSettings } from '../verdict/index.js';
-import { validityProblems } from '../verdict/validity.js';
 import { toolVersion } from '../version.js';
 import type { RunningEnv } from '../envs/env.js';
 
@@ -113,8 +112,7 @@ async function measureStep(
   scenario: Scenario, env: RunningEnv, config: ProtocolConfig, variant: VariantName, rateHz: number, kind: Pick<SweepStep, 'refinement' | 'repeat'>,
   budgetUs: number, first: boolean, signal: AbortSignal | undefined,
 ): Promise<SweepStep | null> {
-  const at: ProtocolConfig = { ...config, rateHz };
-  const [lane] = variantLanes(env, [variant], at, scenario.validity.lateThresholdMs);
+  const [lane] = variantLanes(env, [variant], { ...config, rateHz }, scenario.validity.lateThresholdMs);
   if (lane === undefined) return null;
   const warmupMs = first ? Math.max(lane.spec.warmupMs, Math.round(config.firstWarmupS * 1000)) : lane.spec.warmupMs;
   const startedAt = new Date().toISOString();
@@ -124,7 +122,7 @@ async function measureStep(
   const protocol: ProtocolResult = { name: config.name, model: 'open', rateHz, connections: config.connections, payloadBytes: config.payloadBytes, variants: { [variant]: result }, overhead: {} };
   const settings = { ...statisticsSettings(scenario), pairing: 'time' as const };
   const p99 = protocolEstimates(protocolData(protocol, settings), [variant], settings.confidence).variants[variant]?.p99Us ?? null;
-  const invalid = invalidity(validityProblems(protocol, at, { ...scenario.validity, maxErrorRate: 1 }), result.rounds.length);
+  const invalid = invalidity(result, rateHz, scenario.validity);
   const total = result.count + result.errors;
   const figures = {
     rateHz, ...kind,
@@ -140,15 +138,15 @@ async function measureStep(
   return { ...figures, ...judgeStep(figures, budgetUs, scenario.validity.maxErrorRate, invalid) };
 }
 
-const RULES: Record<string, string> = {
-  minAchievedRateRatio: 'the rate was not achieved',
-  maxLateShare: 'requests left late (a backlog, or the generator behind)',
-  noSamples: 'no response',
-};
-
-/** What made a step invalid, one phrase per rule with the rounds it hit: "requests left late (…) in 3 of 3 rounds". */
-function invalidity(problems: readonly ValidityProblem[], rounds: number): string[] {
-  const byRule = new Map<string, number>();
-  for (const p of problems) byRule.set(p.rule, (byRule.get(p.rule) ?? 0) + 1);
-  return [...byRule].map(([rule, n]) => `${RULES[rule] ?? rule}${rule === 'noSamples' ? '' : ` in ${n} of ${rounds} rounds`}`);
+/**
+ * What made a step invalid, judged over the whole step (not per round as a run's validity is: a step is short,
+ * and one stall moves a round's completions into the next): the rate not achieved — the target could not keep up
+ * — or too many requests sent late — a backlog of requests waiting for a free connection, or the generator behind.
+ */
+function invalidity(result: VariantResult, rateHz: number, validity: Validity): string[] {
+  const intended = result.intendedRateHz > 0 ? result.intendedRateHz : rateHz;
+  const out: string[] = [];
+  if (result.achievedRateHz < validity.minAchievedRateRatio * intended) out.push(`achieved ${result.achievedRateHz.toFixed(0)} of ${intended.toFixed(0)} req/s`);
+  if (result.lateShare > validity.maxLateShare) out.push(`${(result.lateShare * 100).toFixed(1)} % of requests left > ${validity.lateThresholdMs} ms late (a backlog, or the generator behind)`);
+  return out;
 }

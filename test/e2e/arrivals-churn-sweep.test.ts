@@ -90,7 +90,7 @@ describe('arrivals, churn and sweep (e2e, real echo processes + real HAProxy mTL
       // the curve: a step per rate tried, each with its p99 interval; above the knee p99 is past the budget
       expect(v?.steps.every((s) => s.count > 0 && s.p99IntervalUs !== null)).toBe(true);
     }
-    expect(run.stdout).toMatch(/http1: unmeshed holds p99 ≤ 100 ms up to \d+ req\/s \(breaks at \d+\), meshed up to \d+ req\/s \(breaks at \d+\) \([+−]?\d+ %/);
+    expect(run.stdout).toMatch(/^http1: unmeshed holds p99 ≤ 100 ms up to [\d.]+ req\/s \(breaks at [\d.]+\), meshed up to [\d.]+ req\/s \(breaks at [\d.]+\) \([+−]?\d+ %, [+−]?\d+ % to [+−]?\d+ %\)$/m);
     expect(readFileSync(join(out, 'sweep.md'), 'utf8')).toContain('| unmeshed |');
   });
 });

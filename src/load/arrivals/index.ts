@@ -40,14 +40,26 @@ export class Arrivals {
     const poisson = spec.kind === 'poisson' || (spec.kind === 'stages' && spec.gaps === 'poisson');
     const seed = spec.kind === 'constant' ? 0 : spec.seed;
     const arrivals = new Arrivals(profile, poisson ? xoroshiro128plus((seed ^ Math.imul(stream + 1, 0x9e3779b9)) | 0) : null);
-    if (poisson) arrivals.x = arrivals.gap();
-    arrivals.atUs = arrivals.timeOf(arrivals.x);
+    arrivals.step(poisson ? 1 : 0); // the first arrival: at x = 0 (even gaps), after one exponential gap (Poisson)
     return arrivals;
   }
 
   next(): void {
-    this.x += this.rng === null ? 1 : this.gap();
-    this.atUs = this.timeOf(this.x);
+    this.step(1);
+  }
+
+  /**
+   * Moves `count` (0 or 1) arrivals on. Doubles travel in fields, not return values: a double returned from a
+   * call V8 does not inline is boxed (a 16 B allocation per arrival, measured with --trace-gc).
+   */
+  private step(count: number): void {
+    const rng = this.rng;
+    // a unit-rate exponential gap: −ln(1 − U), U uniform in [0, 1)
+    if (count > 0) this.x += rng === null ? 1 : -Math.log(1 - uniformFloat64(rng));
+    const profile = this.profile;
+    profile.locate(this.x);
+    const t = profile.tUs;
+    this.atUs = t === Infinity ? t : Math.floor(t);
   }
 
   clone(): Arrivals {
@@ -62,15 +74,6 @@ export class Arrivals {
     return this.profile.expectedBetween(fromUs, toUs);
   }
 
-  /** A unit-rate exponential gap: −ln(1 − U), U uniform in [0, 1). */
-  private gap(): number {
-    return -Math.log(1 - uniformFloat64(this.rng as RandomGenerator));
-  }
-
-  private timeOf(x: number): number {
-    const t = this.profile.timeOfUs(x);
-    return t === Infinity ? t : Math.floor(t);
-  }
 }
 
 /** The highest rate a spec reaches (the ticker's precision and the lanes' interleaving are set for it). */

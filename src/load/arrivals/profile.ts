@@ -19,6 +19,8 @@ export class RateProfile {
   private readonly r1: Float64Array;
   private readonly n: number;
   private cursor = 0;
+  /** locate()'s answer: a field, not a return value — a double returned from a call that is not inlined is boxed. */
+  tUs = 0;
 
   /** `startRateHz`, then each stage ramps linearly to its target over its duration; the last target holds. */
   constructor(startRateHz: number, stages: readonly Stage[]) {
@@ -60,8 +62,14 @@ export class RateProfile {
     return new RateProfile(rateHz, []);
   }
 
-  /** Λ⁻¹(x): µs from the start at which `x` arrivals are expected; Infinity when the rate ends at 0 before. */
+  /** Λ⁻¹(x) (see locate), returned. */
   timeOfUs(x: number): number {
+    this.locate(x);
+    return this.tUs;
+  }
+
+  /** Sets tUs to Λ⁻¹(x): µs from the start at which `x` arrivals are expected; Infinity when the rate ends at 0 before. */
+  locate(x: number): void {
     let i = this.cursor;
     while (i + 1 < this.n && x >= (this.startCount[i + 1] as number)) i++;
     this.cursor = i;
@@ -69,11 +77,13 @@ export class RateProfile {
     const r0 = this.r0[i] as number;
     const r1 = this.r1[i] as number;
     const t0 = this.startUs[i] as number;
-    if (i + 1 === this.n) return r0 > 0 ? t0 + c / r0 : Infinity;
-    if (r0 === r1) return t0 + c / r0;
-    // r0·τ + a·τ² = c with a = (r1 − r0) / (2T): the root in [0, T], in the form that stays exact as a → 0.
-    const a = (r1 - r0) / (2 * ((this.startUs[i + 1] as number) - t0));
-    return t0 + (2 * c) / (r0 + Math.sqrt(Math.max(0, r0 * r0 + 4 * a * c)));
+    if (i + 1 === this.n) this.tUs = r0 > 0 ? t0 + c / r0 : Infinity;
+    else if (r0 === r1) this.tUs = t0 + c / r0;
+    else {
+      // r0·τ + a·τ² = c with a = (r1 − r0) / (2T): the root in [0, T], in the form that stays exact as a → 0.
+      const a = (r1 - r0) / (2 * ((this.startUs[i + 1] as number) - t0));
+      this.tUs = t0 + (2 * c) / (r0 + Math.sqrt(Math.max(0, r0 * r0 + 4 * a * c)));
+    }
   }
 
   /** Expected arrivals in [fromUs, toUs) (µs from the start). */
