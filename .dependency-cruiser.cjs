@@ -31,18 +31,22 @@ const MAY_IMPORT = {
   envs: ['result', 'load', 'drivers', 'workloads', 'timing', 'histograms', 'config', 'errors', 'paths', 'protocols', 'version'],
   // A pilot's folder (pilot.json, windows.jsonl): its records and the summary its reports show.
   'pilot-record': ['result', 'histograms', 'config', 'protocols'],
+  // A sweep's document (sweep.json): its steps, knees and the pure decisions behind them.
+  'sweep-record': ['config', 'protocols'],
   // Decides on the result document: pass / fail / inconclusive, as data.
   verdict: ['result', 'histograms', 'config', 'errors', 'protocols', 'version'],
   // Pure functions of the result document and the verdict's data; the only place sentences are built.
-  report: ['verdict', 'pilot-record', 'result', 'histograms', 'config', 'protocols'],
+  report: ['verdict', 'pilot-record', 'sweep-record', 'result', 'histograms', 'config', 'protocols'],
   // The pipeline: scenario → env → load → verdict → result → report.
   run: ['envs', 'load', 'verdict', 'report', 'result', 'drivers', 'histograms', 'config', 'errors', 'protocols', 'version'],
+  // Latency vs load: rate steps per variant until the budget breaks, the knee (reuses run/'s lanes, load/ and verdict/).
+  sweep: ['run', 'envs', 'load', 'verdict', 'sweep-record', 'result', 'histograms', 'config', 'errors', 'protocols', 'version'],
   // Prometheus exposition of what load/ and the pilot already record (no second recorder).
   metrics: ['pilot-record', 'result', 'histograms', 'protocols'],
   // The pilot: days of paired load cut into windows, written durably, resumed, judged per window, day and pilot.
   pilot: ['run', 'envs', 'load', 'verdict', 'pilot-record', 'result', 'drivers', 'histograms', 'config', 'errors', 'protocols', 'version'],
   // The entries (and the only code that exits): may use every stage.
-  cli: ['pilot', 'metrics', 'pilot-record', 'run', 'envs', 'load', 'verdict', 'report', 'result', 'workloads', 'drivers', 'meters', 'timing', 'histograms', 'config', 'errors', 'paths', 'protocols', 'version', 'echo-proto', 'http1-syntax'],
+  cli: ['sweep', 'sweep-record', 'pilot', 'metrics', 'pilot-record', 'run', 'envs', 'load', 'verdict', 'report', 'result', 'workloads', 'drivers', 'meters', 'timing', 'histograms', 'config', 'errors', 'paths', 'protocols', 'version', 'echo-proto', 'http1-syntax'],
 };
 
 const part = (names) => `^src/(${names.join('|')})(/|\\.ts$)`;

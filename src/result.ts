@@ -27,6 +27,12 @@ export interface RoundFigures {
   count: number;
   errors: number;
   achievedRateHz: number;
+  /**
+   * Open loop: what the schedule intended in the round, per second (requests sent late or never count where
+   * they were due). Arrivals other than constant are judged against it (a Poisson draw's own count, a ramp's
+   * mean rate); absent in documents written before arrivals existed.
+   */
+  intendedRateHz?: number;
   latencyUs: LatencySummaryUs;
   maxLagUs: number;
   lateShare: number;
@@ -81,6 +87,25 @@ export interface VariantResult {
   proxies: ProxyCost[];
   /** Hiccups per source over all rounds (merged histograms' summaries, µs); see RoundFigures.hiccups. */
   hiccupsUs: Record<string, LatencySummaryUs>;
+  /** With connection churn (scenario `churn`): what new connections cost, apart from request latency. */
+  churn?: ChurnFigures;
+}
+
+/**
+ * What a variant's new connections cost, over all rounds (src/load/churn.ts). The handshakes of a new connection
+ * along the path show as `firstResponseUs` above the variant's `serviceLatencyUs`: `newConnectionCostUs`.
+ */
+export interface ChurnFigures {
+  /** New connections opened in the measured windows. */
+  opened: number;
+  /** Opening the connection → the client's connect (TCP, + TLS for an https target). */
+  connectUs: LatencySummaryUs;
+  /** Opening the connection → the first response on it (every handshake on the path + one request). */
+  firstResponseUs: LatencySummaryUs;
+  /** firstResponseUs.p50 − serviceLatencyUs.p50: what a new connection adds to a request, at the median. */
+  newConnectionCostUs: number;
+  connectHistogram: string;
+  firstResponseHistogram: string;
 }
 
 export interface Overhead {

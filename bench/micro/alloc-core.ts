@@ -4,6 +4,7 @@ import type { CompletionSink, Driver, DriverConnection } from '../../src/drivers
 import { Http1ResponseParser, type Http1ParserHandler } from '../../src/drivers/http1-parser.js';
 import { nowUs } from '../../src/timing/clock.js';
 import { LoadLoop } from '../../src/load/loop.js';
+import type { ArrivalsSpec } from '../../src/load/arrivals/index.js';
 
 /**
  * The generator core in isolation (run with --expose-gc): the real LoadLoop, LoopRecorder, clock and
@@ -49,9 +50,12 @@ let gcs = 0;
 new PerformanceObserver((list) => (gcs += list.getEntries().length)).observe({ entryTypes: ['gc'] });
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50));
 
+/** `MESHBENCH_ARRIVALS='{"kind":"poisson","seed":1}'`: the open loop on other arrivals (load/arrivals/). */
+const arrivals = process.env['MESHBENCH_ARRIVALS'] === undefined ? {} : { arrivals: JSON.parse(process.env['MESHBENCH_ARRIVALS']) as ArrivalsSpec };
+
 async function measure(model: 'open' | 'closed'): Promise<{ bytesPerRequest: number | null; gcs: number; nsPerRequest: number; requests: number }> {
   const driver = new SocketlessDriver();
-  const loop = new LoadLoop(driver, { model, rateHz: model === 'open' ? 1e9 : 0, connections: CONNECTIONS, durationMs: 600_000, warmupMs: 0, timeoutMs: 600_000, intervalMs: 600_000, maxRequests: 0, lateThresholdUs: 1000 });
+  const loop = new LoadLoop(driver, { model, rateHz: model === 'open' ? 1e9 : 0, connections: CONNECTIONS, durationMs: 600_000, warmupMs: 0, timeoutMs: 600_000, intervalMs: 600_000, maxRequests: 0, lateThresholdUs: 1000, ...arrivals });
   await loop.connect();
   const running = loop.run({ startUs: nowUs() + 1000 });
   await settle(); // every connection has sent its first request

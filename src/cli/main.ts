@@ -43,6 +43,19 @@ async function main(argv: string[]): Promise<number> {
     });
 
   program
+    .command('sweep')
+    .description('latency vs load: step the open-loop rate up per variant until the P99 budget breaks (scenario `sweep`); the knee per variant')
+    .argument('<scenario>', 'scenario file with a sweep section, or the name of a shipped one (e.g. sweep)')
+    .option('--out <dir>', 'output directory (default: reports/<scenario>-sweep-<UTC timestamp>/)')
+    .option('--json', 'print sweep.json to stdout instead of the tables')
+    .option('-q, --quiet', 'no progress output on stderr')
+    .action(async (scenarioArg: string, opts: { out?: string; json?: boolean; quiet?: boolean }) => {
+      const { path, scenario } = await loadScenario(scenarioArg);
+      const { sweepCommand } = await import('./sweep.js');
+      exitCode = await sweepCommand(scenario, path, { ...opts, signal: withSignals().signal });
+    });
+
+  program
     .command('validate')
     .description('check a scenario file and print it with every default filled in; starts nothing')
     .argument('[scenario]', 'scenario file, or the name of a shipped scenario', 'quickstart')

@@ -80,6 +80,35 @@ export const mixSchema = z.strictObject({
   poolSize: z.int().min(1).max(8192).default(1024),
 });
 export type MixConfig = z.infer<typeof mixSchema>;
+const seedSchema = z.int().min(0).max(2_147_483_647).default(1);
+const stageSchema = z.strictObject({
+  /** Seconds to ramp linearly from the previous rate to `targetRateHz`; 0: a step (the rate jumps). */
+  durationS: z.number().nonnegative().max(MAX_DURATION_S),
+  targetRateHz: z.number().nonnegative().max(2_000_000),
+});
+
+/**
+ * Open loop: how requests arrive (src/load/arrivals/). Latency counts from each request's intended time whatever
+ * the kind (coordinated-omission corrected).
+ */
+export const arrivalsSchema = z.discriminatedUnion('kind', [
+  /** Evenly spaced at rateHz (today's behaviour, wrk2's). */
+  z.strictObject({ kind: z.literal('constant') }),
+  /** Independent arrivals at mean rateHz: exponential gaps from a seeded generator (same seed, same arrivals). */
+  z.strictObject({ kind: z.literal('poisson'), seed: seedSchema }),
+  /**
+   * k6's ramping-arrival-rate: from startRateHz, each stage ramps to its target (or steps, durationS 0); the last
+   * target holds to the end of the load. The stages start with the load (warm-up included). rateHz is not used.
+   */
+  z.strictObject({
+    kind: z.literal('stages'),
+    startRateHz: z.number().nonnegative().max(2_000_000).default(0),
+    stages: z.array(stageSchema).min(1),
+    gaps: z.enum(['even', 'poisson']).default('even'),
+    seed: seedSchema,
+  }),
+]);
+export type ArrivalsConfig = z.infer<typeof arrivalsSchema>;
 
 export const protocolSchema = z.strictObject({
   name: z.enum(PROTOCOLS),
@@ -87,6 +116,14 @@ export const protocolSchema = z.strictObject({
   model: z.enum(['open', 'closed']).default('open'),
   /** Open loop: intended requests (or messages) per second across all connections. */
   rateHz: z.number().positive().max(2_000_000).default(1000),
+  /** Open loop: how requests arrive — constant (default), poisson or stages. */
+  arrivals: arrivalsSchema.default({ kind: 'constant' }),
+  /**
+   * http1: new connections as the load goes — every `everyRequests` requests on a connection, or `rateHz` per
+   * second over the load — so each pays the handshakes of a new connection (a mesh: TCP and mTLS at the sidecars).
+   * Their cost is reported apart (connect time, first response). Give one of the two.
+   */
+  churn: z.strictObject({ everyRequests: z.int().min(1).max(1_000_000_000).optional(), rateHz: z.number().positive().max(1_000_000).optional() }).optional(),
   /** TCP connections (http1, websocket) or concurrent streams (gRPC). */
   connections: z.int().min(1).max(10_000).default(16),
   /** Measured seconds per round. */
@@ -157,6 +194,23 @@ export const MAX_HOPS = 8;
 export const SIDECAR_PLACEMENTS = ['both', 'client-only', 'server-only'] as const;
 export type SidecarPlacement = (typeof SIDECAR_PLACEMENTS)[number];
 const sidecarPlacementSchema = z.enum(SIDECAR_PLACEMENTS).default('both');
+/**
+ * `meshbench sweep` (src/sweep/): the open-loop rate is stepped up, per variant, until the P99 budget breaks or
+ * errors or invalidity start; the knee is the highest rate that held. Each step is measured as a run's protocol
+ * is (warm-up, then `rounds` × durationS in 1 s blocks) and judged on its p99's interval.
+ */
+export const sweepSchema = z.strictObject({
+  startRateHz: z.number().positive().max(2_000_000),
+  /** Each step adds this much… */
+  stepRateHz: z.number().positive().max(2_000_000).optional(),
+  /** …or multiplies the rate by this (e.g. 1.25). Give one of the two. */
+  stepFactor: z.number().gt(1).max(10).optional(),
+  maxRateHz: z.number().positive().max(2_000_000),
+  /** Bisections between the last step that held and the first that broke, to narrow the knee. */
+  refineSteps: z.int().min(0).max(10).default(2),
+  /** The budget a step holds to: its p99's whole interval within it. Default: budgets.p99Ms. */
+  p99Ms: z.number().positive().optional(),
+});
 
 const localEnvSchema = z.strictObject({
   kind: z.literal('local'),
@@ -325,6 +379,8 @@ export const scenarioSchema = z
      * load, each protocol still measured and judged on its own. Default: one protocol after the other.
      */
     together: z.boolean().default(false),
+    /** `meshbench sweep` only: the rates to step through. */
+    sweep: sweepSchema.optional(),
   })
   .superRefine((scenario, ctx) => {
     if (scenario.env.kind === 'kubernetes') checkKubernetesEnv(scenario.env, ctx);
@@ -335,6 +391,7 @@ export const scenarioSchema = z
     if (scenario.together && (scenario.pairing === 'rounds' || (scenario.pairing === undefined && scenario.env.kind === 'kubernetes'))) {
       ctx.addIssue({ code: 'custom', path: ['together'], message: 'protocols run together only with pairing: time (local and static environments): remove together or set pairing: time' });
     }
+    if (scenario.sweep !== undefined) checkSweep(scenario.sweep, scenario, ctx);
     const seen = new Set<string>();
     scenario.protocols.forEach((p, i) => {
       if (seen.has(p.name)) {
@@ -347,6 +404,8 @@ export const scenarioSchema = z
       if (p.streamsPerConnection !== undefined && p.name !== 'http2') {
         ctx.addIssue({ code: 'custom', path: ['protocols', i, 'streamsPerConnection'], message: `streams per connection are for http2, not ${p.name}` });
       }
+      checkArrivals(p, i, ctx);
+      checkChurn(p, i, ctx);
       if (p.workers > p.connections) {
         ctx.addIssue({ code: 'custom', path: ['protocols', i, 'workers'], message: `workers (${p.workers}) must not exceed connections (${p.connections})` });
       }
@@ -388,6 +447,41 @@ function checkLatencyBudgets(scenario: { budgets: Budgets; protocols: { name: st
     path: ['budgets'],
     message: `no latency budget: add at least one of ${LATENCY_BUDGETS.join(', ')} here (e.g. budgets: { p99OverheadMs: 3 }) or in every protocol's budgets${which}; without one a run has nothing to pass on`,
   });
+}
+
+function checkArrivals(p: { model: string; arrivals: ArrivalsConfig }, i: number, ctx: z.core.$RefinementCtx): void {
+  const { arrivals } = p;
+  if (arrivals.kind !== 'constant' && p.model !== 'open') {
+    ctx.addIssue({ code: 'custom', path: ['protocols', i, 'arrivals', 'kind'], message: `"${arrivals.kind}" arrivals are an open-loop schedule: set model: open, or remove arrivals` });
+  }
+  if (arrivals.kind === 'stages' && Math.max(arrivals.startRateHz, ...arrivals.stages.map((s) => s.targetRateHz)) <= 0) {
+    ctx.addIssue({ code: 'custom', path: ['protocols', i, 'arrivals', 'stages'], message: 'every rate is 0: give at least one stage a targetRateHz above 0' });
+  }
+}
+
+function checkSweep(sweep: z.infer<typeof sweepSchema>, scenario: { budgets: Budgets; protocols: ProtocolConfig[] }, ctx: z.core.$RefinementCtx): void {
+  if ((sweep.stepRateHz === undefined) === (sweep.stepFactor === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['sweep'], message: 'give exactly one of stepRateHz (add this much per step) or stepFactor (multiply by this per step)' });
+  }
+  if (sweep.maxRateHz < sweep.startRateHz) {
+    ctx.addIssue({ code: 'custom', path: ['sweep', 'maxRateHz'], message: `must be at least startRateHz (${sweep.startRateHz})` });
+  }
+  if (sweep.p99Ms === undefined && scenario.budgets.p99Ms === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['sweep', 'p99Ms'], message: 'a sweep needs the P99 budget each step holds to: set sweep.p99Ms or budgets.p99Ms' });
+  }
+  scenario.protocols.forEach((p, i) => {
+    if (p.model !== 'open') ctx.addIssue({ code: 'custom', path: ['protocols', i, 'model'], message: 'a sweep steps the open-loop rate: set model: open' });
+    if (p.arrivals.kind === 'stages') ctx.addIssue({ code: 'custom', path: ['protocols', i, 'arrivals', 'kind'], message: 'a sweep sets the rate of each step: use constant or poisson arrivals' });
+  });
+}
+
+function checkChurn(p: ProtocolConfig, i: number, ctx: z.core.$RefinementCtx): void {
+  if (p.churn === undefined) return;
+  const path = ['protocols', i, 'churn'];
+  if (p.name !== 'http1') ctx.addIssue({ code: 'custom', path, message: `connection churn is built for http1 (a connection per request stream); remove it from ${p.name}` });
+  if ((p.churn.everyRequests === undefined) === (p.churn.rateHz === undefined)) {
+    ctx.addIssue({ code: 'custom', path, message: 'give exactly one of everyRequests (a new connection every N requests on each connection) or rateHz (new connections per second)' });
+  }
 }
 
 function checkKubernetesEnv(env: z.infer<typeof kubernetesEnvSchema>, ctx: z.core.$RefinementCtx): void {

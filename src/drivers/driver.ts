@@ -21,6 +21,11 @@ export interface DriverConnection {
   send(): void;
   abort(): void;
   close(): Promise<void>;
+  /**
+   * Connection churn (http1): drop the current transport so that the next send() opens a new one — paying every
+   * handshake a new connection pays — and calls `sink.onConnected` when it is up. Absent: the driver cannot churn.
+   */
+  renew?(): void;
 }
 
 export type ErrorKind =
@@ -48,6 +53,8 @@ export function sumErrors(errors: Readonly<Record<ErrorKind, number>>): number {
 export interface CompletionSink {
   onResponse(index: number): void;
   onError(index: number, kind: ErrorKind): void;
+  /** A (re)connect of connection `index` completed (TCP, and TLS for a secure target). */
+  onConnected?(index: number): void;
 }
 
 /**

@@ -256,6 +256,7 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
       if (this.socket !== socket) return;
       this.connected = true;
       if (!secure) this.fd = descriptorOf(socket);
+      this.sink.onConnected?.(this.index);
     });
     socket.on('end', () => {
       if (this.socket !== socket) return;
@@ -326,6 +327,10 @@ class Http1Connection implements DriverConnection, Http1ParserHandler {
 
   abort(): void {
     this.outstanding = false;
+    this.dropSocket();
+  }
+
+  renew(): void {
     this.dropSocket();
   }
 

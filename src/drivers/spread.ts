@@ -17,6 +17,7 @@ export function spreadDriver(drivers: readonly Driver[]): Driver {
       const adapter: CompletionSink = {
         onResponse: () => sink.onResponse(index),
         onError: (_inner: number, kind: ErrorKind) => sink.onError(index, kind),
+        onConnected: () => sink.onConnected?.(index),
       };
       return (drivers[index % n] as Driver).connect(Math.floor(index / n), adapter);
     },

@@ -1,15 +1,20 @@
 import type { CompletionSink, Driver, DriverConnection, ErrorKind } from '../drivers/driver.js';
 import { nowUs } from '../timing/clock.js';
 import { LoopRecorder, type LoopResult } from './recorder.js';
-import { firstIndexAtOrAfter, loadWindow, type LoadWindow } from './schedule.js';
+import { loadWindow, type LoadWindow } from './schedule.js';
+import { Arrivals, peakRateHz } from './arrivals/index.js';
 import type { LoadSpec } from './types.js';
 import type { IntervalHistogram } from '../histograms/index.js';
 import { Waker } from '../timing/waker.js';
+import { ConnectionChurn } from './churn.js';
 
 export type { LoopResult } from './recorder.js';
 
 /** The part of a LoadSpec one loop needs; rate, connections and maxRequests are this loop's share. */
-export type LoopSpec = Pick<LoadSpec, 'model' | 'rateHz' | 'connections' | 'durationMs' | 'warmupMs' | 'timeoutMs' | 'intervalMs' | 'maxRequests' | 'lateThresholdUs'>;
+export type LoopSpec = Pick<LoadSpec, 'model' | 'rateHz' | 'connections' | 'durationMs' | 'warmupMs' | 'timeoutMs' | 'intervalMs' | 'maxRequests' | 'lateThresholdUs' | 'arrivals' | 'churn'> & {
+  /** Separates this worker's Poisson sequence from the other workers' (lanes of one worker share it: paired arrivals). */
+  arrivalsStream?: number;
+};
 
 export interface LoopProgress {
   /** Since the start of warm-up. */
@@ -83,16 +88,18 @@ export class LoadLoop implements CompletionSink {
    * its p99 was several times the rest's in every run.
    */
   private readonly warmRec: LoopRecorder;
+  private readonly churn: ConnectionChurn | undefined;
   private win: LoadWindow = { startUs: 0, measureStartUs: 0, measureEndUs: 0 };
   private scheduleStartUs = 0;
-  private nextK = 0;
-  private measureK = 0;
-  private endK = 0;
+  /** Open loop: the next arrival to send (its time: scheduleStartUs + arrivals.atUs). */
+  private arrivals: Arrivals | undefined;
+  /** Open loop: arrivals intended inside the measured window so far (sent, or handed to a connection). */
+  private scheduledMeasured = 0;
   private capped = false;
   private measuredSends = 0;
   private dropped = 0;
-  /** First dropped schedule index (open loop); the dropped ones are [droppedFromK, droppedFromK + dropped). */
-  private droppedFromK = 0;
+  /** Open loop: the arrivals from the first unsent one on, when sending ended; `dropped` of them were measured. */
+  private unsentFrom: Arrivals | undefined;
   private sending = false;
   private finished = true;
   private drainDeadlineUs = Infinity;
@@ -123,6 +130,7 @@ export class LoadLoop implements CompletionSink {
     this.timeoutUs = spec.timeoutMs * 1000;
     this.rec = new LoopRecorder(this.open, spec.intervalMs, spec.lateThresholdUs);
     this.warmRec = new LoopRecorder(this.open, spec.intervalMs, spec.lateThresholdUs);
+    this.churn = spec.churn === undefined ? undefined : new ConnectionChurn(spec.churn, this.n);
   }
 
   /** Opens every connection; rejects (after closing those that opened) if one cannot be opened. */
@@ -135,6 +143,10 @@ export class LoadLoop implements CompletionSink {
       const reason: unknown = (settled[failed] as PromiseRejectedResult).reason;
       throw new Error(`connection ${failed} of ${this.n} could not be opened: ${reason instanceof Error ? reason.message : String(reason)}`);
     }
+    if (this.churn !== undefined && this.conns.some((c) => c.renew === undefined)) {
+      await this.close();
+      throw new Error(`connection churn needs a driver that opens new connections (http1), not ${this.driver.protocol}`);
+    }
   }
 
   /** Runs warm-up and the measured window; resolves when done, or promptly after stop(). */
@@ -142,12 +154,14 @@ export class LoadLoop implements CompletionSink {
     if (this.conns.length !== this.n || this.n === 0) return Promise.reject(new Error('LoadLoop.run() before connect() (or with no connections)'));
     if (this.ran) return Promise.reject(new Error('LoadLoop.run() called twice'));
     this.ran = true;
-    if (this.open && !(this.spec.rateHz > 0)) return Promise.reject(new Error(`open loop needs rateHz > 0, got ${this.spec.rateHz}`));
+    const peakHz = peakRateHz(this.spec.arrivals, this.spec.rateHz);
+    if (this.open && !(peakHz > 0)) return Promise.reject(new Error(`open loop needs a rate > 0, got ${peakHz}`));
     const startUs = options.startUs ?? nowUs() + 10_000;
     this.win = loadWindow(startUs, this.spec.warmupMs, this.spec.durationMs);
     if (options.onInterval !== undefined) this.rec.streamTo(options.onInterval);
     this.rec.begin(this.win);
     this.warmRec.begin({ startUs, measureStartUs: startUs, measureEndUs: this.win.measureStartUs });
+    this.churn?.begin(startUs);
     this.onProgress = options.onProgress;
     this.progressAtUs = startUs;
     for (let c = 0; c < this.n; c++) this.free[this.freeTop++] = c;
@@ -158,16 +172,10 @@ export class LoadLoop implements CompletionSink {
       this.fail = reject;
     });
     if (this.open) {
-      const rate = this.spec.rateHz;
       this.scheduleStartUs = startUs + (options.phaseUs ?? 0);
-      this.measureK = firstIndexAtOrAfter(this.scheduleStartUs, rate, this.win.measureStartUs);
-      this.endK = firstIndexAtOrAfter(this.scheduleStartUs, rate, this.win.measureEndUs);
-      if (this.spec.maxRequests > 0 && this.measureK + this.spec.maxRequests < this.endK) {
-        this.endK = this.measureK + this.spec.maxRequests;
-        this.capped = true;
-      }
+      this.arrivals = Arrivals.create(this.spec.arrivals ?? { kind: 'constant' }, this.spec.rateHz, this.spec.arrivalsStream ?? 0);
       const onTickerFailure = (err: Error): void => this.abortWith(new Error(`ticker thread failed: ${err.message}`));
-      this.waker = new Waker(this.onTick, onTickerFailure, Math.min(200, 1e6 / rate / 4), Math.min(WAKE_LEAD_US, 1e6 / rate / 8));
+      this.waker = new Waker(this.onTick, onTickerFailure, Math.min(200, 1e6 / peakHz / 4), Math.min(WAKE_LEAD_US, 1e6 / peakHz / 8));
       this.waker.arm(this.scheduleStartUs);
     } else {
       setTimeout(this.onTick, Math.max(0, (startUs - nowUs()) / 1000));
@@ -208,6 +216,7 @@ export class LoadLoop implements CompletionSink {
     this.outstanding--;
     if (this.measured[c] === 1) this.rec.response(now, this.intendedAt[c] as number, this.sentAt[c] as number, true);
     else this.warmRec.response(now, this.intendedAt[c] as number, this.sentAt[c] as number, true);
+    this.churn?.responded(c, now, this.sentAt[c] as number);
     this.release(c, now, false);
   }
 
@@ -217,7 +226,12 @@ export class LoadLoop implements CompletionSink {
     this.outstanding--;
     if (this.measured[c] === 1) this.rec.error(kind, true);
     else this.warmRec.error(kind, true);
+    this.churn?.failed(c);
     this.release(c, nowUs(), true);
+  }
+
+  onConnected(c: number): void {
+    if (this.state[c] === BUSY) this.churn?.connected(c, nowUs(), this.sentAt[c] as number);
   }
 
   /** `sentUs`: a clock reading taken just before this send (closed loop: the completion that triggers it). */
@@ -234,7 +248,9 @@ export class LoadLoop implements CompletionSink {
     } else {
       this.warmRec.sent(sentUs - fromUs);
     }
-    (this.conns[c] as DriverConnection).send();
+    const conn = this.conns[c] as DriverConnection;
+    if (this.churn?.renewBefore(c, sentUs, isMeasured) === true) conn.renew?.();
+    conn.send();
   }
 
   /** A connection finished (response, error or time-out). */
@@ -279,21 +295,33 @@ export class LoadLoop implements CompletionSink {
       return;
     }
     const start = this.scheduleStartUs;
-    const rate = this.spec.rateHz;
-    while (this.freeTop > 0 && this.nextK < this.endK) {
-      const dueUs = start + Math.floor((this.nextK * 1e6) / rate);
+    const arrivals = this.arrivals as Arrivals;
+    while (this.freeTop > 0 && !this.scheduleOver()) {
+      const dueUs = start + arrivals.atUs;
       if (dueUs > now) break;
-      this.send(this.free[--this.freeTop] as number, dueUs, this.nextK >= this.measureK, nowUs());
-      this.nextK++;
+      const isMeasured = dueUs >= this.win.measureStartUs;
+      if (isMeasured) this.scheduledMeasured++;
+      this.send(this.free[--this.freeTop] as number, dueUs, isMeasured, nowUs());
+      arrivals.next();
     }
-    if (this.nextK >= this.endK) {
+    if (this.scheduleOver()) {
       if (this.capped) this.rec.cutWindow(now);
       this.endSending(now);
     } else if (this.freeTop > 0) {
-      this.waker?.arm(start + Math.floor((this.nextK * 1e6) / rate));
+      this.waker?.arm(start + arrivals.atUs);
     } else {
       this.waker?.disarm(); // backlog: the next completion pumps
     }
+  }
+
+  /**
+   * Open loop: no arrival left to send — the next one is due at or after the window's end, or the measured ones
+   * reached maxRequests (`capped` when that cut the window short).
+   */
+  private scheduleOver(): boolean {
+    if (this.scheduleStartUs + (this.arrivals as Arrivals).atUs >= this.win.measureEndUs) return true;
+    if (this.spec.maxRequests > 0 && this.scheduledMeasured >= this.spec.maxRequests) this.capped = true;
+    return this.capped;
   }
 
   private endSending(now: number): void {
@@ -302,9 +330,12 @@ export class LoadLoop implements CompletionSink {
     this.waker?.disarm();
     if (this.open) {
       // Due but unsent: intended inside the window and at or before now (an abort drops nothing not yet due).
-      const dueEndK = Math.min(this.endK, firstIndexAtOrAfter(this.scheduleStartUs, this.spec.rateHz, now + 1));
-      this.droppedFromK = Math.max(this.nextK, this.measureK);
-      this.dropped = Math.max(0, dueEndK - this.droppedFromK);
+      const rest = (this.arrivals as Arrivals).clone();
+      this.unsentFrom = rest.clone();
+      const cap = this.spec.maxRequests > 0 ? this.spec.maxRequests - this.scheduledMeasured : Infinity;
+      for (let due = this.scheduleStartUs + rest.atUs; due <= now && due < this.win.measureEndUs && this.dropped < cap; rest.next(), due = this.scheduleStartUs + rest.atUs) {
+        if (due >= this.win.measureStartUs) this.dropped++;
+      }
     }
     this.drainDeadlineUs = now + this.timeoutUs;
     if (this.outstanding === 0) this.finish();
@@ -360,6 +391,16 @@ export class LoadLoop implements CompletionSink {
     }
   };
 
+  /**
+   * Open loop: constant arrivals intend `rateHz`; the others, the arrivals the schedule intended in the measured
+   * window (sent or dropped) per second of it — a Poisson draw's own count, a ramp's mean rate.
+   */
+  private intendedRateHz(): number {
+    if ((this.spec.arrivals?.kind ?? 'constant') === 'constant') return this.spec.rateHz;
+    const seconds = (this.rec.windowEndUs - this.win.measureStartUs) / 1e6;
+    return seconds > 0 ? (this.scheduledMeasured + this.dropped) / seconds : 0;
+  }
+
   private abortWith(err: Error): void {
     this.failure ??= err;
     this.stop();
@@ -374,10 +415,14 @@ export class LoadLoop implements CompletionSink {
     void this.waker?.close();
     this.waker = undefined;
     const now = nowUs();
-    for (let k = this.droppedFromK; k < this.droppedFromK + this.dropped; k++) {
-      this.rec.unsent(now, this.scheduleStartUs + Math.floor((k * 1e6) / this.spec.rateHz));
+    for (let n = 0, rest = this.unsentFrom; rest !== undefined && n < this.dropped; rest.next()) {
+      const due = this.scheduleStartUs + rest.atUs;
+      if (due < this.win.measureStartUs) continue;
+      this.rec.unsent(now, due);
+      n++;
     }
-    const result = this.rec.result(now, this.dropped, this.open ? this.spec.rateHz : 0);
+    const result = this.rec.result(now, this.dropped, this.open ? this.intendedRateHz() : 0);
+    if (this.churn !== undefined) result.churn = this.churn.result();
     if (this.failure !== undefined) this.fail?.(this.failure);
     else this.settle?.(result);
   }

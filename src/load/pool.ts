@@ -9,6 +9,8 @@ import { quietV8 } from '../timing/v8-flags.js';
 import type { LoopProgress, LoopResult } from './loop.js';
 import type { FromLoadWorker, LoadWorkerData, ToLoadWorker } from './messages.js';
 import { phaseOffsetUs, shareOf } from './schedule.js';
+import { peakRateHz, workerShare } from './arrivals/index.js';
+import type { ChurnResult } from './churn.js';
 import type { IntervalCounts, IntervalHistogram } from '../histograms/index.js';
 import type { LoadResult, LoadSpec } from './types.js';
 
@@ -79,7 +81,7 @@ export function runLoads(
 ): Promise<LoadResult[]> {
   const spec = specs[0];
   if (spec === undefined) return Promise.resolve([]);
-  const mismatch = specs.find((s) => SHAPE.some((k) => s[k] !== spec[k]));
+  const mismatch = specs.find((s) => SHAPE.some((k) => JSON.stringify(s[k]) !== JSON.stringify(spec[k])));
   if (mismatch !== undefined) {
     return Promise.reject(new MeshbenchError('MB_LOAD_FAILED', `paired load jobs must share their shape (${SHAPE.join(', ')}); ${mismatch.target} differs from ${spec.target}`));
   }
@@ -210,9 +212,11 @@ export function runLoads(
             intervalMs: s.intervalMs,
             maxRequests: s.maxRequests > 0 ? shareOf(s.maxRequests, workers, w) : 0,
             lateThresholdUs: s.lateThresholdUs,
+            ...(s.arrivals === undefined ? {} : { arrivals: workerShare(s.arrivals, workers), arrivalsStream: w }),
+            ...(s.churn === undefined ? {} : { churn: 'rateHz' in s.churn ? { rateHz: s.churn.rateHz / workers } : s.churn }),
           },
           // Slot k of the union schedule (rate R × lanes) goes to lane k mod lanes, worker ⌊k / lanes⌋ mod workers.
-          phaseUs: s.model === 'open' ? phaseOffsetUs(w * lanes + lane, s.rateHz * lanes) : 0,
+          phaseUs: s.model === 'open' ? phaseOffsetUs(w * lanes + lane, peakRateHz(s.arrivals, s.rateHz) * lanes) : 0,
         })),
       };
       const thread = new Worker(distPath('load/worker.js'), { workerData: data });
@@ -231,7 +235,7 @@ export function runLoads(
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
 /** What paired jobs must share: everything that shapes the schedule and the windows. */
-const SHAPE = ['protocol', 'model', 'rateHz', 'connections', 'durationMs', 'warmupMs', 'workers', 'intervalMs', 'maxRequests', 'timeoutMs'] as const;
+const SHAPE = ['protocol', 'model', 'rateHz', 'arrivals', 'churn', 'connections', 'durationMs', 'warmupMs', 'workers', 'intervalMs', 'maxRequests', 'timeoutMs'] as const;
 
 /** The parts a worker-indexed slot holds, in worker order. */
 function present(parts: readonly (IntervalHistogram | undefined)[] | undefined): IntervalHistogram[] {
@@ -275,6 +279,19 @@ function mergeCounts(ivs: readonly IntervalHistogram[]): { counts?: IntervalCoun
   return { counts };
 }
 
+/** The workers' churn figures, merged exactly (none when the load did not churn). */
+function mergeChurn(parts: readonly LoopResult[]): { churn?: ChurnResult } {
+  const churned = parts.flatMap((p) => (p.churn === undefined ? [] : [p.churn]));
+  if (churned.length === 0) return {};
+  return {
+    churn: {
+      opened: churned.reduce((n, c) => n + c.opened, 0),
+      connectHistogram: mergeEncoded(churned.map((c) => c.connectHistogram)),
+      firstResponseHistogram: mergeEncoded(churned.map((c) => c.firstResponseHistogram)),
+    },
+  };
+}
+
 function mergeProgress(latest: readonly (LoopProgress | undefined)[]): LoadProgress {
   const merged: LoadProgress = { elapsedMs: 0, count: 0, rateHz: 0, p99Us: 0 };
   for (const p of latest) {
@@ -288,7 +305,7 @@ function mergeProgress(latest: readonly (LoopProgress | undefined)[]): LoadProgr
 }
 
 /** Exact merge of the workers' partial results into one LoadResult (no parts: an empty result). */
-export function mergeResults(spec: Pick<LoadSpec, 'protocol' | 'target' | 'model' | 'rateHz'>, parts: readonly LoopResult[], hiccups: readonly string[] = []): LoadResult {
+export function mergeResults(spec: Pick<LoadSpec, 'protocol' | 'target' | 'model' | 'rateHz' | 'arrivals'>, parts: readonly LoopResult[], hiccups: readonly string[] = []): LoadResult {
   const errors = zeroErrors();
   let count = 0, dropped = 0, behindUs = 0, maxLagUs = 0, measuredMs = 0, late = 0, sent = 0;
   let startedAtMs = parts.length > 0 ? Infinity : Date.now();
@@ -314,7 +331,8 @@ export function mergeResults(spec: Pick<LoadSpec, 'protocol' | 'target' | 'model
     count,
     errors,
     dropped,
-    intendedRateHz: spec.model === 'open' ? spec.rateHz : 0,
+    // Constant arrivals intend rateHz; the others, what each worker's schedule intended (loop.ts), added up.
+    intendedRateHz: spec.model !== 'open' ? 0 : (spec.arrivals?.kind ?? 'constant') === 'constant' ? spec.rateHz : parts.reduce((sum, p) => sum + p.intendedRateHz, 0),
     achievedRateHz: measuredMs > 0 ? (count + errorCount) / (measuredMs / 1000) : 0,
     measuredMs,
     behindUs,
@@ -326,5 +344,6 @@ export function mergeResults(spec: Pick<LoadSpec, 'protocol' | 'target' | 'model
     intervals: byIndex.map(mergeIntervals),
     startedAtMs,
     hiccupHistogram: mergeEncoded(hiccups),
+    ...mergeChurn(parts),
   };
 }

@@ -1,33 +1,8 @@
 /**
- * The open-loop schedule and the run's time windows: pure integer arithmetic, no clocks.
- *
- * Request k of a schedule that starts at `startUs` with rate `rateHz` is intended at
- *   startUs + floor(k · 1e6 / rateHz)
- * computed from k directly, so nothing accumulates: request 10^9 is exactly as on time as request 1.
- * All times are integer microseconds on one clock (the load loop uses its own `performance.now()` µs).
+ * The run's time windows and the workers' shares: pure integer arithmetic, no clocks. When requests are intended
+ * is arrivals/'s (constant, poisson, stages). All times are integer microseconds on one clock (the load loop
+ * uses its own `performance.now()` µs).
  */
-
-export function intendedUs(startUs: number, rateHz: number, k: number): number {
-  return startUs + Math.floor((k * 1e6) / rateHz);
-}
-
-/** The smallest k ≥ 0 whose intended time is at or after `tUs`. */
-export function firstIndexAtOrAfter(startUs: number, rateHz: number, tUs: number): number {
-  const offsetUs = tUs - startUs;
-  if (offsetUs <= 0) return 0;
-  // floor(k·1e6/r) ≥ d ⇔ k·1e6/r ≥ d ⇔ k ≥ d·r/1e6 (d integer); the estimate is exact up to rounding,
-  // which the two loops below settle.
-  let k = Math.max(0, Math.ceil((offsetUs * rateHz) / 1e6));
-  while (k > 0 && intendedUs(startUs, rateHz, k - 1) >= tUs) k--;
-  while (intendedUs(startUs, rateHz, k) < tUs) k++;
-  return k;
-}
-
-/** How many intended sends fall in [fromUs, toUs). */
-export function countInWindow(startUs: number, rateHz: number, fromUs: number, toUs: number): number {
-  if (toUs <= fromUs) return 0;
-  return firstIndexAtOrAfter(startUs, rateHz, toUs) - firstIndexAtOrAfter(startUs, rateHz, fromUs);
-}
 
 /** The phases of one load job, on the loop's clock: warm-up [startUs, measureStartUs), measured [measureStartUs, measureEndUs). */
 export interface LoadWindow {

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import type { ProtocolConfig } from '../config/schema.js';
+import type { ArrivalsConfig, ProtocolConfig } from '../config/schema.js';
+import type { ArrivalsSpec } from './arrivals/index.js';
 import type { DriverExtras, LoadSpec } from './types.js';
 
 /**
@@ -15,6 +16,9 @@ export function loadSpec(config: ProtocolConfig, target: string, lateThresholdMs
     ...(replicas !== undefined && replicas.length > 1 ? { replicas: replicas.map(at) } : {}),
     model: config.model,
     rateHz: config.rateHz,
+    ...(config.arrivals.kind === 'constant' ? {} : { arrivals: arrivalsSpec(config.arrivals) }),
+    ...(config.churn?.everyRequests !== undefined ? { churn: { everyRequests: config.churn.everyRequests } } : {}),
+    ...(config.churn?.rateHz !== undefined ? { churn: { rateHz: config.churn.rateHz } } : {}),
     connections: config.connections,
     durationMs: Math.round(config.durationS * 1000),
     warmupMs: Math.round(config.warmupS * 1000),
@@ -50,4 +54,10 @@ function withPath(target: string, path: string): string {
   url.pathname = pathname ?? '/';
   url.search = query === undefined ? '' : `?${query}`;
   return url.toString();
+}
+
+/** The scenario's arrivals as the loop takes them (ms instead of s). */
+export function arrivalsSpec(config: ArrivalsConfig): ArrivalsSpec {
+  if (config.kind !== 'stages') return config;
+  return { ...config, stages: config.stages.map((s) => ({ durationMs: s.durationS * 1000, targetRateHz: s.targetRateHz })) };
 }

@@ -1,6 +1,8 @@
 import type { DriverOptions, ErrorKind } from '../drivers/driver.js';
 import type { IntervalHistogram } from '../histograms/index.js';
 import type { Protocol } from '../protocols.js';
+import type { ArrivalsSpec } from './arrivals/index.js';
+import type { ChurnResult, ChurnSpec } from './churn.js';
 
 /** How requests are started. */
 export type LoadModel = 'open' | 'closed';
@@ -15,10 +17,14 @@ export interface LoadSpec {
    */
   replicas?: readonly string[];
   model: LoadModel;
-  /** Open loop: total intended rate across all workers. Ignored for closed loop. */
+  /** Open loop: total intended rate across all workers (constant and poisson arrivals). Ignored for closed loop. */
   rateHz: number;
+  /** Open loop: how requests arrive (arrivals/index.ts); absent: constant at rateHz. */
+  arrivals?: ArrivalsSpec;
   /** Connections (HTTP/1.1, websocket) or streams (gRPC) across all workers. */
   connections: number;
+  /** http1: open new connections as the load goes (churn.ts); absent: every connection lives through the load. */
+  churn?: ChurnSpec;
   /** Measured duration; warm-up comes before it and is not recorded. */
   durationMs: number;
   warmupMs: number;
@@ -74,6 +80,8 @@ export interface LoadResult {
   lagHistogram: string;
   intervals: IntervalHistogram[];
   startedAtMs: number;
+  /** With churn: what the new connections cost (connect time, first response), apart from request latency. */
+  churn?: ChurnResult;
   /** The generator threads' hiccups during the job (meters/hiccup.ts; compressed base64, µs; merged over threads). */
   hiccupHistogram: string;
 }

@@ -5,7 +5,7 @@ import { hlogFileName } from './hlog.js';
 import { insecureNote } from './summary.js';
 import { md } from './format.js';
 import { hopsSentence, hopsTable, topologyOf } from './topology.js';
-import { checksTable, errorsTable, estimatesTable, hiccupsTable, levelPrefix, proofsTable, roundsTable, runTable, sidecarTable, variantsTable } from './tables.js';
+import { churnTable, checksTable, errorsTable, estimatesTable, hiccupsTable, levelPrefix, proofsTable, roundsTable, runTable, sidecarTable, variantsTable } from './tables.js';
 
 /** report.md: rendered from result.json only (a pure function of the result document). */
 export function renderMarkdown(doc: ResultDocument): string {
@@ -50,6 +50,8 @@ function protocolSection(p: ProtocolResult, estimates: ProtocolEstimates | undef
   if (errors !== null) out.push(md(errors), '');
   const sidecars = sidecarTable(p);
   if (sidecars !== null) out.push('Sidecar cost:', '', md(sidecars), '');
+  const churn = churnTable(p);
+  if (churn !== null) out.push('Connection churn — what a new connection costs, apart from request latency (ms):', '', md(churn), '');
   const est = estimatesTable(p, estimates);
   if (est !== null) out.push(`Estimates with ${levelPrefix(est.level)}intervals (ms):`, '', md(est.table), '');
   if (topology !== null) out.push('Per hop:', '', hopsSentence(p, estimates, topology), '', md(hopsTable(p, estimates, topology.hops)), '');

@@ -73,6 +73,20 @@ export function sidecarTable(p: ProtocolResult): Table | null {
   return rows.length === 0 ? null : { header: ['variant', 'proxy', '>CPU s', '>CPU µs/request', '>peak RSS MiB'], rows };
 }
 
+/**
+ * Connection churn, per variant (null without): new connections, their connect time and first response, and what
+ * a new connection adds to a request — in all (first response − the service p50) and beyond the client's own
+ * connect (the handshakes further along the path: a mesh's sidecars).
+ */
+export function churnTable(p: ProtocolResult): Table | null {
+  const rows = Object.entries(p.variants).flatMap(([name, v]) => {
+    const c = v.churn;
+    if (c === undefined) return [];
+    return [[name, c.opened, ms(c.connectUs.p50), ms(c.connectUs.p99), ms(c.firstResponseUs.p50), ms(c.firstResponseUs.p99), signedMs(c.newConnectionCostUs), signedMs(c.newConnectionCostUs - c.connectUs.p50)]];
+  });
+  return rows.length === 0 ? null : { header: ['variant', '>new connections', '>connect p50', '>connect p99', '>first response p50', '>first response p99', '>new-connection cost p50', '>beyond the connect'], rows };
+}
+
 /** p50 / p99 / p99.9 of each variant and of the overhead, each with its interval (null without statistics). */
 export function estimatesTable(p: ProtocolResult, e: ProtocolEstimates | undefined): { level: number | undefined; table: Table } | null {
   if (e === undefined) return null;

@@ -3,7 +3,7 @@ import type { ProxySample } from '../envs/env.js';
 import { mergeEncoded, summarizeEncoded } from '../histograms/index.js';
 import type { LoadResult } from '../load/types.js';
 import { BASELINE_VARIANT } from '../protocols.js';
-import type { HiccupRecord, LatencySummaryUs, Overhead, ProxyCost, RoundFigures, VariantResult } from '../result.js';
+import type { ChurnFigures, HiccupRecord, LatencySummaryUs, Overhead, ProxyCost, RoundFigures, VariantResult } from '../result.js';
 
 /** One variant's run in one round, as the orchestrator collected it. */
 export interface RoundRecord {
@@ -75,6 +75,7 @@ function splitRounds(record: RoundRecord, rounds: number): RoundFigures[] {
       startedAt: new Date(first.startMs).toISOString(),
       count, errors,
       achievedRateHz: seconds > 0 ? (count + errors) / seconds : 0,
+      intendedRateHz: seconds > 0 ? sent / seconds : 0,
       latencyUs, maxLagUs,
       lateShare: sent > 0 ? late / sent : 0,
       proxies, intervals, hiccups,
@@ -92,6 +93,7 @@ function wholeRound(record: RoundRecord): RoundFigures {
     count: load.count,
     errors: sumErrors(load.errors),
     achievedRateHz: load.achievedRateHz,
+    intendedRateHz: load.intendedRateHz,
     latencyUs: summarizeEncoded(load.histogram),
     maxLagUs: load.maxLagUs,
     lateShare: load.lateShare,
@@ -146,6 +148,26 @@ export function aggregateVariant(records: RoundRecord[]): VariantResult {
     rounds,
     proxies: proxyCosts(rounds, count),
     hiccupsUs: hiccupSummaries(records),
+    ...churnFigures(records, summarizeEncoded(serviceHistogram).p50),
+  };
+}
+
+/** The records' churn figures merged exactly (none when the load did not churn). */
+function churnFigures(records: readonly RoundRecord[], serviceP50Us: number): { churn?: ChurnFigures } {
+  const churned = records.flatMap((r) => (r.load.churn === undefined ? [] : [r.load.churn]));
+  if (churned.length === 0) return {};
+  const connectHistogram = mergeEncoded(churned.map((c) => c.connectHistogram));
+  const firstResponseHistogram = mergeEncoded(churned.map((c) => c.firstResponseHistogram));
+  const firstResponseUs = summarizeEncoded(firstResponseHistogram);
+  return {
+    churn: {
+      opened: churned.reduce((n, c) => n + c.opened, 0),
+      connectUs: summarizeEncoded(connectHistogram),
+      firstResponseUs,
+      newConnectionCostUs: firstResponseUs.count > 0 ? firstResponseUs.p50 - serviceP50Us : 0,
+      connectHistogram,
+      firstResponseHistogram,
+    },
   };
 }
 

@@ -30,11 +30,12 @@ export function validityProblems(protocol: ProtocolResult, config: ProtocolConfi
         });
       }
       if (config.model === 'open') {
-        const ratio = round.achievedRateHz / config.rateHz;
+        const intended = (config.arrivals?.kind ?? 'constant') === 'constant' ? config.rateHz : (round.intendedRateHz ?? config.rateHz);
+        const ratio = intended > 0 ? round.achievedRateHz / intended : 1;
         if (ratio < validity.minAchievedRateRatio) {
           problems.push({
             protocol: protocol.name, variant, round: round.round, rule: 'minAchievedRateRatio',
-            detail: `${where}: achieved ${round.achievedRateHz.toFixed(0)} req/s of ${config.rateHz} intended (${pct(ratio)}); needs ≥ ${pct(validity.minAchievedRateRatio)}`,
+            detail: `${where}: achieved ${round.achievedRateHz.toFixed(0)} req/s of ${intended.toFixed(0)} intended (${pct(ratio)}); needs ≥ ${pct(validity.minAchievedRateRatio)}`,
           });
         }
         if (round.lateShare > validity.maxLateShare) {

@@ -7,6 +7,7 @@ import { HttpRequestParser, METHOD_HEAD, type HttpRequestSink, type RequestHead 
 import { fillerBytes, MAX_PAYLOAD_BYTES } from './limits.js';
 import type { DelayQueue } from './delay.js';
 import { createHttp2Echo, isHttp2Preface } from './http2-echo.js';
+import { serialWaitMs } from './serial.js';
 import { acceptWebsocket, WebsocketSession, type FrameOutput } from './websocket.js';
 
 /**
@@ -78,7 +79,7 @@ class EchoConnection implements HttpRequestSink, FrameOutput {
   private closing = false;
 
   // The current request.
-  private readonly params: EchoParams = { sizeBytes: -1, delayMs: 0, status: 200 };
+  private readonly params: EchoParams = { sizeBytes: -1, delayMs: 0, status: 200, serviceUs: 0 };
   private problem: string | null = null;
   private bodyBytes = 0;
 
@@ -145,6 +146,7 @@ class EchoConnection implements HttpRequestSink, FrameOutput {
     params.sizeBytes = -1;
     params.delayMs = 0;
     params.status = 200;
+    params.serviceUs = 0;
     this.bodyBytes = 0;
     this.body.clear();
     this.problem = head.query.length === 0 ? null : parseEchoQuery(head.query.bytes, head.query.length, params);
@@ -170,8 +172,9 @@ class EchoConnection implements HttpRequestSink, FrameOutput {
   }
 
   onRequestComplete(head: RequestHead): boolean {
-    if (this.params.delayMs > 0 && this.problem === null && this.bodyBytes <= MAX_PAYLOAD_BYTES) {
-      this.delayTimer = setTimeout(replyDelayed, this.params.delayMs, this, head);
+    const waitMs = this.params.serviceUs > 0 ? serialWaitMs(this.params.serviceUs) : this.params.delayMs;
+    if (waitMs > 0 && this.problem === null && this.bodyBytes <= MAX_PAYLOAD_BYTES) {
+      this.delayTimer = setTimeout(replyDelayed, waitMs, this, head);
       this.delayTimer.unref(); // a pending delay must not keep a closed echo's process alive
       return false;
     }

@@ -4,6 +4,7 @@ import type { DelayQueue } from './delay.js';
 import { parseEchoQuery, type EchoParams } from './http-query.js';
 import { fillerBytes, MAX_PAYLOAD_BYTES } from './limits.js';
 import { reflectHeaders } from './reflect.js';
+import { serialWaitMs } from './serial.js';
 
 /**
  * The HTTP/2 echo (h2c, prior knowledge) on the HTTP/1.1 echo's port: http-echo.ts hands it every connection
@@ -54,7 +55,7 @@ function onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, plant
   stream.on('error', ignore);
   const path = headers[':path'] ?? '/';
   const q = path.indexOf('?');
-  const params: EchoParams = { sizeBytes: -1, delayMs: 0, status: 200 };
+  const params: EchoParams = { sizeBytes: -1, delayMs: 0, status: 200, serviceUs: 0 };
   const problem = q < 0 ? null : parseEchoQuery(Buffer.from(path.slice(q + 1), 'latin1'), path.length - q - 1, params);
   const chunks: Buffer[] = [];
   let bodyBytes = 0;
@@ -65,7 +66,8 @@ function onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, plant
   stream.on('end', () => {
     const reply = (): void => respond(stream, headers, params, problem, bodyBytes, chunks);
     const later = planted === undefined ? reply : (): void => planted.schedule(run, reply);
-    if (params.delayMs > 0 && problem === null) setTimeout(later, params.delayMs).unref();
+    const waitMs = problem !== null ? 0 : params.serviceUs > 0 ? serialWaitMs(params.serviceUs) : params.delayMs;
+    if (waitMs > 0) setTimeout(later, waitMs).unref();
     else later();
   });
 }

@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { countInWindow, firstIndexAtOrAfter, intendedUs, loadWindow, phaseOffsetUs, shareOf } from '../../src/load/schedule.js';
+import { RateProfile } from '../../src/load/arrivals/index.js';
+import { loadWindow, phaseOffsetUs, shareOf } from '../../src/load/schedule.js';
+
+/** Constant arrival k of a schedule starting at s (arrivals/: request k at floor(k · 1e6 / rate), from k directly). */
+const intendedUs = (s: number, r: number, k: number): number => s + Math.floor(RateProfile.constant(r).timeOfUs(k));
 
 const start = fc.integer({ min: 0, max: 1e12 });
 const rate = fc.oneof(fc.integer({ min: 1, max: 200_000 }), fc.double({ min: 0.5, max: 200_000, noNaN: true }));
@@ -30,29 +34,6 @@ describe('open-loop schedule', () => {
     }));
     // a day at 10 kHz: the last request is exactly where it should be
     expect(intendedUs(0, 10_000, 864_000_000)).toBe(86_400_000_000);
-  });
-
-  it('puts rate × window (±1) intended sends in any window', () => {
-    fc.assert(fc.property(start, rate, fc.integer({ min: 0, max: 1e10 }), fc.integer({ min: 0, max: 1e8 }), (s, r, from, len) => {
-      const n = countInWindow(s, r, s + from, s + from + len);
-      expect(Math.abs(n - (r * len) / 1e6)).toBeLessThanOrEqual(1 + 1e-9 * r * len);
-    }));
-  });
-
-  it('finds the first index at or after a time', () => {
-    fc.assert(fc.property(start, rate, fc.integer({ min: -1e6, max: 1e10 }), (s, r, d) => {
-      const k = firstIndexAtOrAfter(s, r, s + d);
-      expect(intendedUs(s, r, k)).toBeGreaterThanOrEqual(s + d);
-      if (k > 0) expect(intendedUs(s, r, k - 1)).toBeLessThan(s + d);
-    }));
-  });
-
-  it('counts exactly by enumeration on small windows', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 1e6 }), fc.integer({ min: 1, max: 50_000 }), fc.integer({ min: 0, max: 5e5 }), fc.integer({ min: 0, max: 5e4 }), (s, r, from, len) => {
-      let enumerated = 0;
-      for (let k = 0; intendedUs(s, r, k) < s + from + len; k++) if (intendedUs(s, r, k) >= s + from) enumerated++;
-      expect(countInWindow(s, r, s + from, s + from + len)).toBe(enumerated);
-    }), { numRuns: 50 });
   });
 
   it('staggers workers so their union is the evenly spaced schedule', () => {
