@@ -1,3 +1,4 @@
+import type { DrillEvent } from '../config/schema.js';
 import type { TlsOptions } from '../drivers/driver.js';
 import type { LoadProgress } from '../load/pool.js';
 import type { LoadResult, LoadSpec } from '../load/types.js';
@@ -60,8 +61,23 @@ export interface RunningEnv {
    * recorded since the previous call (compressed base64 histograms, µs). Absent: the env has none to report.
    */
   takeHiccups?(): Promise<Record<string, string>>;
+  /**
+   * Applies one drill event (src/drills/) to the running pair and resolves when the action is over (a reload
+   * done, a replica listening again, a pause lifted), with what was done. Absent: the env cannot be disrupted
+   * (static). Rejects with MB_ENV_FAILED when the action failed; the env is then not to be trusted further.
+   */
+  drill?(event: DrillEvent, signal: AbortSignal | undefined): Promise<DrillOutcome>;
   /** Current cumulative usage of the variant's proxies (empty for variants without proxies). */
   sampleProxies(variant: VariantName): Promise<ProxySample[]>;
   /** Stops everything the env started and removes its files. Idempotent; safe to call on any path. */
   close(): Promise<void>;
+}
+
+/** What an env did for one drill event: when (epoch ms, this machine's clock) and what, in words and facts. */
+export interface DrillOutcome {
+  startedAtMs: number;
+  finishedAtMs: number;
+  /** One sentence, e.g. "hitless reload (-sf) of server-sidecar 123 → 456 and client-sidecar 124 → 457". */
+  detail: string;
+  facts: Record<string, unknown>;
 }

@@ -4,6 +4,7 @@ import { calibrationNote, renderConclusion } from './conclusion.js';
 import { hlogFileName } from './hlog.js';
 import { insecureNote } from './summary.js';
 import { md } from './format.js';
+import { DRILL_METHOD, drillsTable, drillTimelineTable, drillTitle } from './drills.js';
 import { checksTable, errorsTable, estimatesTable, hiccupsTable, levelPrefix, proofsTable, roundsTable, runTable, sidecarTable, variantsTable } from './tables.js';
 
 /** report.md: rendered from result.json only (a pure function of the result document). */
@@ -23,6 +24,13 @@ export function renderMarkdown(doc: ResultDocument): string {
 
   for (const p of doc.protocols) out.push(...protocolSection(p, doc.verdict.statistics?.estimates.find((e) => e.protocol === p.name), doc.scenario.pairing === 'time'));
 
+  const drills = drillsTable(doc);
+  if (drills !== null) {
+    out.push('## Drills', '', DRILL_METHOD, '', md(drills), '');
+    for (const d of doc.drills ?? []) {
+      if (d.detail !== null) out.push(`### ${drillTitle(doc, d)}`, '', `${d.detail}.`, '', md(drillTimelineTable(doc, d)), '');
+    }
+  }
   if (doc.verdict.checks.length > 0) {
     out.push(doc.aa === true ? '## A/A checks' : '## Budgets', '');
     out.push('Each check is decided on its interval: pass when all of it is within the budget, fail when all of it is beyond, inconclusive when it straddles the budget.', '');

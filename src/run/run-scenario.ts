@@ -17,6 +17,8 @@ import { applyPlacement } from './placement.js';
 import { sumErrors } from '../drivers/driver.js';
 import { aggregateVariant, overheads, type RoundRecord } from './aggregate.js';
 import { summarizeEncoded } from '../histograms/index.js';
+import { DrillTimer, type Occurrence } from '../drills/schedule.js';
+import { analyzeDrills } from '../drills/analyze.js';
 
 /** What the CLI shows while a run goes on. Purely informational: nothing in the run depends on it. */
 export type RunEvent =
@@ -67,6 +69,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       records.set(key, [...(records.get(key) ?? []), record]);
     };
     const paired = scenario.pairing === 'time';
+    const events = scenario.events ?? [];
+    const occurrences: Occurrence[] = [];
     if (paired && env.runLoad !== undefined) {
       throw new MeshbenchError('MB_BAD_SCENARIO', `pairing: time needs the generator on this machine, and the ${env.kind} environment runs its own: use pairing: rounds`);
     }
@@ -76,7 +80,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const spec = (config: ProtocolConfig, lane: Lane, pass: { round: number; rounds: number }): LoadSpec => {
       const s = lane.spec;
       const warmupMs = pass.round === 0 ? Math.max(s.warmupMs, Math.round(config.firstWarmupS * 1000)) : s.warmupMs;
-      return { ...s, warmupMs, durationMs: s.durationMs * pass.rounds };
+      // A drill's timeline is as fine as its intervals (scenario timelineMs).
+      const intervalMs = events.length > 0 ? scenario.timelineMs : s.intervalMs;
+      return { ...s, warmupMs, durationMs: s.durationMs * pass.rounds, intervalMs };
     };
     const steps = passes.length * scenario.protocols.length * (paired ? 1 : variants.length);
     let step = 0;
@@ -93,11 +99,23 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
           const proxiesBefore = await Promise.all(group.map((v) => env.sampleProxies(v.name)));
           await env.takeHiccups?.(); // what the env's processes saw between loads is not this load's
           const startedAt = new Date().toISOString();
-          const progress = (lane: number, p: LoadProgress): void => onEvent?.({ type: 'progress', protocol: config.name, variant: group[lane]?.name ?? label, ...p });
           const first = group[0];
-          const loads = env.runLoad === undefined
-            ? await runLoads(group.map((v) => spec(config, v, pass)), signal, progress)
-            : first === undefined ? [] : [await env.runLoad(first.name, spec(config, first, pass), signal, (p) => progress(0, p))];
+          const timer = new DrillTimer(env, events, {
+            protocol: config.name, variants: group.map((v) => v.name), firstRound: pass.round, rounds: pass.rounds,
+            warmupMs: first === undefined ? 0 : spec(config, first, pass).warmupMs, roundMs: Math.round(config.durationS * 1000),
+          }, signal);
+          const progress = (lane: number, p: LoadProgress): void => {
+            if (timer.active) timer.onProgress(p);
+            onEvent?.({ type: 'progress', protocol: config.name, variant: group[lane]?.name ?? label, ...p });
+          };
+          let loads;
+          try {
+            loads = env.runLoad === undefined
+              ? await runLoads(group.map((v) => spec(config, v, pass)), signal, progress)
+              : first === undefined ? [] : [await env.runLoad(first.name, spec(config, first, pass), signal, (p) => progress(0, p))];
+          } finally {
+            occurrences.push(...(await timer.finish())); // no event starts after its load, and every started one is over
+          }
           const envHiccups = (await env.takeHiccups?.()) ?? {};
           const proxiesAfter = await Promise.all(group.map((v) => env.sampleProxies(v.name)));
           if (signal?.aborted) { interrupted = true; break passes; } // a cut-short load is not comparable
@@ -135,6 +153,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       });
     }
 
+    const drills = events.length > 0 ? analyzeDrills(occurrences, results, scenario.timelineMs) : undefined;
     const doc: ResultDocument = {
       schemaVersion: RESULT_SCHEMA_VERSION,
       tool: { name: 'meshbench', version: toolVersion },
@@ -145,8 +164,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       environment: { kind: env.kind, nodeVersion: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: { ...env.facts, ...requestFacts(options.driverOptions) }, variants, placement: placement.record },
       proofs,
       protocols: results,
-      verdict: judgeRun(scenario, results, { interrupted, aa: options.aa === true }),
+      verdict: judgeRun(scenario, results, { interrupted, aa: options.aa === true, ...(drills === undefined ? {} : { drills }) }),
     };
+    if (drills !== undefined) doc.drills = drills;
     if (interrupted) doc.interrupted = true;
     if (options.aa === true) doc.aa = true;
     return doc;

@@ -43,6 +43,12 @@ export interface SidecarPlan {
   };
   /** Global and per-frontend connection limit. */
   maxconn: number;
+  /**
+   * Each sidecar's admin socket, which hands its listening sockets to a new process (`expose-fd listeners`):
+   * a hitless reload (`haproxy -x <socket> -sf <old pid>`) then never closes a listening socket, so no
+   * connection is refused or reset while the processes swap. Absent: no socket.
+   */
+  sockets?: { client: string; server: string };
 }
 
 export const DEFAULT_MAXCONN = 9000;
@@ -65,12 +71,14 @@ function sampleArg(value: string): string {
   return '"' + value.replace(/[\\"]/g, (c) => '\\' + c) + '"';
 }
 
-function header(plan: SidecarPlan, role: string): string[] {
+function header(plan: SidecarPlan, role: 'client' | 'server'): string[] {
+  const socket = plan.sockets?.[role];
   return [
     `# meshbench ${role} sidecar (${plan.mode} mode) — generated per run; do not edit`,
     'global',
     `    maxconn ${plan.maxconn}`,
     '    nbthread 1',
+    ...(socket === undefined ? [] : [`    stats socket ${q(socket)} mode 600 level admin expose-fd listeners`]),
     // No `daemon`, no `log`: we run in the foreground as a child and keep the data path free of logging.
     '    ssl-default-bind-options ssl-min-ver TLSv1.2',
     '    ssl-default-server-options ssl-min-ver TLSv1.2',

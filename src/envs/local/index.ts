@@ -2,7 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LocalEnvConfig } from '../../config/schema.js';
+import type { DrillEvent, LocalEnvConfig } from '../../config/schema.js';
 import { MeshbenchError } from '../../errors.js';
 import { distPath } from '../../paths.js';
 import { QUIET_V8_FLAGS } from '../../timing/v8-flags.js';
@@ -20,6 +20,7 @@ import {
 } from './haproxy-config.js';
 import { HICCUPS_REQUEST, listeningOf } from '../../workloads/child.js';
 import { CERT_KEY_TYPE, createPki, type PkiFiles } from './pki.js';
+import { applyLocalDrill, type LocalPair } from './drills.js';
 import { ChildFailed, ProcessSet, readEvent, readListening, reservePorts, unlessAborted, waitForPort, type ManagedChild } from './processes.js';
 
 /**
@@ -116,8 +117,9 @@ function defaultEchoCommand(): { command: string; args: readonly string[] } {
   return { command: process.execPath, args: [...QUIET_V8_FLAGS, cli, 'echo'] };
 }
 
-async function startEcho(set: ProcessSet, name: string, cmd: { command: string; args: readonly string[] }, extraArgs: readonly string[] = []): Promise<Echo> {
-  const child = await set.spawn(name, cmd.command, [...cmd.args, '--host', HOST, '--http-port', '0', '--grpc-port', '0', ...extraArgs], 'pipe', 'pipe');
+/** Starts one echo replica; on `ports` when given (a drill restarting it), else on ports the OS picks. */
+async function startEcho(set: ProcessSet, name: string, cmd: { command: string; args: readonly string[] }, extraArgs: readonly string[] = [], ports = { httpPort: 0, grpcPort: 0 }): Promise<Echo> {
+  const child = await set.spawn(name, cmd.command, [...cmd.args, '--host', HOST, '--http-port', String(ports.httpPort), '--grpc-port', String(ports.grpcPort), ...extraArgs], 'pipe', 'pipe');
   const line = listeningOf(await readListening(child, ECHO_READY_MS));
   if (line === null || (extraArgs.length > 0 && line.planted === undefined)) {
     throw new ChildFailed(child, `reported no ports${extraArgs.length > 0 ? ' (or no planted ports)' : ''}`);
@@ -164,6 +166,8 @@ async function startSidecars(set: ProcessSet, config: LocalEnvConfig, dir: strin
       bindHost: HOST,
       files: pki,
       maxconn: DEFAULT_MAXCONN,
+      // for hitless reloads (drills): each sidecar hands its listening sockets to its successor
+      sockets: { client: join(dir, 'client-sidecar.sock'), server: join(dir, 'server-sidecar.sock') },
     };
     const clientCfg = join(dir, 'client-sidecar.cfg');
     const serverCfg = join(dir, 'server-sidecar.cfg');
@@ -246,6 +250,17 @@ export async function startLocalEnv(
     );
     const sidecars = await unlessAborted(startSidecars(set, config, dir, pki, echoes), signal, 'starting the sidecar pair');
     const { plan } = sidecars;
+    // What drills replace (sidecars, echo processes, certificates) is read from here, never from the start's values.
+    const pair: LocalPair = {
+      set, config, dir, plan, pki, rotations: 0,
+      sidecars: { client: sidecars.client, server: sidecars.server },
+      echoes,
+      restartEcho: async (index) => {
+        const echo = echoes[index];
+        if (echo === undefined) throw new MeshbenchError('MB_ENV_FAILED', `no echo replica ${index + 1}`);
+        return (await startEcho(set, echo.child.name, echoCmd, [], echo)).child;
+      },
+    };
     const meshedExpect: MeshExpectation =
       plan.mode === 'http' ? { kind: 'header', header: XFCC } : { kind: 'unverified', why: 'L4 sidecars add no headers' };
     const variants: VariantTargets[] = [
@@ -282,8 +297,8 @@ export async function startLocalEnv(
       return Promise.all(
         (
           [
-            ['client-sidecar', sidecars.client],
-            ['server-sidecar', sidecars.server],
+            ['client-sidecar', pair.sidecars.client],
+            ['server-sidecar', pair.sidecars.server],
           ] as const
         ).map(async ([name, child]) => {
           try {
@@ -296,7 +311,8 @@ export async function startLocalEnv(
     };
     const takeHiccups = async (): Promise<Record<string, string>> =>
       Object.fromEntries(await Promise.all(echoes.map(async (e) => [e.child.name, await takeEchoHiccups(e.child)] as const)));
-    return { kind: 'local', facts, variants, sampleProxies, takeHiccups, close: () => set.close(), dir, pki, plan, pids: () => set.pids() };
+    const drill = (event: DrillEvent, signal: AbortSignal | undefined) => applyLocalDrill(pair, event, signal);
+    return { kind: 'local', facts, variants, sampleProxies, takeHiccups, drill, close: () => set.close(), dir, pki, plan, pids: () => set.pids() };
   } catch (err) {
     await set.close();
     throw err;

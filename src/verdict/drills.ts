@@ -1,0 +1,39 @@
+import type { DrillEvent } from '../config/schema.js';
+import { BASELINE_VARIANT } from '../protocols.js';
+import type { DrillCheck, DrillResult } from '../result.js';
+
+/**
+ * A drill's checks: per event occurrence and non-baseline variant (the baseline ran through the same event as
+ * the control; its figures are shown beside, not judged), first that the event happened at all, then each
+ * budget the event sets:
+ * - maxErrors: the variant's failures in the event's window, pass when ≤ the budget;
+ * - recoveryS: pass when the p99 recovered within the budget; fail when it had not although the window was
+ *   at least that long; inconclusive when the window ended first (the event was too close to the round's end).
+ * Counts, not estimates: the figures are what this run saw, so there is no interval to decide on.
+ */
+export function drillChecks(events: readonly DrillEvent[], drills: readonly DrillResult[]): DrillCheck[] {
+  const checks: DrillCheck[] = [];
+  for (const d of drills) {
+    const event = events[d.event];
+    if (event === undefined) continue;
+    const judged = Object.keys(d.variants).filter((v) => v !== BASELINE_VARIANT);
+    if (judged.length === 0) {
+      checks.push({ event: d.event, action: d.action, protocol: d.protocol, round: d.round, variant: '(none)', budget: 'happened', limit: null, actual: null, status: 'inconclusive' });
+    }
+    for (const variant of judged) {
+      const v = d.variants[variant];
+      const at = { event: d.event, action: d.action, protocol: d.protocol, round: d.round, variant };
+      if (d.error !== undefined || v === undefined) {
+        checks.push({ ...at, budget: 'happened', limit: null, actual: null, status: 'inconclusive' });
+        continue;
+      }
+      const { maxErrors, recoveryS } = event.budgets;
+      if (maxErrors !== undefined) checks.push({ ...at, budget: 'maxErrors', limit: maxErrors, actual: v.errors, status: v.errors <= maxErrors ? 'pass' : 'fail' });
+      if (recoveryS !== undefined) {
+        const status = v.recoveryS !== null ? (v.recoveryS <= recoveryS ? 'pass' : 'fail') : d.windowS >= recoveryS ? 'fail' : 'inconclusive';
+        checks.push({ ...at, budget: 'recoveryS', limit: recoveryS, actual: v.recoveryS, status });
+      }
+    }
+  }
+  return checks;
+}
