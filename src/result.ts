@@ -288,6 +288,8 @@ export interface DrillCheck {
   /** Errors, or recovery seconds (null: not recovered within the window). */
   actual: number | null;
   status: 'pass' | 'fail' | 'inconclusive';
+  /** recoveryS: the baseline's recovery through the same event (the control; null: not within the window). */
+  controlRecoveryS?: number | null;
 }
 
 /** The scheduling a run's processes got (src/run/placement.ts). */

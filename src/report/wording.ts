@@ -121,12 +121,16 @@ export function describeDrillCheck(c: DrillCheck): string {
   if (c.budget === 'happened') return `${head}: did not happen, so it decides nothing (see its error in the drill's table)`;
   const sign = c.status === 'pass' ? '≤' : '>';
   if (c.budget === 'maxErrors') return `${head}: ${c.actual ?? 0} errors ${sign} maxErrors ${c.limit ?? 0}`;
+  const control = c.controlRecoveryS === undefined ? '' : `; the unmeshed control ${c.controlRecoveryS === null ? 'had not recovered either' : `recovered in ${c.controlRecoveryS.toFixed(2)} s`}`;
+  if (c.status === 'inconclusive' && c.controlRecoveryS !== undefined && (c.controlRecoveryS === null || c.controlRecoveryS > (c.limit ?? 0))) {
+    return `${head}: p99 ${c.actual === null ? 'had not recovered by the end of its window' : `recovered in ${c.actual.toFixed(2)} s`}, over recoveryS ${c.limit ?? 0} s${control} — the machine, not the mesh, held both up`;
+  }
   if (c.actual === null) {
     return c.status === 'fail'
-      ? `${head}: p99 had not recovered by the end of its window > recoveryS ${c.limit ?? 0} s`
+      ? `${head}: p99 had not recovered by the end of its window > recoveryS ${c.limit ?? 0} s${control}`
       : `${head}: p99 had not recovered when its window ended, before recoveryS ${c.limit ?? 0} s had passed — start the event earlier in the round or lengthen the round`;
   }
-  return `${head}: p99 recovered in ${c.actual.toFixed(2)} s ${sign} recoveryS ${c.limit ?? 0} s`;
+  return `${head}: p99 recovered in ${c.actual.toFixed(2)} s ${sign} recoveryS ${c.limit ?? 0} s${control}`;
 }
 
 function aaPreamble(checkConfidence: number, confidence: number): string {

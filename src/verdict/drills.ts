@@ -8,7 +8,9 @@ import type { DrillCheck, DrillResult } from '../result.js';
  * budget the event sets:
  * - maxErrors: the variant's failures in the event's window, pass when ≤ the budget;
  * - recoveryS: pass when the p99 recovered within the budget; fail when it had not although the window was
- *   at least that long; inconclusive when the window ended first (the event was too close to the round's end).
+ *   at least that long; inconclusive when the window ended first (the event was too close to the round's end),
+ *   or when the unmeshed control, driven through the same seconds, had not recovered within the budget either
+ *   (what kept both p99s up was the machine, not the mesh).
  * Counts, not estimates: the figures are what this run saw, so there is no interval to decide on.
  */
 export function drillChecks(events: readonly DrillEvent[], drills: readonly DrillResult[]): DrillCheck[] {
@@ -30,8 +32,12 @@ export function drillChecks(events: readonly DrillEvent[], drills: readonly Dril
       const { maxErrors, recoveryS } = event.budgets;
       if (maxErrors !== undefined) checks.push({ ...at, budget: 'maxErrors', limit: maxErrors, actual: v.errors, status: v.errors <= maxErrors ? 'pass' : 'fail' });
       if (recoveryS !== undefined) {
-        const status = v.recoveryS !== null ? (v.recoveryS <= recoveryS ? 'pass' : 'fail') : d.windowS >= recoveryS ? 'fail' : 'inconclusive';
-        checks.push({ ...at, budget: 'recoveryS', limit: recoveryS, actual: v.recoveryS, status });
+        const late = (r: number | null): boolean => r === null || r > recoveryS;
+        let status: DrillCheck['status'] = v.recoveryS !== null ? (v.recoveryS <= recoveryS ? 'pass' : 'fail') : d.windowS >= recoveryS ? 'fail' : 'inconclusive';
+        // The control ran through the same seconds: when it was as late, the machine kept the p99 up, not the mesh.
+        const control = d.variants[BASELINE_VARIANT];
+        if (status === 'fail' && control !== undefined && late(control.recoveryS)) status = 'inconclusive';
+        checks.push({ ...at, budget: 'recoveryS', limit: recoveryS, actual: v.recoveryS, status, ...(control === undefined ? {} : { controlRecoveryS: control.recoveryS }) });
       }
     }
   }

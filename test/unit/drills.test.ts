@@ -101,7 +101,7 @@ describe('event budgets (src/verdict/drills.ts)', () => {
   const figures = (errors: number, recoveryS: number | null) => ({ count: 100, errors, errorsByKind: {}, referenceP99Us: 500, peakP99Us: 900, maxUs: 900, recoveryS, timeline: [] });
   const drill = (meshed: ReturnType<typeof figures>, windowS = 3, error?: string): DrillResult => ({
     event: 0, action: 'restart-sidecars', protocol: 'http1', round: 0, startedAtMs: T0, actionMs: 5, detail: error === undefined ? 'reloaded' : null, facts: {},
-    windowS, timelineMs: STEP, variants: { unmeshed: figures(999, null), meshed }, ...(error === undefined ? {} : { error }),
+    windowS, timelineMs: STEP, variants: { unmeshed: figures(999, 0), meshed }, ...(error === undefined ? {} : { error }),
   });
   const events: DrillEvent[] = [{ action: 'restart-sidecars', atS: 1, round: 1, mode: 'hitless', sidecar: 'both', budgets: { maxErrors: 2, recoveryS: 1.5 } }];
   it.each([
@@ -109,6 +109,8 @@ describe('event budgets (src/verdict/drills.ts)', () => {
     { name: 'too many errors, recovered late', d: drill(figures(3, 1.6)), statuses: ['fail', 'fail'] },
     { name: 'not recovered in a window longer than the budget: fail', d: drill(figures(0, null), 3), statuses: ['pass', 'fail'] },
     { name: 'not recovered, but the window was shorter than the budget: undecided', d: drill(figures(0, null), 1), statuses: ['pass', 'inconclusive'] },
+    { name: 'recovered late, but so did the control: the machine\'s, undecided', d: { ...drill(figures(0, 2.5)), variants: { unmeshed: figures(0, 2), meshed: figures(0, 2.5) } }, statuses: ['pass', 'inconclusive'] },
+    { name: 'recovered late while the control recovered in time: fail', d: { ...drill(figures(0, 2.5)), variants: { unmeshed: figures(0, 0.5), meshed: figures(0, 2.5) } }, statuses: ['pass', 'fail'] },
     { name: 'an event that did not happen decides nothing', d: drill(figures(0, 0), 3, 'did not happen: the load ended first'), statuses: ['inconclusive'] },
   ])('$name (the unmeshed control is never judged)', ({ d, statuses }) => {
     const checks = drillChecks(events, [d]);
