@@ -6,7 +6,8 @@ import type { Protocol, VariantName } from '../protocols.js';
 /**
  * When a drill's events happen: during one load (one protocol, the rounds `firstRound` … `firstRound + rounds − 1`),
  * each event of those rounds at `atS` into its round's measured window. The load's first progress report anchors
- * the clock (it says how long ago the warm-up began), so worker start-up does not shift the events; what each
+ * the clock (it says how long ago the warm-up began), so worker start-up does not shift the events; a load that
+ * reports none here (kubernetes: the generators run in pods) keeps the estimate `begin` made. What each
  * event did and when is recorded by the env (DrillOutcome) and placed on the load's own intervals afterwards
  * (analyze.ts), so a late timer moves an event, never mislabels it. Events run one after another, never overlapping.
  */
@@ -41,6 +42,7 @@ export class DrillTimer {
   private readonly timers: NodeJS.Timeout[] = [];
   private chain: Promise<void> = Promise.resolve();
   private anchored = false;
+  private started = false;
 
   constructor(
     private readonly env: RunningEnv,
@@ -60,11 +62,23 @@ export class DrillTimer {
     return this.pending.length > 0;
   }
 
-  /** Call with every progress report of the load; the first one schedules the events. */
+  /**
+   * Call as the load is started: schedules the events from an estimate (the env's start lead, then the warm-up),
+   * which the load's first progress report replaces while no event has started yet.
+   */
+  begin(): void {
+    this.schedule(Date.now() + (this.env.loadStartLeadMs ?? 0) + this.shape.warmupMs);
+  }
+
+  /** Call with every progress report of the load; the first one anchors the clock (its elapsedMs counts from the warm-up's start). */
   onProgress(p: LoadProgress): void {
     if (this.anchored) return;
     this.anchored = true;
-    const measureStartMs = Date.now() - p.elapsedMs + this.shape.warmupMs;
+    if (!this.started) this.schedule(Date.now() - p.elapsedMs + this.shape.warmupMs);
+  }
+
+  private schedule(measureStartMs: number): void {
+    for (const t of this.timers.splice(0)) clearTimeout(t);
     for (const o of this.pending) {
       const atMs = measureStartMs + (o.round - this.shape.firstRound) * this.shape.roundMs + o.event.atS * 1000;
       this.timers.push(setTimeout(() => this.start(o), Math.max(0, atMs - Date.now())));
@@ -85,6 +99,7 @@ export class DrillTimer {
   }
 
   private start(o: Occurrence): void {
+    this.started = true;
     const drill = this.env.drill?.bind(this.env);
     this.chain = this.chain.then(async () => {
       if (drill === undefined) {

@@ -67,6 +67,8 @@ export interface RunningEnv {
    * (static). Rejects with MB_ENV_FAILED when the action failed; the env is then not to be trusted further.
    */
   drill?(event: DrillEvent, signal: AbortSignal | undefined): Promise<DrillOutcome>;
+  /** How long after runLoad() is called its load begins (warm-up excluded), when the env's load reports no progress here. */
+  loadStartLeadMs?: number;
   /** Current cumulative usage of the variant's proxies (empty for variants without proxies). */
   sampleProxies(variant: VariantName): Promise<ProxySample[]>;
   /** Stops everything the env started and removes its files. Idempotent; safe to call on any path. */

@@ -109,6 +109,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
             onEvent?.({ type: 'progress', protocol: config.name, variant: group[lane]?.name ?? label, ...p });
           };
           let loads;
+          if (timer.active) timer.begin();
           try {
             loads = env.runLoad === undefined
               ? await runLoads(group.map((v) => spec(config, v, pass)), signal, progress)

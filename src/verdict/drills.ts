@@ -19,8 +19,9 @@ export function drillChecks(events: readonly DrillEvent[], drills: readonly Dril
     const event = events[d.event];
     if (event === undefined) continue;
     const judged = Object.keys(d.variants).filter((v) => v !== BASELINE_VARIANT);
-    if (judged.length === 0) {
-      checks.push({ event: d.event, action: d.action, protocol: d.protocol, round: d.round, variant: '(none)', budget: 'happened', limit: null, actual: null, status: 'inconclusive' });
+    // A load of the baseline alone (rounds pairing) is the control's occurrence: judged only when it failed to happen.
+    if (judged.length === 0 && (d.error !== undefined || Object.keys(d.variants).length === 0)) {
+      checks.push({ event: d.event, action: d.action, protocol: d.protocol, round: d.round, variant: Object.keys(d.variants)[0] ?? '(none)', budget: 'happened', limit: null, actual: null, status: 'inconclusive' });
     }
     for (const variant of judged) {
       const v = d.variants[variant];
