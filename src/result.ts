@@ -242,7 +242,7 @@ export interface DrillResult {
   facts: Record<string, unknown>;
   /** Why the event did not happen or failed (the load ended first, the action failed). */
   error?: string;
-  /** Seconds from the event to the end of its window (the round's end, or the next event): the longest recovery it can show. */
+  /** Seconds from the event to the end of its window (the next event of its load, or the load's end): the longest recovery it can show. */
   windowS: number;
   /** Length of the timeline's intervals (ms). */
   timelineMs: number;

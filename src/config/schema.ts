@@ -102,7 +102,7 @@ export const pilotSchema = z.strictObject({
 
 /** What an event of a drill is allowed to cost, judged per non-baseline variant (src/verdict/drills.ts). */
 export const eventBudgetsSchema = z.strictObject({
-  /** Most failed requests (every kind) the variant may see from the event to the end of its round. */
+  /** Most failed requests (every kind) the variant may see from the event to the next event of its load, or the load's end. */
   maxErrors: z.int().min(0).optional(),
   /** Longest the variant's p99 may take to recover after the event starts (seconds; src/drills/analyze.ts says what recovered means). */
   recoveryS: z.number().positive().optional(),

@@ -6,8 +6,9 @@ import type { Occurrence } from './schedule.js';
 /**
  * What each event cost, from the load's own interval histograms (the generator recorded them; nothing is
  * sampled twice). Per variant the load drove:
- * - the window: from the interval holding the event's start to the end of its round, or to the next event of
- *   the same load — its errors by kind, responses, worst interval p99 and largest latency;
+ * - the window: from the interval holding the event's start to the next event of the same load, or the load's
+ *   end (what an event sets off — a drained process cut minutes later — is its own, whatever round it lands in):
+ *   its errors by kind, responses, worst interval p99 and largest latency;
  * - the timeline: every interval from TIMELINE_BEFORE_MS before the event to the window's end;
  * - recovery: the reference is the p99 of the round's intervals before the event. An interval is healthy when
  *   it answered something, failed nothing and its p99 is at most max(RECOVERY_FACTOR × reference, reference +
@@ -31,12 +32,13 @@ export function analyzeDrills(occurrences: readonly Occurrence[], protocols: rea
     const variants: Record<string, DrillVariantFigures> = {};
     let windowS = 0;
     for (const name of o.variants) {
-      const rounds = p?.variants[name]?.rounds ?? [];
+      const { first, count } = o.loadRounds;
+      const rounds = (p?.variants[name]?.rounds ?? []).filter((r) => r.round >= first && r.round < first + count);
       const round = roundAt(rounds, startedAtMs) ?? rounds.find((r) => r.round === o.round);
       if (round === undefined) continue;
-      const endMs = Math.min(next === undefined ? Infinity : startOf(next), lastEnd(round));
+      const endMs = Math.min(next === undefined ? Infinity : startOf(next), Math.max(...rounds.map(lastEnd)));
       windowS = Math.max(windowS, Math.max(0, endMs - startedAtMs) / 1000);
-      variants[name] = variantFigures(round, startedAtMs, endMs);
+      variants[name] = variantFigures(round, rounds.flatMap((r) => r.intervals), startedAtMs, endMs);
     }
     const result: DrillResult = {
       event: o.index, action: o.event.action, protocol: o.protocol, round: o.round,
@@ -61,9 +63,10 @@ function roundAt(rounds: readonly RoundFigures[], atMs: number): RoundFigures | 
   return rounds.find((r) => r.intervals.some((i) => i.startMs <= atMs && atMs < i.endMs));
 }
 
-export function variantFigures(round: RoundFigures, eventMs: number, endMs: number): DrillVariantFigures {
-  const intervals = [...round.intervals].sort((a, b) => a.startMs - b.startMs);
-  const before = intervals.filter((i) => i.endMs <= eventMs);
+/** One variant's figures: the reference from the event's round before it, the rest from the load's intervals up to `endMs`. */
+export function variantFigures(round: RoundFigures, loadIntervals: readonly IntervalHistogram[], eventMs: number, endMs: number): DrillVariantFigures {
+  const intervals = [...loadIntervals].sort((a, b) => a.startMs - b.startMs);
+  const before = round.intervals.filter((i) => i.endMs <= eventMs);
   const window = intervals.filter((i) => i.endMs > eventMs && i.startMs < endMs);
   const shown = intervals.filter((i) => i.endMs > eventMs - TIMELINE_BEFORE_MS && i.startMs < endMs);
   const reference = before.length === 0 ? null : summarizeEncoded(mergeEncoded(before.map((i) => i.histogram))).p99;

@@ -21,6 +21,8 @@ export interface Occurrence {
   variants: VariantName[];
   /** 0-based round. */
   round: number;
+  /** The rounds the load ran, 0-based, first and count: an event's window may run on to the end of the load. */
+  loadRounds: { first: number; count: number };
   outcome?: DrillOutcome;
   error?: string;
   /** When the error was seen (epoch ms): an event that never happened is placed there. */
@@ -53,7 +55,7 @@ export class DrillTimer {
     this.pending = events.flatMap((event, index) => {
       const round = event.round - 1;
       if (round < shape.firstRound || round >= shape.firstRound + shape.rounds) return [];
-      return [{ index, event, protocol: shape.protocol, variants: shape.variants, round }];
+      return [{ index, event, protocol: shape.protocol, variants: shape.variants, round, loadRounds: { first: shape.firstRound, count: shape.rounds } }];
     });
   }
 

@@ -66,6 +66,6 @@ export function drillTimelineTable(doc: ResultDocument, d: DrillResult): Table {
 
 /** How the drill's figures are defined, for every report (src/drills/analyze.ts states it as code). */
 export const DRILL_METHOD =
-  'Each event is placed on the load\'s own interval histograms. Its window runs from the interval holding its start to the end of its round (or the next event); ' +
+  'Each event is placed on the load\'s own interval histograms. Its window runs from the interval holding its start to the next event, or the end of the load; ' +
   'errors count every failure in it. The p99 has recovered at the start of the first second-long run of intervals that answered, failed nothing and kept p99 ' +
   'within max(2 × the round\'s p99 before the event, that + 1 ms); recovery counts from the event\'s start. Budgets judge every variant but the unmeshed one, which ran through the same event as the control.';

@@ -128,7 +128,7 @@ export function describeDrillCheck(c: DrillCheck): string {
   if (c.actual === null) {
     return c.status === 'fail'
       ? `${head}: p99 had not recovered by the end of its window > recoveryS ${c.limit ?? 0} s${control}`
-      : `${head}: p99 had not recovered when its window ended, before recoveryS ${c.limit ?? 0} s had passed — start the event earlier in the round or lengthen the round`;
+      : `${head}: p99 had not recovered when its window ended, before recoveryS ${c.limit ?? 0} s had passed — leave more time before the next event or the end of the load`;
   }
   return `${head}: p99 recovered in ${c.actual.toFixed(2)} s ${sign} recoveryS ${c.limit ?? 0} s${control}`;
 }

@@ -8,7 +8,7 @@ import type { DrillCheck, DrillResult } from '../result.js';
  * budget the event sets:
  * - maxErrors: the variant's failures in the event's window, pass when ≤ the budget;
  * - recoveryS: pass when the p99 recovered within the budget; fail when it had not although the window was
- *   at least that long; inconclusive when the window ended first (the event was too close to the round's end),
+ *   at least that long; inconclusive when the window ended first (the next event, or the load's end, came too soon),
  *   or when the unmeshed control, driven through the same seconds, had not recovered within the budget either
  *   (what kept both p99s up was the machine, not the mesh).
  * Counts, not estimates: the figures are what this run saw, so there is no interval to decide on.

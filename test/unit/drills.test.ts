@@ -55,7 +55,7 @@ describe('drill figures from the load\'s intervals (src/drills/analyze.ts)', () 
   ];
   it.each(cases)('$name', ({ shapes, errors, recoveryS }) => {
     const r = round(shapes.map(([n, us, e], i) => interval(i, n, us, e)));
-    const f = variantFigures(r, T0 + 8 * STEP, T0 + 16 * STEP);
+    const f = variantFigures(r, r.intervals, T0 + 8 * STEP, T0 + 16 * STEP);
     expect(f.errors).toBe(errors);
     expect(f.errorsByKind).toEqual(errors > 0 ? { connect: errors } : {});
     expect(f.recoveryS).toBe(recoveryS);
@@ -79,13 +79,13 @@ describe('drill figures from the load\'s intervals (src/drills/analyze.ts)', () 
     }));
   });
 
-  it('each occurrence gets its own window: up to the next event of the same load, else the round\'s end', () => {
+  it('each occurrence gets its own window: up to the next event of the same load, else the load\'s end', () => {
     const intervals = Array.from({ length: 16 }, (_, i) => interval(i, 100, 500, i === 9 || i === 13 ? 5 : 0));
     const variants = { unmeshed: { rounds: [round(intervals)] }, meshed: { rounds: [round(intervals)] } };
     const protocols = [{ name: 'http1', variants }] as unknown as Parameters<typeof analyzeDrills>[1];
     const event = (atS: number): DrillEvent => ({ action: 'sidecar-pause', atS, round: 1, budgets: {}, sidecar: 'both', pauseMs: 10 });
     const occ = (index: number, atMs: number): Occurrence => ({
-      index, event: event(atMs / 1000), protocol: 'http1', variants: ['unmeshed', 'meshed'], round: 0,
+      index, event: event(atMs / 1000), protocol: 'http1', variants: ['unmeshed', 'meshed'], round: 0, loadRounds: { first: 0, count: 1 },
       outcome: { startedAtMs: T0 + atMs, finishedAtMs: T0 + atMs + 10, detail: 'paused', facts: {} },
     });
     const [first, second] = analyzeDrills([occ(1, 3000), occ(0, 2000)], protocols, STEP);
@@ -147,7 +147,7 @@ describe('a drill in every report (pure functions of result.json)', () => {
   const r = p?.variants['meshed']?.rounds[1];
   const at = (r?.intervals[2]?.startMs ?? 0) + 100;
   const events: DrillEvent[] = [{ action: 'restart-sidecars', atS: 1, round: 2, mode: 'hard', sidecar: 'both', budgets: { maxErrors: 0, recoveryS: 1 } }];
-  const occurrence: Occurrence = { index: 0, event: events[0] as DrillEvent, protocol: 'http1', variants: ['unmeshed', 'meshed'], round: 1, outcome: { startedAtMs: at, finishedAtMs: at + 350, detail: 'hard restart of both sidecars', facts: {} } };
+  const occurrence: Occurrence = { index: 0, event: events[0] as DrillEvent, protocol: 'http1', variants: ['unmeshed', 'meshed'], round: 1, loadRounds: { first: 0, count: 4 }, outcome: { startedAtMs: at, finishedAtMs: at + 350, detail: 'hard restart of both sidecars', facts: {} } };
   const drills = analyzeDrills([occurrence], quickstart.protocols, 1000);
   const scenario = { ...quickstart.scenario, events, timelineMs: 1000, budgets: { errorRateOverhead: 0.001 } };
   const doc: ResultDocument = { ...quickstart, scenario, drills, verdict: judgeRun(scenario, quickstart.protocols, { drills }) };

@@ -208,7 +208,7 @@ describe('admin sockets (hitless reloads: a new process takes the listening sock
   it('each sidecar exposes its listeners on its own socket; without sockets there is none', () => {
     const plan = { ...planFor('http', FILES), sockets: { client: '/p/client.sock', server: '/p/server.sock' } };
     expect(renderClientSidecar(plan)).toContain('    stats socket "/p/client.sock" mode 600 level admin expose-fd listeners\n');
-    expect(renderServerSidecar(plan)).toContain('    stats socket "/p/server.sock" mode 600 level admin expose-fd listeners\n');
+    expect(renderServerSidecar(plan)).toContain('    stats socket "/p/server.sock" mode 600 level admin expose-fd listeners\n    hard-stop-after 5s\n');
     expect(renderClientSidecar(planFor('http', FILES))).not.toContain('stats socket');
   });
 });

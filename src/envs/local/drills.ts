@@ -33,8 +33,8 @@ export interface LocalPair {
 
 const HOST = '127.0.0.1';
 const SIDECAR_READY_MS = 10_000;
-/** A rotation waits this long at most for the processes of its first stage to drain (they may keep long streams). */
-const DRAIN_WAIT_MS = 5_000;
+/** A rotation waits this long at most for the processes of its first stage to drain (hard-stop-after ends them by then). */
+const DRAIN_WAIT_MS = 6_000;
 /** A new process that lost its bind or read a bad config exits within this long. */
 const SETTLE_MS = 100;
 
@@ -140,8 +140,9 @@ function spawnSidecar(pair: LocalPair, role: SidecarRole, extra: readonly string
  * HAProxy's hitless reload: a new process on the same config takes the old one's listening sockets over its admin
  * socket (-x; `expose-fd listeners`), then tells it (-sf) to stop and finish what it serves — idle keep-alive
  * connections are closed, h2 connections get a GOAWAY. No listening socket is ever closed, so no connection is
- * refused. Over when the new process answers on the admin socket; the old one's drain is recorded when it ends
- * (`drainMs`, filled in as it exits; null if it had not exited by the time the result was written).
+ * refused. Over when the new process answers on the admin socket; the old one's drain — at most DRAIN_AFTER_RELOAD,
+ * then it cuts what it still serves (long-lived streams) — is recorded when it ends (`drainMs`, filled in as it
+ * exits; null if it had not exited by the time the result was written).
  */
 async function reloadSidecar(pair: LocalPair, role: SidecarRole): Promise<SidecarStep> {
   const old = pair.sidecars[role];

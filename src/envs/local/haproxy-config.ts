@@ -55,6 +55,8 @@ export const DEFAULT_MAXCONN = 9000;
 /** Streams and websockets may live for a whole round; HAProxy must not cut them. */
 export const LONG_TIMEOUT = '1h';
 export const XFCC = 'x-forwarded-client-cert';
+/** How long a sidecar replaced by a hitless reload may go on serving its connections (`hard-stop-after`). */
+export const DRAIN_AFTER_RELOAD = '5s';
 
 /** How many distinct listening ports a mode needs (A's and B's). */
 export function portsNeeded(mode: SidecarMode): number {
@@ -78,7 +80,12 @@ function header(plan: SidecarPlan, role: 'client' | 'server'): string[] {
     'global',
     `    maxconn ${plan.maxconn}`,
     '    nbthread 1',
-    ...(socket === undefined ? [] : [`    stats socket ${q(socket)} mode 600 level admin expose-fd listeners`]),
+    ...(socket === undefined ? [] : [
+      `    stats socket ${q(socket)} mode 600 level admin expose-fd listeners`,
+      // After a reload the old process serves its connections at most this long (Istio's default drain duration):
+      // a long-lived stream would otherwise keep the old generation — and its certificates — forever.
+      `    hard-stop-after ${DRAIN_AFTER_RELOAD}`,
+    ]),
     // No `daemon`, no `log`: we run in the foreground as a child and keep the data path free of logging.
     '    ssl-default-bind-options ssl-min-ver TLSv1.2',
     '    ssl-default-server-options ssl-min-ver TLSv1.2',
