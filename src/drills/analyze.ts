@@ -67,8 +67,9 @@ function roundAt(rounds: readonly RoundFigures[], atMs: number): RoundFigures | 
 export function variantFigures(round: RoundFigures, loadIntervals: readonly IntervalHistogram[], eventMs: number, endMs: number): DrillVariantFigures {
   const intervals = [...loadIntervals].sort((a, b) => a.startMs - b.startMs);
   const before = round.intervals.filter((i) => i.endMs <= eventMs);
-  const window = intervals.filter((i) => i.endMs > eventMs && i.startMs < endMs);
-  const shown = intervals.filter((i) => i.endMs > eventMs - TIMELINE_BEFORE_MS && i.startMs < endMs);
+  // An interval holding the next event's start is the next event's: no failure is counted twice.
+  const window = intervals.filter((i) => i.endMs > eventMs && (i.endMs <= endMs || i.startMs <= eventMs));
+  const shown = intervals.filter((i) => i.endMs > eventMs - TIMELINE_BEFORE_MS && (i.endMs <= endMs || i.startMs <= eventMs));
   const reference = before.length === 0 ? null : summarizeEncoded(mergeEncoded(before.map((i) => i.histogram))).p99;
   const points = new Map<IntervalHistogram, DrillTimelinePoint>(shown.map((i) => [i, point(i, eventMs)]));
   const errorsByKind: Partial<Record<ErrorKind, number>> = {};
