@@ -59,7 +59,11 @@ export async function applyLocalDrill(pair: LocalPair, event: DrillEvent, signal
         const stage = [];
         for (const role of ROLES.both) stage.push(await reloadSidecar(pair, role));
         // An old process still trusting only the old CA must be gone before any sidecar presents a new leaf.
-        if (files === trust) await Promise.race([Promise.all(stage.map((s) => s.drained)), sleep(DRAIN_WAIT_MS)]);
+        if (files === trust) {
+          await Promise.all(stage.map(async (s) => {
+            s.drainMs = await Promise.race([s.drained ?? Promise.resolve(0), sleep(DRAIN_WAIT_MS).then(() => null)]);
+          }));
+        }
         steps.push(...stage);
       }
       pair.pki = leaves;
@@ -101,22 +105,19 @@ interface SidecarStep {
   role: SidecarRole;
   oldPid: number;
   newPid: number;
-  /** Hitless: how long the old process went on serving its connections before it exited (null: not yet). */
+  /** Hitless: how long the old process went on serving its connections, once it has exited. */
+  drained?: Promise<number>;
+  /** Rotation, first stage: that time, waited for (null: still serving after DRAIN_WAIT_MS). */
   drainMs?: number | null;
-  /** Hitless: the old process's exit (not serialized). */
-  drained?: Promise<void>;
 }
 
 function describeStep(s: SidecarStep): string {
   return `${s.role}-sidecar ${s.oldPid} → ${s.newPid}`;
 }
 
-/** The steps as result facts (without their promises). */
+/** The steps as result facts. */
 function stepFacts(steps: readonly SidecarStep[]): object[] {
-  return steps.map((s) => ({
-    role: s.role, oldPid: s.oldPid, newPid: s.newPid,
-    ...(s.drained === undefined ? {} : { get drainMs() { return s.drainMs ?? null; } }),
-  }));
+  return steps.map(({ role, oldPid, newPid, drainMs }) => ({ role, oldPid, newPid, ...(drainMs === undefined ? {} : { drainMs }) }));
 }
 
 function configPath(pair: LocalPair, role: SidecarRole): string {
@@ -140,9 +141,8 @@ function spawnSidecar(pair: LocalPair, role: SidecarRole, extra: readonly string
  * HAProxy's hitless reload: a new process on the same config takes the old one's listening sockets over its admin
  * socket (-x; `expose-fd listeners`), then tells it (-sf) to stop and finish what it serves — idle keep-alive
  * connections are closed, h2 connections get a GOAWAY. No listening socket is ever closed, so no connection is
- * refused. Over when the new process answers on the admin socket; the old one's drain — at most DRAIN_AFTER_RELOAD,
- * then it cuts what it still serves (long-lived streams) — is recorded when it ends (`drainMs`, filled in as it
- * exits; null if it had not exited by the time the result was written).
+ * refused. Over when the new process answers on the admin socket; the old one drains meanwhile — at most
+ * DRAIN_AFTER_RELOAD, then it cuts what it still serves (long-lived streams).
  */
 async function reloadSidecar(pair: LocalPair, role: SidecarRole): Promise<SidecarStep> {
   const old = pair.sidecars[role];
@@ -153,9 +153,7 @@ async function reloadSidecar(pair: LocalPair, role: SidecarRole): Promise<Sideca
   await sleep(SETTLE_MS);
   if (next.hasExited()) throw new ChildFailed(next, `exited (${next.exitStatus() ?? '?'}) during a hitless reload`);
   pair.sidecars[role] = next;
-  const step: SidecarStep = { role, oldPid: old.pid, newPid: next.pid, drainMs: null, drained: old.exited };
-  void old.exited.then(() => { step.drainMs = Date.now() - startMs; });
-  return step;
+  return { role, oldPid: old.pid, newPid: next.pid, drained: old.exited.then(() => Date.now() - startMs) };
 }
 
 /** Polls the admin socket until the process answering `show info` is `child` (it has its listeners); bounded. */

@@ -145,6 +145,14 @@ export async function issueLeaf(ca: Authority, options: LeafOptions): Promise<Is
   return issued(cert, keys, subject);
 }
 
+/** The pair's identities, signed by `ca`: sidecar B's server certificate and sidecar A's client certificate. */
+function issuePair(ca: Authority): Promise<[Issued, Issued]> {
+  return Promise.all([
+    issueLeaf(ca, { commonName: SERVER_NAME, usage: 'server', dnsNames: [SERVER_NAME], ipAddresses: ['127.0.0.1'], uris: [SERVER_SPIFFE_ID] }),
+    issueLeaf(ca, { commonName: 'meshbench-client', usage: 'client', uris: [CLIENT_SPIFFE_ID] }),
+  ]);
+}
+
 async function writePrivate(path: string, content: string): Promise<void> {
   await writeFile(path, content, { mode: 0o600, flag: 'wx' });
 }
@@ -156,10 +164,7 @@ async function writePrivate(path: string, content: string): Promise<void> {
  */
 export async function createPki(dir: string): Promise<PkiFiles> {
   const ca = await createAuthority();
-  const [server, client] = await Promise.all([
-    issueLeaf(ca, { commonName: SERVER_NAME, usage: 'server', dnsNames: [SERVER_NAME], ipAddresses: ['127.0.0.1'], uris: [SERVER_SPIFFE_ID] }),
-    issueLeaf(ca, { commonName: 'meshbench-client', usage: 'client', uris: [CLIENT_SPIFFE_ID] }),
-  ]);
+  const [server, client] = await issuePair(ca);
   const files = {
     caFile: join(dir, 'ca.pem'),
     serverPem: join(dir, 'server.pem'),
@@ -198,10 +203,7 @@ export async function createUnrelatedClient(): Promise<{ ca: Issued; client: Iss
  */
 export async function rotatePki(dir: string, current: PkiFiles, generation: number): Promise<{ trust: PkiFiles; leaves: PkiFiles }> {
   const ca = await createAuthority(`meshbench run CA ${generation}`);
-  const [server, client] = await Promise.all([
-    issueLeaf(ca, { commonName: SERVER_NAME, usage: 'server', dnsNames: [SERVER_NAME], ipAddresses: ['127.0.0.1'], uris: [SERVER_SPIFFE_ID] }),
-    issueLeaf(ca, { commonName: 'meshbench-client', usage: 'client', uris: [CLIENT_SPIFFE_ID] }),
-  ]);
+  const [server, client] = await issuePair(ca);
   const [bundle, identities] = await Promise.all([readFile(current.caFile, 'utf8'), readFile(current.identitiesMap, 'utf8')]);
   const name = (base: string, ext: string): string => join(dir, `${base}-${generation}.${ext}`);
   const trustFiles = { caFile: name('ca', 'pem'), identitiesMap: name('identities', 'map') };
