@@ -244,6 +244,8 @@ export interface DrillResult {
   error?: string;
   /** Seconds from the event to the end of its window (the next event of its load, or the load's end): the longest recovery it can show. */
   windowS: number;
+  /** The rounds (0-based) its window reaches into: disrupted by it, so exempt from the validity rules. */
+  rounds: number[];
   /** Length of the timeline's intervals (ms). */
   timelineMs: number;
   variants: Record<VariantName, DrillVariantFigures>;

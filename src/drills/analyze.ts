@@ -30,6 +30,7 @@ export function analyzeDrills(occurrences: readonly Occurrence[], protocols: rea
     // The window ends at the next event of the same load (same protocol, same variants).
     const next = sorted.find((x) => x !== o && x.protocol === o.protocol && x.variants.join() === o.variants.join() && startOf(x) > startedAtMs);
     const variants: Record<string, DrillVariantFigures> = {};
+    const covered = new Set<number>([o.round]);
     let windowS = 0;
     for (const name of o.variants) {
       const { first, count } = o.loadRounds;
@@ -38,13 +39,14 @@ export function analyzeDrills(occurrences: readonly Occurrence[], protocols: rea
       if (round === undefined) continue;
       const endMs = Math.min(next === undefined ? Infinity : startOf(next), Math.max(...rounds.map(lastEnd)));
       windowS = Math.max(windowS, Math.max(0, endMs - startedAtMs) / 1000);
+      for (const r of rounds) if (r.intervals.some((i) => i.endMs > startedAtMs && i.startMs < endMs)) covered.add(r.round);
       variants[name] = variantFigures(round, rounds.flatMap((r) => r.intervals), startedAtMs, endMs);
     }
     const result: DrillResult = {
       event: o.index, action: o.event.action, protocol: o.protocol, round: o.round,
       startedAtMs, actionMs: o.outcome === undefined ? 0 : o.outcome.finishedAtMs - o.outcome.startedAtMs,
       detail: o.outcome?.detail ?? null, facts: o.outcome?.facts ?? {},
-      windowS, timelineMs, variants,
+      windowS, rounds: [...covered].sort((a, b) => a - b), timelineMs, variants,
     };
     if (o.error !== undefined) result.error = o.error;
     return result;

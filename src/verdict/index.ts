@@ -54,11 +54,11 @@ export interface Judgement {
  */
 export function judge(scenario: Scenario, protocols: ProtocolResult[], options: JudgeOptions = {}): Judgement {
   const { interrupted = false, aa = false } = options;
-  // A drill is judged by its events' budgets: its rounds with an event are disrupted on purpose, so the
-  // validity rules skip them, and the steady-state budgets (latency, error rate) are not judged (schema.ts).
+  // A drill is judged by its events' budgets: the rounds an event's window reaches are disrupted on purpose, so
+  // the validity rules skip them, and the steady-state budgets (latency, error rate) are not judged (schema.ts).
   const events = scenario.events ?? [];
   const drill = events.length > 0;
-  const disrupted = new Set((options.drills ?? []).map((d) => `${d.protocol}/${d.round}`));
+  const disrupted = new Set((options.drills ?? []).flatMap((d) => (d.rounds ?? [d.round]).map((r) => `${d.protocol}/${r}`)));
   const settings = statisticsSettings(scenario);
   const variants = variantOrder(protocols);
   const validity: ValidityProblem[] = [];

@@ -91,6 +91,7 @@ describe('drill figures from the load\'s intervals (src/drills/analyze.ts)', () 
     const [first, second] = analyzeDrills([occ(1, 3000), occ(0, 2000)], protocols, STEP);
     expect(first?.event).toBe(0);
     expect(first?.windowS).toBe(1);
+    expect(first?.rounds).toEqual([0]);
     expect(first?.variants['meshed']?.errors).toBe(5); // interval 9, not 12 (it holds the second event's start) nor 13
     expect(second?.windowS).toBe(1);
     expect(second?.variants['unmeshed']?.errors).toBe(10); // intervals 12 and 13
@@ -101,7 +102,7 @@ describe('event budgets (src/verdict/drills.ts)', () => {
   const figures = (errors: number, recoveryS: number | null) => ({ count: 100, errors, errorsByKind: {}, referenceP99Us: 500, peakP99Us: 900, maxUs: 900, recoveryS, timeline: [] });
   const drill = (meshed: ReturnType<typeof figures>, windowS = 3, error?: string): DrillResult => ({
     event: 0, action: 'restart-sidecars', protocol: 'http1', round: 0, startedAtMs: T0, actionMs: 5, detail: error === undefined ? 'reloaded' : null, facts: {},
-    windowS, timelineMs: STEP, variants: { unmeshed: figures(999, 0), meshed }, ...(error === undefined ? {} : { error }),
+    windowS, rounds: [0], timelineMs: STEP, variants: { unmeshed: figures(999, 0), meshed }, ...(error === undefined ? {} : { error }),
   });
   const events: DrillEvent[] = [{ action: 'restart-sidecars', atS: 1, round: 1, mode: 'hitless', sidecar: 'both', budgets: { maxErrors: 2, recoveryS: 1.5 } }];
   it.each([
@@ -157,6 +158,17 @@ describe('a drill in every report (pure functions of result.json)', () => {
     expect(doc.verdict.drills?.map((c) => `${c.variant} ${c.budget}`)).toEqual(['meshed maxErrors', 'meshed recoveryS']);
     expect(doc.verdict.reasons.join('\n')).toMatch(/event 1 restart-sidecars \(http1, round 2\) meshed/);
   });
+  it('the rounds an event\'s window reaches are exempt from the validity rules; the others are not', () => {
+    const failing = (round: number): ResultDocument['protocols'] => quickstart.protocols.filter((x) => x.name === 'http1').map((x) => ({
+      ...x, variants: Object.fromEntries(Object.entries(x.variants).map(([n, v]) => [n, { ...v, rounds: v.rounds.map((r) => (r.round === round ? { ...r, errors: r.count } : r)) }])),
+    }));
+    const covered = drills[0]?.rounds ?? [];
+    expect(covered).toContain(1);
+    expect(judgeRun(scenario, failing(1), { drills }).validity.map((v) => v.detail)).toEqual([]);
+    const untouched = [0, 1, 2, 3].find((r) => !covered.includes(r));
+    if (untouched !== undefined) expect(judgeRun(scenario, failing(untouched), { drills }).validity.map((v) => v.rule)).toContain('maxErrorRate');
+  });
+
   it('summary, report.md, junit.xml and report.html show it, the variants side by side', () => {
     expect(renderSummary(doc)).toMatch(/event 1 · restart-sidecars \(hard, both\) · http1 · round 2\s+unmeshed/);
     const md = renderMarkdown(doc);
