@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
 import type { DrillResult, ResultDocument } from '../../src/result.js';
-import { meshbenchChildren, runCli, type CliRun } from './helpers.js';
+import { runCli, type CliRun } from './helpers.js';
 
 /**
  * Every local drill through the real HAProxy pair under load: `meshbench run` of test/fixtures/e2e-drills.yaml,
@@ -16,7 +16,6 @@ const work = mkdtempSync(join(tmpdir(), 'meshbench-e2e-drills-'));
 const out = join(work, 'out');
 let run: CliRun;
 let doc: ResultDocument;
-const before = new Set(meshbenchChildren().keys());
 
 beforeAll(async () => {
   run = await runCli(['run', join(packageRoot, 'test', 'fixtures', 'e2e-drills.yaml'), '--out', out]);
@@ -48,8 +47,18 @@ describe('drills under load (e2e, real echo processes + real HAProxy mTLS pair)'
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/<figure class="chart" id="drill-5"/);
     expect(readFileSync(join(out, 'junit.xml'), 'utf8')).toMatch(/name="event 2 restart-sidecars round 2 meshed errors ≤ 0"/);
     expect(run.stdout).toMatch(/event 4 · kill-echo \(replica 1\) · http1 · round 4\s+unmeshed/);
-    const left = [...meshbenchChildren()].filter(([pid]) => !before.has(pid)).map(([, cmd]) => cmd);
-    expect(left).toEqual([]); // every replaced sidecar and echo process too
+    // Every process the run started — the first sidecars and echoes, and each one a drill replaced or started — is
+    // gone. Checked by pid: other meshbench runs may share this machine.
+    const facts = doc.environment.facts as { echoes: { pid: number }[]; sidecars: Record<string, { pid: number }> };
+    const started = [
+      ...facts.echoes.map((e) => e.pid), ...Object.values(facts.sidecars).map((s) => s.pid),
+      ...(doc.drills ?? []).flatMap((d) => [
+        ...((d.facts['sidecars'] ?? []) as { oldPid: number; newPid: number }[]).flatMap((x) => [x.oldPid, x.newPid]),
+        ...[d.facts['oldPid'], d.facts['newPid']].filter((p): p is number => typeof p === 'number'),
+      ]),
+    ];
+    expect(new Set(started).size).toBe(4 + 2 + 2 + 4 + 1); // 2 echoes and 2 sidecars; new sidecars: 2 reloaded, 2 restarted, 4 in the rotation; 1 new echo
+    expect(started.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
   });
 
   it('hitless reload vs hard restart: only the meshed path is touched, and the hard restart refuses connections', () => {
