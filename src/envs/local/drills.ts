@@ -47,7 +47,7 @@ export async function applyLocalDrill(pair: LocalPair, event: DrillEvent, signal
     case 'restart-sidecars': {
       const steps = [];
       for (const role of ROLES[event.sidecar]) steps.push(await (event.mode === 'hitless' ? reloadSidecar(pair, role) : hardRestartSidecar(pair, role)));
-      const how = event.mode === 'hitless' ? 'hitless reload (haproxy -sf)' : 'hard restart (SIGTERM, then a new process)';
+      const how = event.mode === 'hitless' ? 'hitless reload (haproxy -x <admin socket> -sf <old pid>)' : 'hard restart (SIGTERM, then a new process)';
       return done(`${how} of ${steps.map(describeStep).join(' and ')}`, { mode: event.mode, sidecars: stepFacts(steps) });
     }
     case 'rotate-certs': {
