@@ -37,8 +37,10 @@ const MAY_IMPORT = {
   verdict: ['result', 'histograms', 'config', 'errors', 'protocols', 'version'],
   // Pure functions of the result document and the verdict's data; the only place sentences are built.
   report: ['verdict', 'pilot-record', 'sweep-record', 'result', 'histograms', 'config', 'protocols'],
+  // Drills: when a scenario's events happen during a load (through the env's own actions), and what each cost.
+  drills: ['envs', 'load', 'result', 'histograms', 'drivers', 'config', 'errors', 'protocols'],
   // The pipeline: scenario → env → load → verdict → result → report.
-  run: ['envs', 'load', 'verdict', 'report', 'result', 'drivers', 'histograms', 'config', 'errors', 'protocols', 'version'],
+  run: ['drills', 'envs', 'load', 'verdict', 'report', 'result', 'drivers', 'histograms', 'config', 'errors', 'protocols', 'version'],
   // Latency vs load: rate steps per variant until the budget breaks, the knee (reuses run/'s lanes, load/ and verdict/).
   sweep: ['run', 'envs', 'load', 'verdict', 'sweep-record', 'result', 'histograms', 'config', 'errors', 'protocols', 'version'],
   // Prometheus exposition of what load/ and the pilot already record (no second recorder).
@@ -46,7 +48,7 @@ const MAY_IMPORT = {
   // The pilot: days of paired load cut into windows, written durably, resumed, judged per window, day and pilot.
   pilot: ['run', 'envs', 'load', 'verdict', 'pilot-record', 'result', 'drivers', 'histograms', 'config', 'errors', 'protocols', 'version'],
   // The entries (and the only code that exits): may use every stage.
-  cli: ['sweep', 'sweep-record', 'pilot', 'metrics', 'pilot-record', 'run', 'envs', 'load', 'verdict', 'report', 'result', 'workloads', 'drivers', 'meters', 'timing', 'histograms', 'config', 'errors', 'paths', 'protocols', 'version', 'echo-proto', 'http1-syntax'],
+  cli: ['sweep', 'sweep-record', 'pilot', 'drills', 'metrics', 'pilot-record', 'run', 'envs', 'load', 'verdict', 'report', 'result', 'workloads', 'drivers', 'meters', 'timing', 'histograms', 'config', 'errors', 'paths', 'protocols', 'version', 'echo-proto', 'http1-syntax'],
 };
 
 const part = (names) => `^src/(${names.join('|')})(/|\\.ts$)`;

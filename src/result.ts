@@ -244,6 +244,80 @@ export interface Verdict {
   validity: ValidityProblem[];
   /** The intervals behind the checks (absent in documents written before intervals existed). */
   statistics?: StatisticsRecord;
+  /** A drill's checks: each event's budgets, per non-baseline variant (absent without events). */
+  drills?: DrillCheck[];
+}
+
+/**
+ * One event of a drill as it happened during one protocol's load (src/drills/): what the env did, and per
+ * variant the load drove meanwhile, what it cost. Under time pairing both variants ran through the same event;
+ * under rounds pairing each variant's load got the event, and each occurrence is a result of its own.
+ */
+export interface DrillResult {
+  /** Index into scenario.events. */
+  event: number;
+  action: string;
+  protocol: Protocol;
+  /** 0-based round it happened in. */
+  round: number;
+  /** When it started (epoch ms, this machine's clock; the intervals' clock) and how long the action took. */
+  startedAtMs: number;
+  actionMs: number;
+  /** What the env did, in one sentence; null when it did not happen (see `error`). */
+  detail: string | null;
+  facts: Record<string, unknown>;
+  /** Why the event did not happen or failed (the load ended first, the action failed). */
+  error?: string;
+  /** Seconds from the event to the end of its window (the next event of its load, or the load's end): the longest recovery it can show. */
+  windowS: number;
+  /** The rounds (0-based) its window reaches into: disrupted by it, so exempt from the validity rules. */
+  rounds: number[];
+  /** Length of the timeline's intervals (ms). */
+  timelineMs: number;
+  variants: Record<VariantName, DrillVariantFigures>;
+}
+
+export interface DrillVariantFigures {
+  /** Responses and failures from the event's interval to the end of its window, failures by kind. */
+  count: number;
+  errors: number;
+  errorsByKind: Partial<Record<ErrorKind, number>>;
+  /** The p99 of the round before the event: what recovery returns to (null when no interval came before it). */
+  referenceP99Us: number | null;
+  /** The worst interval p99 and the largest latency in the window. */
+  peakP99Us: number;
+  maxUs: number;
+  /** Seconds from the event's start until the p99 recovered (src/drills/analyze.ts); null: not within the window. */
+  recoveryS: number | null;
+  /** Interval by interval, from before the event to the end of its window. */
+  timeline: DrillTimelinePoint[];
+}
+
+export interface DrillTimelinePoint {
+  /** Start of the interval relative to the event's start (ms; negative before it). */
+  offsetMs: number;
+  count: number;
+  errors: number;
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+}
+
+/** One budget of one event for one variant; `happened` is the check that the event took place at all. */
+export interface DrillCheck {
+  event: number;
+  action: string;
+  protocol: Protocol;
+  round: number;
+  variant: VariantName;
+  budget: 'maxErrors' | 'recoveryS' | 'happened';
+  /** Null for `happened`; the budget otherwise (errors, or seconds). */
+  limit: number | null;
+  /** Errors, or recovery seconds (null: not recovered within the window). */
+  actual: number | null;
+  status: 'pass' | 'fail' | 'inconclusive';
+  /** recoveryS: the baseline's recovery through the same event (the control; null: not within the window). */
+  controlRecoveryS?: number | null;
 }
 
 /** What broke a run, and in which round (0-based), protocol and variant(s) ("a + b" under time pairing). */
@@ -297,4 +371,6 @@ export interface ResultDocument {
   fault?: RunFault;
   /** Set by `run --aa`: both variants drove the same (unmeshed) targets, to calibrate the verdict. */
   aa?: boolean;
+  /** A drill's events as they happened, with their cost per variant (absent without scenario events). */
+  drills?: DrillResult[];
 }

@@ -212,6 +212,37 @@ export const sweepSchema = z.strictObject({
   p99Ms: z.number().positive().optional(),
 });
 
+/** What an event of a drill is allowed to cost, judged per non-baseline variant (src/verdict/drills.ts). */
+export const eventBudgetsSchema = z.strictObject({
+  /** Most failed requests (every kind) the variant may see from the event to the next event of its load, or the load's end. */
+  maxErrors: z.int().min(0).optional(),
+  /** Longest the variant's p99 may take to recover after the event starts (seconds; src/drills/analyze.ts says what recovered means). */
+  recoveryS: z.number().positive().optional(),
+});
+
+const eventCommon = {
+  /** Seconds into the round's measured window when the event starts. */
+  atS: z.number().min(0.5).max(MAX_DURATION_S),
+  /** The round it happens in, 1-based (each protocol's load of that round gets it). */
+  round: z.int().min(1).default(1),
+  budgets: eventBudgetsSchema.default({}),
+};
+const sidecarsPick = z.enum(['client', 'server', 'both']).default('both');
+
+/**
+ * A drill's events (src/drills/): each disrupts the pair at a time in a round, while the load runs. Locally:
+ * restart-sidecars (HAProxy hitless reload with -sf, or a hard stop and start), rotate-certs (a new CA: the trust
+ * bundle first, then new leaf certificates, each a hitless reload of both sidecars), kill-echo (SIGKILL an echo
+ * replica and start it again on its ports), sidecar-pause (SIGSTOP a sidecar for pauseMs). Kubernetes:
+ * restart-sidecars is a rollout restart of the meshed echo Deployment.
+ */
+export const eventSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('restart-sidecars'), ...eventCommon, mode: z.enum(['hitless', 'hard']).default('hitless'), sidecar: sidecarsPick }),
+  z.strictObject({ action: z.literal('rotate-certs'), ...eventCommon }),
+  z.strictObject({ action: z.literal('kill-echo'), ...eventCommon, replica: z.int().min(1).max(2).default(1), restartDelayMs: z.int().min(0).max(60_000).default(0) }),
+  z.strictObject({ action: z.literal('sidecar-pause'), ...eventCommon, sidecar: sidecarsPick, pauseMs: z.int().min(1).max(600_000) }),
+]);
+
 const localEnvSchema = z.strictObject({
   kind: z.literal('local'),
   /** haproxy binary for the sidecar pair. */
@@ -381,13 +412,21 @@ export const scenarioSchema = z
     together: z.boolean().default(false),
     /** `meshbench sweep` only: the rates to step through. */
     sweep: sweepSchema.optional(),
+    /** A drill: disruptions during the load, each judged by its own budgets instead of the latency budgets. */
+    events: z.array(eventSchema).max(100).default([]),
+    /** With events: the length of the load's interval histograms, the resolution of each event's timeline (ms). */
+    timelineMs: z.int().min(50).max(1000).default(250),
   })
   .superRefine((scenario, ctx) => {
     if (scenario.env.kind === 'kubernetes') checkKubernetesEnv(scenario.env, ctx);
     if (scenario.env.kind === 'kubernetes' && scenario.pairing === 'time') {
       ctx.addIssue({ code: 'custom', path: ['pairing'], message: 'kubernetes runs each variant\'s generators in its own namespace, so variants cannot share one generator: use pairing: rounds' });
     }
-    if (scenario.adHoc !== true) checkLatencyBudgets(scenario, ctx);
+    if (scenario.events.length > 0) checkEvents(scenario, ctx);
+    if (scenario.events.length > 0 && scenario.together) {
+      ctx.addIssue({ code: 'custom', path: ['together'], message: 'a drill disrupts one protocol\'s load at a time: remove together, or the events' });
+    }
+    else if (scenario.adHoc !== true) checkLatencyBudgets(scenario, ctx);
     if (scenario.together && (scenario.pairing === 'rounds' || (scenario.pairing === undefined && scenario.env.kind === 'kubernetes'))) {
       ctx.addIssue({ code: 'custom', path: ['together'], message: 'protocols run together only with pairing: time (local and static environments): remove together or set pairing: time' });
     }
@@ -484,6 +523,29 @@ function checkChurn(p: ProtocolConfig, i: number, ctx: z.core.$RefinementCtx): v
   }
 }
 
+/** What each env can do to its pair, and a drill's events inside its rounds; a drill is judged by its events' budgets alone. */
+function checkEvents(scenario: { env: EnvConfig; rounds: number; budgets: Budgets; protocols: { durationS: number; budgets?: Budgets | undefined }[]; events: DrillEvent[] }, ctx: z.core.$RefinementCtx): void {
+  const latency = [scenario.budgets, ...scenario.protocols.map((p) => p.budgets)].some((b) => b !== undefined && LATENCY_BUDGETS.some((k) => b[k] !== undefined));
+  if (latency) {
+    ctx.addIssue({ code: 'custom', path: ['budgets'], message: 'a drill (a scenario with events) is judged by its events\' budgets (maxErrors, recoveryS); measure the steady-state overhead with a scenario without events and remove the latency budgets here' });
+  }
+  const shortest = Math.min(...scenario.protocols.map((p) => p.durationS));
+  scenario.events.forEach((e, i) => {
+    if (scenario.env.kind === 'static') ctx.addIssue({ code: 'custom', path: ['events', i, 'action'], message: 'a static pair is not meshbench\'s to disrupt: drills need env.kind local or kubernetes' });
+    if (scenario.env.kind === 'kubernetes' && e.action !== 'restart-sidecars') {
+      ctx.addIssue({ code: 'custom', path: ['events', i, 'action'], message: `"${e.action}" runs in the local environment only; on kubernetes a drill can restart-sidecars (a rollout restart of the meshed echo)` });
+    }
+    if (scenario.env.kind === 'local' && (scenario.env.hops > 1 || scenario.env.sidecars !== 'both')) {
+      ctx.addIssue({ code: 'custom', path: ['events', i, 'action'], message: 'drills disrupt one sidecar pair: remove env.hops and env.sidecars (a chain or a one-sided placement), or the events' });
+    }
+    if (scenario.env.kind === 'local' && e.action === 'kill-echo' && scenario.env.plantedDelayMs > 0) {
+      ctx.addIssue({ code: 'custom', path: ['events', i, 'action'], message: 'kill-echo restarts a replica on its ports, which a planted delay (env.plantedDelayMs) picks anew: remove one of them' });
+    }
+    if (e.round > scenario.rounds) ctx.addIssue({ code: 'custom', path: ['events', i, 'round'], message: `round ${e.round} is past the last round (rounds: ${scenario.rounds})` });
+    if (e.atS >= shortest) ctx.addIssue({ code: 'custom', path: ['events', i, 'atS'], message: `atS ${e.atS} must fall inside the round: below the shortest protocol's durationS (${shortest})` });
+  });
+}
+
 function checkKubernetesEnv(env: z.infer<typeof kubernetesEnvSchema>, ctx: z.core.$RefinementCtx): void {
   if (env.mesh === 'istio-ambient' && env.sidecarResources !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['env', 'sidecarResources'], message: 'istio-ambient runs no sidecars (ztunnel is per node): remove sidecarResources' });
@@ -516,3 +578,5 @@ export type LocalEnvConfig = z.infer<typeof localEnvSchema>;
 export type StaticEnvConfig = z.infer<typeof staticEnvSchema>;
 export type KubernetesEnvConfig = z.infer<typeof kubernetesEnvSchema>;
 export type Mesh = (typeof MESHES)[number];
+export type DrillEvent = z.infer<typeof eventSchema>;
+export type EventBudgets = z.infer<typeof eventBudgetsSchema>;

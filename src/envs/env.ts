@@ -1,3 +1,4 @@
+import type { DrillEvent } from '../config/schema.js';
 import type { TlsOptions } from '../drivers/driver.js';
 import type { IntervalHistogram } from '../histograms/index.js';
 import type { LoadProgress } from '../load/pool.js';
@@ -68,6 +69,14 @@ export interface RunningEnv {
    * the load from this machine.
    */
   runPilotLoad?(plan: PilotLoadPlan, signal: AbortSignal, onWindow: (window: StreamedWindow) => void): Promise<void>;
+  /**
+   * Applies one drill event (src/drills/) to the running pair and resolves when the action is over (a reload
+   * done, a replica listening again, a pause lifted), with what was done. Absent: the env cannot be disrupted
+   * (static). Rejects with MB_ENV_FAILED when the action failed; the env is then not to be trusted further.
+   */
+  drill?(event: DrillEvent, signal: AbortSignal | undefined): Promise<DrillOutcome>;
+  /** How long after runLoad() is called its load begins (warm-up excluded), when the env's load reports no progress here. */
+  loadStartLeadMs?: number;
   /** Current cumulative usage of the variant's proxies (empty for variants without proxies). */
   sampleProxies(variant: VariantName): Promise<ProxySample[]>;
   /** Stops everything the env started and removes its files. Idempotent; safe to call on any path. */
@@ -94,4 +103,13 @@ export interface StreamedWindow {
   series: { protocol: Protocol; variant: VariantName; intervals: IntervalHistogram[] }[];
   /** Generators that restarted — lost the window they had open — before or in this window: which, and when noticed. */
   restarts: { what: string; atMs: number }[];
+}
+
+/** What an env did for one drill event: when (epoch ms, this machine's clock) and what, in words and facts. */
+export interface DrillOutcome {
+  startedAtMs: number;
+  finishedAtMs: number;
+  /** One sentence, e.g. "hitless reload (-sf) of server-sidecar 123 → 456 and client-sidecar 124 → 457". */
+  detail: string;
+  facts: Record<string, unknown>;
 }

@@ -39,7 +39,9 @@ export function renderConclusion(doc: ResultDocument): string {
     sentences.push(`The run is ${doc.interrupted === true ? 'incomplete (interrupted)' : 'invalid'}, so its figures decide nothing: ${doc.interrupted === true ? 'rerun it to the end' : doc.verdict.validity[0]?.detail ?? ''}.`);
   }
   if (doc.aa === true) sentences.push('Both variants drove the same unmeshed target (A/A), so any difference is the machine\'s and the method\'s own noise.');
-  for (const p of doc.protocols) {
+  if (doc.drills !== undefined) sentences.push(drillSentence(doc));
+  // A drill's rounds are disrupted on purpose: their overall overhead says nothing steady, so it is not concluded on.
+  for (const p of doc.drills === undefined ? doc.protocols : []) {
     const est = stats?.estimates.find((e) => e.protocol === p.name);
     for (const [variant, o] of Object.entries(p.overhead)) {
       if (variant === BASELINE_VARIANT) continue;
@@ -72,4 +74,16 @@ export function calibrationNote(doc: ResultDocument): string | null {
   const planted = doc.environment.facts['plantedDelayMs'];
   if (typeof planted !== 'number' || planted <= 0) return null;
   return `CALIBRATION RUN: a delay of ${planted} ms was planted on the meshed path (env.plantedDelayMs): every meshed response was held ${planted} ms on purpose, so this verdict judges the harness, not a mesh.`;
+}
+
+/** "A drill of 5 events: 3 of 8 event budget checks failed, 1 undecided." */
+function drillSentence(doc: ResultDocument): string {
+  const checks = doc.verdict.drills ?? [];
+  const n = new Set((doc.drills ?? []).map((d) => d.event)).size;
+  const failed = checks.filter((c) => c.status === 'fail').length;
+  const undecided = checks.filter((c) => c.status === 'inconclusive').length;
+  const outcome = checks.length === 0 ? 'no event has a budget, so nothing was judged'
+    : failed + undecided === 0 ? `all ${checks.length} event budget checks held`
+    : `${failed} of ${checks.length} event budget checks failed${undecided > 0 ? `, ${undecided} undecided` : ''}`;
+  return `A drill of ${n} event${n === 1 ? '' : 's'}, each measured on both variants side by side: ${outcome}.`;
 }

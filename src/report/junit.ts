@@ -1,5 +1,5 @@
 import type { BudgetCheck, ResultDocument } from '../result.js';
-import { describeCheck, describeRegression, formatRate } from './wording.js';
+import { describeCheck, describeDrillCheck, describeRegression, formatRate } from './wording.js';
 import type { ComparisonDocument, RegressionCheck } from '../verdict/compare.js';
 
 /**
@@ -88,6 +88,14 @@ export function renderJunit(doc: ResultDocument): string {
       else if (c.status === 'fail') outcome = { kind: 'failure', type: c.budget, message: text, detail: text };
       else if (c.status === 'inconclusive') outcome = { kind: 'error', type: 'inconclusive', message: text, detail: text };
       cases.push({ name: CHECK_NAME[c.budget](c), ...(outcome === undefined ? {} : { outcome }) });
+    }
+    // A drill's event budgets, one case each (an event that did not happen is an error, as an undecided check).
+    for (const c of (doc.verdict.drills ?? []).filter((x) => x.protocol === p.name)) {
+      const text = describeDrillCheck(c);
+      const outcome: Case['outcome'] = c.status === 'fail' ? { kind: 'failure', type: c.budget, message: text, detail: text }
+        : c.status === 'inconclusive' || invalid ? { kind: 'error', type: 'inconclusive', message: text, detail: text } : undefined;
+      const what = c.budget === 'happened' ? 'happened' : c.budget === 'maxErrors' ? `errors ≤ ${c.limit ?? 0}` : `p99 recovered within ${c.limit ?? 0} s`;
+      cases.push({ name: `event ${c.event + 1} ${c.action} round ${c.round + 1} ${c.variant} ${what}`, ...(outcome === undefined ? {} : { outcome }) });
     }
     return { name: suite, cases };
   });

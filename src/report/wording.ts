@@ -1,5 +1,5 @@
 import { BASELINE_VARIANT } from '../protocols.js';
-import type { BudgetCheck, ErrorCounts } from '../result.js';
+import type { BudgetCheck, DrillCheck, ErrorCounts } from '../result.js';
 import type { RegressionCheck, ComparisonDecision } from '../verdict/compare.js';
 import { MIN_ROUNDS, type Judgement } from '../verdict/index.js';
 
@@ -96,16 +96,41 @@ export function verdictReasons(j: Judgement): string[] {
   if (j.aa) reasons.push(aaPreamble(j.aaCheckConfidence, j.confidence));
   reasons.push(...failed.map((c) => `${j.aa ? 'A/A difference' : 'over budget'}: ${describeCheck(c)}`));
   reasons.push(...undecided.map((c) => `undecided: ${describeCheck(c)}${moreTime(c, j.rounds, j.secondsPerRound)}`));
+  const drills = j.verdict.drills ?? [];
+  reasons.push(...drills.filter((c) => c.status === 'fail').map((c) => `over budget: ${describeDrillCheck(c)}`));
+  reasons.push(...drills.filter((c) => c.status === 'inconclusive').map((c) => `undecided: ${describeDrillCheck(c)}`));
   reasons.push(...j.thinEvidence.map((t) =>
     `too little evidence: ${t.protocol} has ${t.rounds} round(s) with every variant; its interval needs at least ${MIN_ROUNDS} to see drift between rounds, so it never passes (scenario rounds ≥ ${MIN_ROUNDS})`));
-  if (status === 'inconclusive' && !j.aa && !checks.some((c) => c.budget !== 'errorRateOverhead')) {
+  if (status === 'inconclusive' && drills.length > 0 && !drills.some((c) => c.budget !== 'happened')) {
+    reasons.push('no event budget set: the events are measured, not judged; give them budgets (maxErrors, recoveryS)');
+  }
+  if (status === 'inconclusive' && !j.aa && drills.length === 0 && !checks.some((c) => c.budget !== 'errorRateOverhead')) {
     reasons.push('no latency budget set: the differences are measured, not judged; add one (p99Ms, p99OverheadMs or p99OverheadRatio; `meshbench ab --budget-p99-ms`)');
   }
   if (status === 'pass') {
-    if (!j.aa) reasons.push(`all ${checks.length} budget checks hold: each ${percent(j.confidence)} interval lies within its budget`);
-    reasons.push(...checks.map(describeCheck));
+    if (!j.aa && checks.length > 0) reasons.push(`all ${checks.length} budget checks hold: each ${percent(j.confidence)} interval lies within its budget`);
+    if (drills.length > 0) reasons.push(`all ${drills.length} event budget checks hold`);
+    reasons.push(...checks.map(describeCheck), ...drills.map(describeDrillCheck));
   }
   return reasons;
+}
+
+/** "event 1 restart-sidecars (http1, round 1) meshed: 12 errors > maxErrors 0", "… p99 recovered in 1.25 s ≤ 3 s". */
+export function describeDrillCheck(c: DrillCheck): string {
+  const head = `event ${c.event + 1} ${c.action} (${c.protocol}, round ${c.round + 1}) ${c.variant}`;
+  if (c.budget === 'happened') return `${head}: did not happen, so it decides nothing (see its error in the drill's table)`;
+  const sign = c.status === 'pass' ? '≤' : '>';
+  if (c.budget === 'maxErrors') return `${head}: ${c.actual ?? 0} errors ${sign} maxErrors ${c.limit ?? 0}`;
+  const control = c.controlRecoveryS === undefined ? '' : `; the unmeshed control ${c.controlRecoveryS === null ? 'had not recovered either' : `recovered in ${c.controlRecoveryS.toFixed(2)} s`}`;
+  if (c.status === 'inconclusive' && c.controlRecoveryS !== undefined && (c.controlRecoveryS === null || c.controlRecoveryS > (c.limit ?? 0))) {
+    return `${head}: p99 ${c.actual === null ? 'had not recovered by the end of its window' : `recovered in ${c.actual.toFixed(2)} s`}, over recoveryS ${c.limit ?? 0} s${control} — the machine, not the mesh, held both up`;
+  }
+  if (c.actual === null) {
+    return c.status === 'fail'
+      ? `${head}: p99 had not recovered by the end of its window > recoveryS ${c.limit ?? 0} s${control}`
+      : `${head}: p99 had not recovered when its window ended, before recoveryS ${c.limit ?? 0} s had passed — leave more time before the next event or the end of the load`;
+  }
+  return `${head}: p99 recovered in ${c.actual.toFixed(2)} s ${sign} recoveryS ${c.limit ?? 0} s${control}`;
 }
 
 function aaPreamble(checkConfidence: number, confidence: number): string {

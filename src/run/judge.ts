@@ -8,9 +8,10 @@ import type { ProtocolResult, ResultDocument, Verdict } from '../result.js';
 /** A run's verdict as result.json holds it: what verdict/ decided, with the reasons report/wording.ts words. */
 export function judgeRun(scenario: Scenario, protocols: ProtocolResult[], options: JudgeOptions = {}): Verdict {
   const j = judge(scenario, protocols, options);
-  const { status, checks, validity, statistics } = j.verdict;
+  const { status, checks, validity, statistics, drills } = j.verdict;
   const verdict: Verdict = { status, reasons: verdictReasons(j), checks, validity };
   if (statistics !== undefined) verdict.statistics = statistics;
+  if (drills !== undefined) verdict.drills = drills;
   return verdict;
 }
 

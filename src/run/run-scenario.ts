@@ -17,6 +17,8 @@ import { applyPlacement } from './placement.js';
 import { sumErrors } from '../drivers/driver.js';
 import { aggregateVariant, overheads, type RoundRecord } from './aggregate.js';
 import { summarizeEncoded } from '../histograms/index.js';
+import { DrillTimer, type Occurrence } from '../drills/schedule.js';
+import { analyzeDrills } from '../drills/analyze.js';
 
 /** What the CLI shows while a run goes on. Purely informational: nothing in the run depends on it. */
 export type RunEvent =
@@ -69,6 +71,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       records.set(key, [...(records.get(key) ?? []), record]);
     };
     const paired = scenario.pairing === 'time';
+    const events = scenario.events ?? [];
+    const occurrences: Occurrence[] = [];
     if (paired && env.runLoad !== undefined) {
       throw new MeshbenchError('MB_BAD_SCENARIO', `pairing: time needs the generator on this machine, and the ${env.kind} environment runs its own: use pairing: rounds`);
     }
@@ -78,7 +82,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const spec = (config: ProtocolConfig, lane: Lane, pass: { round: number; rounds: number }): LoadSpec => {
       const s = lane.spec;
       const warmupMs = pass.round === 0 ? Math.max(s.warmupMs, Math.round(config.firstWarmupS * 1000)) : s.warmupMs;
-      return { ...s, warmupMs, durationMs: s.durationMs * pass.rounds };
+      // A drill's timeline is as fine as its intervals (scenario timelineMs).
+      const intervalMs = events.length > 0 ? scenario.timelineMs : s.intervalMs;
+      return { ...s, warmupMs, durationMs: s.durationMs * pass.rounds, intervalMs };
     };
     const steps = passes.length * scenario.protocols.length * (paired ? 1 : variants.length);
     let step = 0;
@@ -102,14 +108,26 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         await guard(async () => env.takeHiccups?.(), undefined); // what the env's processes saw between loads is not this load's
         if (fault !== undefined) break passes;
         const startedAt = new Date().toISOString();
+        // A drill's events of this load's rounds (the schema keeps drills to one protocol per load: no `together`).
+        const timers = batch.map(({ config, group }) => new DrillTimer(env, events, {
+          protocol: config.name, variants: group.map((v) => v.name), firstRound: pass.round, rounds: pass.rounds,
+          warmupMs: group[0] === undefined ? 0 : spec(config, group[0], pass).warmupMs, roundMs: Math.round(config.durationS * 1000),
+        }, signal));
+        for (const timer of timers) if (timer.active) timer.begin();
         // Several protocols at once (together): each its own generator threads, started together.
-        const loads = await guard(() => Promise.all(batch.map(({ config, group }) => {
-          const progress = (lane: number, p: LoadProgress): void => onEvent?.({ type: 'progress', protocol: config.name, variant: group[lane]?.name ?? '', ...p });
+        const loads = await guard(() => Promise.all(batch.map(({ config, group }, b) => {
+          const timer = timers[b];
+          const progress = (lane: number, p: LoadProgress): void => {
+            if (timer?.active === true) timer.onProgress(p);
+            onEvent?.({ type: 'progress', protocol: config.name, variant: group[lane]?.name ?? '', ...p });
+          };
           const first = group[0];
           return env.runLoad === undefined
             ? runLoads(group.map((v) => spec(config, v, pass)), signal, progress)
             : first === undefined ? Promise.resolve([]) : env.runLoad(first.name, spec(config, first, pass), signal, (p) => progress(0, p)).then((load) => [load]);
-        })), []);
+        })).finally(async () => {
+          for (const timer of timers) occurrences.push(...(await timer.finish())); // no event starts after its load, and every started one is over
+        }), []);
         const envHiccups = (await guard(async () => env.takeHiccups?.(), undefined)) ?? {};
         const proxiesAfter = await guard(() => Promise.all(names.map((n) => env.sampleProxies(n))), []);
         if (signal?.aborted) { interrupted = true; break passes; } // a cut-short load is not comparable
@@ -150,6 +168,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 
     if (fault !== undefined) onEvent?.({ type: 'fault', fault });
     onEvent?.({ type: 'judging', rounds: Math.max(0, ...[...records.values()].map((list) => list.length)) });
+    const drills = events.length > 0 ? analyzeDrills(occurrences, results, scenario.timelineMs) : undefined;
     const doc: ResultDocument = {
       schemaVersion: RESULT_SCHEMA_VERSION,
       tool: { name: 'meshbench', version: toolVersion },
@@ -160,8 +179,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       environment: { kind: env.kind, nodeVersion: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: { ...env.facts, ...requestFacts(options.driverOptions) }, variants, placement: placement.record },
       proofs,
       protocols: results,
-      verdict: judgeRun(scenario, results, { interrupted, aa: options.aa === true, ...(fault === undefined ? {} : { fault }) }),
+      verdict: judgeRun(scenario, results, { interrupted, aa: options.aa === true, ...(fault === undefined ? {} : { fault }), ...(drills === undefined ? {} : { drills }) }),
     };
+    if (drills !== undefined) doc.drills = drills;
     if (interrupted) doc.interrupted = true;
     if (fault !== undefined) doc.fault = fault;
     if (options.aa === true) doc.aa = true;

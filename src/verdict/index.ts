@@ -1,6 +1,7 @@
 import type { Scenario } from '../config/schema.js';
 import { BASELINE_VARIANT, type Protocol } from '../protocols.js';
-import type { BudgetCheck, ProtocolEstimates, ProtocolResult, RunFault, ValidityProblem, Verdict } from '../result.js';
+import type { BudgetCheck, DrillCheck, DrillResult, ProtocolEstimates, ProtocolResult, RunFault, ValidityProblem, Verdict } from '../result.js';
+import { drillChecks } from './drills.js';
 import { aaChecks, aaConfidence } from './aa.js';
 import { checkBudgets, effectiveBudgets } from './budgets.js';
 import { DEFAULT_STATISTICS, METHODS, protocolData, protocolEstimates, type ProtocolData, type StatisticsSettings } from './figures.js';
@@ -14,6 +15,8 @@ export interface JudgeOptions {
   aa?: boolean;
   /** A part of the run broke and it stopped early (result.json `fault`): invalid, never a pass. */
   fault?: RunFault;
+  /** A drill's events as they happened (run/, src/drills/analyze.ts): judged by their budgets (verdict/drills.ts). */
+  drills?: DrillResult[];
 }
 
 /** The scenario's statistics settings; documents written before they existed get the defaults. */
@@ -53,6 +56,11 @@ export interface Judgement {
  */
 export function judge(scenario: Scenario, protocols: ProtocolResult[], options: JudgeOptions = {}): Judgement {
   const { interrupted = false, aa = false } = options;
+  // A drill is judged by its events' budgets: the rounds an event's window reaches are disrupted on purpose, so
+  // the validity rules skip them, and the steady-state budgets (latency, error rate) are not judged (schema.ts).
+  const events = scenario.events ?? [];
+  const drill = events.length > 0;
+  const disrupted = new Set((options.drills ?? []).flatMap((d) => (d.rounds ?? [d.round]).map((r) => `${d.protocol}/${r}`)));
   const settings = statisticsSettings(scenario);
   const variants = variantOrder(protocols);
   const validity: ValidityProblem[] = [];
@@ -62,12 +70,12 @@ export function judge(scenario: Scenario, protocols: ProtocolResult[], options: 
   for (const protocol of protocols) {
     const config = scenario.protocols.find((p) => p.name === protocol.name);
     if (config === undefined) continue;
-    validity.push(...validityProblems(protocol, config, scenario.validity));
+    validity.push(...validityProblems(protocol, config, scenario.validity).filter((v) => v.rule === 'noSamples' || !disrupted.has(`${v.protocol}/${v.round}`)));
     const d = protocolData(protocol, settings);
     const e = protocolEstimates(d, variants, settings.confidence);
     data.push(d);
     estimates.push(e);
-    if (!aa) {
+    if (!aa && !drill) {
       const budgets = effectiveBudgets(scenario.budgets, config.budgets);
       checks.push(...checkBudgets(protocol, budgets, e), ...checkErrorRates(protocol, budgets, settings.confidence, scenario.rounds));
     }
@@ -81,17 +89,20 @@ export function judge(scenario: Scenario, protocols: ProtocolResult[], options: 
     });
   }
 
-  const thinEvidence = data.filter((d) => d.rounds < MIN_ROUNDS).map((d) => ({ protocol: d.protocol.name, rounds: d.rounds }));
+  const drills: DrillCheck[] = drill && !aa ? drillChecks(events, options.drills ?? []) : [];
+  // A drill's figures are counts of what happened, not estimates: one round decides them.
+  const thinEvidence = drill ? [] : data.filter((d) => d.rounds < MIN_ROUNDS).map((d) => ({ protocol: d.protocol.name, rounds: d.rounds }));
+  const all: { status: BudgetCheck['status'] }[] = [...checks, ...drills];
   let status: Verdict['status'];
   if (interrupted || validity.length > 0) status = 'inconclusive';
-  else if (checks.some((c) => c.status === 'fail')) status = 'fail';
-  else if (checks.some((c) => c.status === 'inconclusive') || thinEvidence.length > 0) status = 'inconclusive';
-  // No evidence is never a pass: validation requires a latency budget, except for `meshbench ab` (adHoc).
-  else if (!checks.some((c) => c.budget !== 'errorRateOverhead')) status = 'inconclusive';
+  else if (all.some((c) => c.status === 'fail')) status = 'fail';
+  else if (all.some((c) => c.status === 'inconclusive') || thinEvidence.length > 0) status = 'inconclusive';
+  // No evidence is never a pass: validation requires a latency budget (a drill: an event budget), except for `meshbench ab` (adHoc).
+  else if (drill ? !drills.some((c) => c.budget !== 'happened') : !checks.some((c) => c.budget !== 'errorRateOverhead')) status = 'inconclusive';
   else status = 'pass';
   return {
     verdict: {
-      status, checks, validity,
+      status, checks, validity, ...(drill ? { drills } : {}),
       statistics: { method: METHODS[settings.pairing], confidence: settings.confidence, resamples: settings.resamples, seed: settings.seed, estimates },
     },
     interrupted, aa, thinEvidence,

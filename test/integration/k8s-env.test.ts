@@ -200,6 +200,27 @@ describe('kubernetes env against the API stand-in', () => {
     expectCleanedUp(api);
   });
 
+  it('drill: restart-sidecars is a rollout restart of the meshed echo (the full manifest re-applied with restartedAt)', async () => {
+    const { api, kubeconfig } = await startStandin();
+    const base = k8sScenario(kubeconfig, { generators: 1 });
+    const scenario = parseScenario({
+      name: 'k8s-drill', env: base.env, rounds: 1,
+      protocols: [{ name: 'http1', rateHz: 200, connections: 4, durationS: 1.5, warmupS: 0.2 }],
+      events: [{ action: 'restart-sidecars', atS: 0.5, budgets: { maxErrors: 1000 } }],
+    }, 'test');
+    const doc = await runScenario(scenario, { scenarioPath: 'test' });
+    // rounds pairing: each variant's load gets the event; either way it restarts the meshed echo
+    expect(doc.drills?.map((d) => Object.keys(d.variants))).toEqual([['unmeshed'], ['meshed']]);
+    for (const d of doc.drills ?? []) {
+      expect(d.error).toBeUndefined();
+      expect(d.detail).toMatch(/^rollout restart of meshbench-.*-meshed\/echo/);
+    }
+    const restarts = api.requests.filter((r) => r.startsWith('PATCH') && r.includes('/deployments/echo') && r.includes('-meshed/'));
+    expect(restarts).toHaveLength(3); // created, then restarted once per variant's load
+    expect(doc.verdict.drills?.map((c) => `${c.variant} ${c.budget} ${c.status}`)).toEqual(['meshed maxErrors pass']);
+    expectCleanedUp(api);
+  });
+
   it('refuses to report a pair whose unmeshed side shows a mesh, and cleans up', async () => {
     const { api, kubeconfig } = await startStandin({ leakMeshIntoUnmeshed: true });
     const err: unknown = await runScenario(k8sScenario(kubeconfig), { scenarioPath: 'test' }).catch((e: unknown) => e);

@@ -209,7 +209,7 @@ export class ApiStandin {
       : { ...existing, ...obj, metadata: { ...existing.metadata, ...obj.metadata, generation: (existing.metadata.generation ?? 1) + 1 }, status: existing.status ?? {} };
     this.store(plural, merged, existing === undefined ? 'ADDED' : 'MODIFIED');
     this.send(res, existing === undefined ? 201 : 200, merged);
-    if (existing === undefined && plural === 'deployments') setTimeout(() => this.rollOut(merged), this.opts.readyDelayMs ?? 200);
+    if (plural === 'deployments') setTimeout(() => this.rollOut(merged), this.opts.readyDelayMs ?? 200); // created or updated (a rollout restart)
     if (existing === undefined && plural === 'jobs') this.startJob(merged);
   }
 
@@ -397,6 +397,8 @@ export class ApiStandin {
     if (!this.objects.has(this.key('deployments', d.metadata.namespace, d.metadata.name))) return;
     const spec = d.spec as { replicas?: number; template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown> } };
     const ns = d.metadata.namespace ?? '';
+    // A rollout replaces the Deployment's pods (and their sidecars).
+    for (const old of this.list('pods', ns).filter((p) => p.metadata.name.startsWith(`${d.metadata.name}-7d9f8-`))) this.remove('pods', old);
     for (let i = 0; i < (spec.replicas ?? 1); i++) {
       const template: Obj = { metadata: { name: `${d.metadata.name}-7d9f8-${randomBytes(3).toString('hex')}`, namespace: ns, labels: spec.template.metadata?.labels ?? {}, ...(spec.template.metadata?.annotations === undefined ? {} : { annotations: spec.template.metadata.annotations }) }, spec: clone(spec.template.spec) };
       const pod = this.meshPod(ns, template);
@@ -411,7 +413,8 @@ export class ApiStandin {
       if (!this.place(pod, { phase: 'Running', containerStatuses: [{ name: generator ? 'generator' : 'echo', ready: true, restartCount: 0, state: { running: {} } }] })) return;
       if (generator) this.startContainer(ns, pod.metadata.name, spec.template.spec);
     }
-    this.store('deployments', { ...d, status: { readyReplicas: spec.replicas ?? 1, replicas: spec.replicas ?? 1, observedGeneration: d.metadata.generation } }, 'MODIFIED');
+    const n = spec.replicas ?? 1;
+    this.store('deployments', { ...d, status: { readyReplicas: n, replicas: n, updatedReplicas: n, availableReplicas: n, observedGeneration: d.metadata.generation } }, 'MODIFIED');
   }
 
   /** A generator Deployment's container: the real `k8s generate --job` (targets rewritten, mesh headers added). */

@@ -179,7 +179,8 @@ describe('local env, http (L7) sidecars', () => {
   it('keeps its certificates and configs in a private dir (0700, files 0600)', () => {
     expect(statSync(env.dir).mode & 0o777).toBe(0o700);
     const files = readdirSync(env.dir).sort();
-    expect(files).toEqual(['ca.pem', 'client-sidecar.cfg', 'client.pem', 'identities.map', 'server-sidecar.cfg', 'server.pem']);
+    // the sockets: each sidecar's admin socket, which hands its listeners to a hitless reload (drills)
+    expect(files).toEqual(['ca.pem', 'client-sidecar.cfg', 'client-sidecar.sock', 'client.pem', 'identities.map', 'server-sidecar.cfg', 'server-sidecar.sock', 'server.pem']);
     for (const f of files) expect(statSync(`${env.dir}/${f}`).mode & 0o777, f).toBe(0o600);
   });
 });

@@ -203,3 +203,12 @@ describe('with a real PKI', () => {
     }
   });
 });
+
+describe('admin sockets (hitless reloads: a new process takes the listening sockets over, src/envs/local/drills.ts)', () => {
+  it('each sidecar exposes its listeners on its own socket; without sockets there is none', () => {
+    const plan = { ...planFor('http', FILES), sockets: { client: '/p/client.sock', server: '/p/server.sock' } };
+    expect(renderClientSidecar(plan)).toContain('    stats socket "/p/client.sock" mode 600 level admin expose-fd listeners\n');
+    expect(renderServerSidecar(plan)).toContain('    stats socket "/p/server.sock" mode 600 level admin expose-fd listeners\n    hard-stop-after 5s\n');
+    expect(renderClientSidecar(planFor('http', FILES))).not.toContain('stats socket');
+  });
+});

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { loadScenario, parseScenario } from '../../src/config/load.js';
 import type { Scenario } from '../../src/config/schema.js';
 import { renderFiles } from '../../src/envs/kubernetes/render.js';
+import { RESTARTED_AT, renderEchoDeployment, variantsOf } from '../../src/envs/kubernetes/manifests.js';
 import { packageRoot } from '../../src/paths.js';
 import { restrictedViolations, type PodSpecLike } from '../k8s-psa.js';
 
@@ -243,5 +244,22 @@ describe('shipped kubernetes scenarios and the k8s/ examples', () => {
     const onDisk = filesUnder(root).map((f) => relative(root, f).split('\\').join('/')).sort();
     expect(onDisk).toEqual([...files.keys()].sort());
     for (const [path, text] of files) expect(readFileSync(join(root, path), 'utf8'), path).toBe(text);
+  });
+});
+
+describe('rollout restart (a drill\'s restart-sidecars on kubernetes)', () => {
+  it('re-renders the whole echo Deployment, adding only the restartedAt pod annotation, validated by the Deployment schema', () => {
+    const scenario = parseScenario({ name: 'r', env: { kind: 'kubernetes', mesh: 'istio-sidecar', image: 'i' }, protocols: [{ name: 'http1' }], events: [{ action: 'restart-sidecars', atS: 1 }] }, 'test');
+    if (scenario.env.kind !== 'kubernetes') throw new Error('kubernetes scenario expected');
+    const plan = { runId: 'test', env: scenario.env };
+    const meshed = variantsOf(plan).find((v) => v.meshed);
+    if (meshed === undefined) throw new Error('no meshed variant');
+    const before = renderEchoDeployment(plan, meshed);
+    const after = renderEchoDeployment(plan, meshed, '2026-12-01T20:00:00.000Z');
+    new Deployment(after as ConstructorParameters<typeof Deployment>[0]).validate();
+    expect(after.spec?.template.metadata?.annotations?.[RESTARTED_AT]).toBe('2026-12-01T20:00:00.000Z');
+    const { [RESTARTED_AT]: _added, ...rest } = after.spec?.template.metadata?.annotations ?? {};
+    expect({ ...after, spec: { ...after.spec, template: { ...after.spec?.template, metadata: { ...after.spec?.template.metadata, annotations: rest } } } })
+      .toEqual({ ...before, spec: { ...before.spec, template: { ...before.spec?.template, metadata: { ...before.spec?.template.metadata, annotations: before.spec?.template.metadata?.annotations ?? {} } } } });
   });
 });

@@ -1,11 +1,11 @@
 import { randomInt } from 'node:crypto';
-import type { KubernetesEnvConfig } from '../../config/schema.js';
+import type { DrillEvent, KubernetesEnvConfig } from '../../config/schema.js';
 import { errorMessage, interrupted, MeshbenchError } from '../../errors.js';
 import { mergeResults } from '../../load/pool.js';
 import type { LoadResult, LoadSpec } from '../../load/types.js';
 import type { Protocol, VariantName } from '../../protocols.js';
 import type { ProofRecord } from '../../result.js';
-import type { RunningEnv, VariantTargets } from '../env.js';
+import type { DrillOutcome, RunningEnv, VariantTargets } from '../env.js';
 import { inclusterBundle } from './bundle.js';
 import { httpStatusOf, Kube, type KubeItem } from './client.js';
 import { completionIndexOf, deploymentFailure, explainPods, mergeOutputs, podTrouble } from './collect.js';
@@ -20,6 +20,7 @@ import {
   isOurs,
   profileOf,
   renderGeneratorJob,
+  renderEchoDeployment,
   renderPair,
   selectorOf,
   targetsOf,
@@ -285,6 +286,27 @@ export async function startKubernetesEnv(
     }
   };
 
+  /**
+   * A drill's restart-sidecars: `kubectl rollout restart` of the meshed echo Deployment — the full manifest applied
+   * again with a new restartedAt pod annotation (a partial apply would drop the fields meshbench manages), so every
+   * pod and its sidecar are replaced as the Deployment's rolling update allows. Over when the rollout is complete.
+   */
+  const drill = async (event: DrillEvent, abort: AbortSignal | undefined): Promise<DrillOutcome> => {
+    const startedAtMs = Date.now();
+    const v = variants.find((x) => x.meshed);
+    if (event.action !== 'restart-sidecars' || v === undefined) {
+      throw new MeshbenchError('MB_ENV_FAILED', `the kubernetes environment can restart-sidecars of a meshed variant only, not ${event.action}`);
+    }
+    const restartedAt = new Date(startedAtMs).toISOString();
+    await kube.apply(renderEchoDeployment(plan, v, restartedAt));
+    await waitEchoReady(kube, plan, v, abort, true);
+    return {
+      startedAtMs, finishedAtMs: Date.now(),
+      detail: `rollout restart of ${v.namespace}/${ECHO_NAME} (every pod and its sidecar replaced by the Deployment's rolling update)`,
+      facts: { namespace: v.namespace, deployment: ECHO_NAME, restartedAt },
+    };
+  };
+
   return {
     kind: 'kubernetes',
     facts,
@@ -292,6 +314,8 @@ export async function startKubernetesEnv(
     prove,
     runLoad,
     runPilotLoad,
+    drill,
+    loadStartLeadMs: config.startLeadS * 1000,
     sampleProxies: (variant) => metered.then(() => meter.sample(variant)),
     close,
   };
@@ -329,7 +353,8 @@ async function failFast<T>(kube: Kube, plan: K8sPlan, namespace: string, labelSe
   }
 }
 
-async function waitEchoReady(kube: Kube, plan: K8sPlan, v: VariantPlan, signal: AbortSignal | undefined): Promise<void> {
+/** Until the echo is ready; `rollout`: until a rollout is complete too (every replica updated and available, no old one left). */
+async function waitEchoReady(kube: Kube, plan: K8sPlan, v: VariantPlan, signal: AbortSignal | undefined, rollout = false): Promise<void> {
   const what = `waiting for the echo in ${v.namespace}`;
   const timeoutMs = plan.env.readyTimeoutS * 1000;
   const ready = kube.waitFor({
@@ -340,12 +365,13 @@ async function waitEchoReady(kube: Kube, plan: K8sPlan, v: VariantPlan, signal: 
     timeoutMs,
     signal,
     check: (items) => {
-      const d = items[0] as (KubeItem & { metadata?: { generation?: number }; status?: { observedGeneration?: number } }) | undefined;
+      const d = items[0] as (KubeItem & { metadata?: { generation?: number }; status?: { observedGeneration?: number; updatedReplicas?: number; availableReplicas?: number; replicas?: number } }) | undefined;
       const failure = deploymentFailure(d);
       if (failure !== undefined) return { failure };
       const want = d?.spec?.replicas ?? plan.env.replicas;
       const fresh = (d?.status?.observedGeneration ?? 0) >= (d?.metadata?.generation ?? 0);
-      return d !== undefined && fresh && (d.status?.readyReplicas ?? 0) >= want ? { failure: undefined } : undefined;
+      const rolled = !rollout || ((d?.status?.updatedReplicas ?? 0) >= want && (d?.status?.availableReplicas ?? 0) >= want && (d?.status?.replicas ?? 0) <= want);
+      return d !== undefined && fresh && rolled && (d.status?.readyReplicas ?? 0) >= want ? { failure: undefined } : undefined;
     },
     onTimeout: async () => {
       const pods = await kube.list('Pod', v.namespace, selectorOf(plan.runId)).catch(() => ({ items: [] }));

@@ -159,6 +159,10 @@ function podMeta(plan: K8sPlan, v: VariantPlan, role: PodRole, extraLabels: Reco
   return Object.keys(annotations).length > 0 ? { labels, annotations } : { labels };
 }
 
+function withRestart<M extends { annotations?: Record<string, string> }>(meta: M, restartedAt: string | undefined): M {
+  return restartedAt === undefined ? meta : { ...meta, annotations: { ...meta.annotations, [RESTARTED_AT]: restartedAt } };
+}
+
 function container(plan: K8sPlan, name: string, args: string[], resources: V1Container['resources']): V1Container {
   const code = codeOf(plan);
   const c: V1Container = {
@@ -231,7 +235,11 @@ function affinityOf(plan: K8sPlan, role: 'echo' | 'generator'): V1Affinity | und
   };
 }
 
-export function renderEchoDeployment(plan: K8sPlan, v: VariantPlan): V1Deployment {
+/** The pod-template annotation `kubectl rollout restart` sets: a new value rolls every pod (and its sidecar) anew. */
+export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
+
+/** The echo Deployment; `restartedAt` (a drill's rollout restart, src/drills/) re-renders it with RESTARTED_AT set. */
+export function renderEchoDeployment(plan: K8sPlan, v: VariantPlan, restartedAt?: string): V1Deployment {
   const selector = { 'app.kubernetes.io/name': 'meshbench-echo' };
   const echo = container(plan, ECHO_NAME, ['echo', '--host', '0.0.0.0', '--http-port', String(ECHO_HTTP_PORT), '--grpc-port', String(ECHO_GRPC_PORT)], resourcesOf(plan, 'echo'));
   echo.ports = [
@@ -246,7 +254,7 @@ export function renderEchoDeployment(plan: K8sPlan, v: VariantPlan): V1Deploymen
     spec: {
       replicas: plan.env.replicas,
       selector: { matchLabels: selector },
-      template: { metadata: podMeta(plan, v, 'echo', selector), spec: podSpec(plan, echo, withAffinity(plan, 'echo', { terminationGracePeriodSeconds: 5 })) },
+      template: { metadata: withRestart(podMeta(plan, v, 'echo', selector), restartedAt), spec: podSpec(plan, echo, withAffinity(plan, 'echo', { terminationGracePeriodSeconds: 5 })) },
     },
   };
 }

@@ -51,12 +51,20 @@ export interface SidecarPlan {
   };
   /** Global and per-frontend connection limit. */
   maxconn: number;
+  /**
+   * Each sidecar's admin socket, which hands its listening sockets to a new process (`expose-fd listeners`):
+   * a hitless reload (`haproxy -x <socket> -sf <old pid>`) then never closes a listening socket, so no
+   * connection is refused or reset while the processes swap. Absent: no socket.
+   */
+  sockets?: { client: string; server: string };
 }
 
 export const DEFAULT_MAXCONN = 9000;
 /** Streams and websockets may live for a whole round; HAProxy must not cut them. */
 export const LONG_TIMEOUT = '1h';
 export const XFCC = 'x-forwarded-client-cert';
+/** How long a sidecar replaced by a hitless reload may go on serving its connections (`hard-stop-after`). */
+export const DRAIN_AFTER_RELOAD = '5s';
 
 /** How many distinct listening ports a mode needs (A's and B's). */
 export function portsNeeded(mode: SidecarMode): number {
@@ -84,12 +92,19 @@ function sampleArg(value: string): string {
   return '"' + value.replace(/[\\"]/g, (c) => '\\' + c) + '"';
 }
 
-function header(plan: SidecarPlan, role: string): string[] {
+function header(plan: SidecarPlan, role: 'client' | 'server'): string[] {
+  const socket = plan.sockets?.[role];
   return [
     `# meshbench ${role} sidecar (${plan.mode} mode) — generated per run; do not edit`,
     'global',
     `    maxconn ${plan.maxconn}`,
     '    nbthread 1',
+    ...(socket === undefined ? [] : [
+      `    stats socket ${q(socket)} mode 600 level admin expose-fd listeners`,
+      // After a reload the old process serves its connections at most this long (Istio's default drain duration):
+      // a long-lived stream would otherwise keep the old generation — and its certificates — forever.
+      `    hard-stop-after ${DRAIN_AFTER_RELOAD}`,
+    ]),
     // No `daemon`, no `log`: we run in the foreground as a child and keep the data path free of logging.
     '    ssl-default-bind-options ssl-min-ver TLSv1.2',
     '    ssl-default-server-options ssl-min-ver TLSv1.2',

@@ -2,7 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LocalEnvConfig } from '../../config/schema.js';
+import type { DrillEvent, LocalEnvConfig } from '../../config/schema.js';
 import { MeshbenchError } from '../../errors.js';
 import { distPath } from '../../paths.js';
 import { QUIET_V8_FLAGS } from '../../timing/v8-flags.js';
@@ -21,6 +21,7 @@ import {
 } from './haproxy-config.js';
 import { HICCUPS_REQUEST, listeningOf } from '../../workloads/child.js';
 import { CERT_KEY_TYPE, createPki, type PkiFiles } from './pki.js';
+import { applyLocalDrill, type LocalPair } from './drills.js';
 import { ChildFailed, ProcessSet, readEvent, readListening, reservePorts, unlessAborted, waitForPort, type ManagedChild } from './processes.js';
 
 /**
@@ -121,8 +122,9 @@ function defaultCommand(command: 'echo' | 'relay'): { command: string; args: rea
   return { command: process.execPath, args: [...QUIET_V8_FLAGS, cli, command] };
 }
 
-async function startEcho(set: ProcessSet, name: string, cmd: { command: string; args: readonly string[] }, extraArgs: readonly string[] = []): Promise<Echo> {
-  const child = await set.spawn(name, cmd.command, [...cmd.args, '--host', HOST, '--http-port', '0', '--grpc-port', '0', ...extraArgs], 'pipe', 'pipe');
+/** Starts one echo replica; on `ports` when given (a drill restarting it), else on ports the OS picks. */
+async function startEcho(set: ProcessSet, name: string, cmd: { command: string; args: readonly string[] }, extraArgs: readonly string[] = [], ports = { httpPort: 0, grpcPort: 0 }): Promise<Echo> {
+  const child = await set.spawn(name, cmd.command, [...cmd.args, '--host', HOST, '--http-port', String(ports.httpPort), '--grpc-port', String(ports.grpcPort), ...extraArgs], 'pipe', 'pipe');
   const line = listeningOf(await readListening(child, ECHO_READY_MS));
   if (line === null || (extraArgs.length > 0 && line.planted === undefined)) {
     throw new ChildFailed(child, `reported no ports${extraArgs.length > 0 ? ' (or no planted ports)' : ''}`);
@@ -176,6 +178,8 @@ async function startSidecars(set: ProcessSet, config: LocalEnvConfig, dir: strin
       bindHost: HOST,
       files: pki,
       maxconn: DEFAULT_MAXCONN,
+      // for hitless reloads (drills): each sidecar hands its listening sockets to its successor
+      sockets: { client: join(dir, `${prefix}client-sidecar.sock`), server: join(dir, `${prefix}server-sidecar.sock`) },
     };
     const placed = sidecarsOf(plan);
     const roles = (['server', 'client'] as const).filter((role) => placed[role]);
@@ -318,13 +322,29 @@ export async function startLocalEnv(
       'starting the echo servers',
     );
     const chain = await unlessAborted(startChain(set, config, dir, pki, echoes), signal, config.hops > 1 ? 'starting the chain' : 'starting the sidecar pair');
-    const plan = (chain.sidecars[0] as Sidecars).plan;
+    const first = chain.sidecars[0] as Sidecars;
+    const plan = first.plan;
     const proxies = chain.sidecars.flatMap((hop, i) =>
       (['client', 'server'] as const).flatMap((role) => {
         const child = hop[role];
         return child === undefined ? [] : [{ name: `${config.hops > 1 ? `hop${i + 1}-` : ''}${role}-sidecar`, role, child, ports: role === 'client' ? hop.plan.clientPorts : hop.plan.serverPorts }];
       }),
     );
+    // What drills replace (sidecars, echo processes, certificates) is read from here, never from the start's values.
+    // Drills disrupt a one-hop pair with both sidecars (the scenario schema refuses them on other topologies).
+    const pair: LocalPair | undefined =
+      config.hops === 1 && first.client !== undefined && first.server !== undefined
+        ? {
+            set, config, dir, plan, pki, rotations: 0,
+            sidecars: { client: first.client, server: first.server },
+            echoes,
+            restartEcho: async (index) => {
+              const echo = echoes[index];
+              if (echo === undefined) throw new MeshbenchError('MB_ENV_FAILED', `no echo replica ${index + 1}`);
+              return (await startEcho(set, echo.child.name, echoCmd, [], echo)).child;
+            },
+          }
+        : undefined;
     const variants: VariantTargets[] = [
       { name: BASELINE_VARIANT, ...replicaTargets(protocols, chain.direct), expect: { kind: 'none' } },
       {
@@ -358,7 +378,8 @@ export async function startLocalEnv(
     const sampleProxies = async (variant: VariantName): Promise<ProxySample[]> => {
       if (variant !== MESHED_VARIANT) return [];
       return Promise.all(
-        proxies.map(async ({ name, child }) => {
+        proxies.map(async ({ name, role, child: started }) => {
+          const child = pair?.sidecars[role] ?? started; // a drill may have replaced it
           try {
             return { name, ...(await sampleProcess(child.pid)) };
           } catch (err) {
@@ -369,7 +390,9 @@ export async function startLocalEnv(
     };
     const takeHiccups = async (): Promise<Record<string, string>> =>
       Object.fromEntries(await Promise.all(echoes.map(async (e) => [e.child.name, await takeEchoHiccups(e.child)] as const)));
-    return { kind: 'local', facts, variants, sampleProxies, takeHiccups, close: () => set.close(), dir, pki, plan, pids: () => set.pids() };
+    const env: LocalEnv = { kind: 'local', facts, variants, sampleProxies, takeHiccups, close: () => set.close(), dir, pki, plan, pids: () => set.pids() };
+    if (pair !== undefined) env.drill = (event: DrillEvent, signal: AbortSignal | undefined) => applyLocalDrill(pair, event, signal);
+    return env;
   } catch (err) {
     await set.close();
     throw err;

@@ -1,7 +1,7 @@
 // @peculiar/x509 uses tsyringe, which needs a Reflect metadata polyfill loaded before it (see its README).
 import 'reflect-metadata';
 import { createHash, webcrypto } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 
@@ -145,6 +145,14 @@ export async function issueLeaf(ca: Authority, options: LeafOptions): Promise<Is
   return issued(cert, keys, subject);
 }
 
+/** The pair's identities, signed by `ca`: sidecar B's server certificate and sidecar A's client certificate. */
+function issuePair(ca: Authority): Promise<[Issued, Issued]> {
+  return Promise.all([
+    issueLeaf(ca, { commonName: SERVER_NAME, usage: 'server', dnsNames: [SERVER_NAME], ipAddresses: ['127.0.0.1'], uris: [SERVER_SPIFFE_ID] }),
+    issueLeaf(ca, { commonName: 'meshbench-client', usage: 'client', uris: [CLIENT_SPIFFE_ID] }),
+  ]);
+}
+
 async function writePrivate(path: string, content: string): Promise<void> {
   await writeFile(path, content, { mode: 0o600, flag: 'wx' });
 }
@@ -156,10 +164,7 @@ async function writePrivate(path: string, content: string): Promise<void> {
  */
 export async function createPki(dir: string): Promise<PkiFiles> {
   const ca = await createAuthority();
-  const [server, client] = await Promise.all([
-    issueLeaf(ca, { commonName: SERVER_NAME, usage: 'server', dnsNames: [SERVER_NAME], ipAddresses: ['127.0.0.1'], uris: [SERVER_SPIFFE_ID] }),
-    issueLeaf(ca, { commonName: 'meshbench-client', usage: 'client', uris: [CLIENT_SPIFFE_ID] }),
-  ]);
+  const [server, client] = await issuePair(ca);
   const files = {
     caFile: join(dir, 'ca.pem'),
     serverPem: join(dir, 'server.pem'),
@@ -187,4 +192,28 @@ export async function createUnrelatedClient(): Promise<{ ca: Issued; client: Iss
   const ca = await createAuthority('unrelated CA');
   const client = await issueLeaf(ca, { commonName: 'meshbench-client', usage: 'client', uris: [CLIENT_SPIFFE_ID] });
   return { ca: strip(ca), client };
+}
+
+/**
+ * A rotation to a new CA, as a mesh's control plane rolls one out without breaking connections: `trust` adds the
+ * new CA to the trust bundle (and the new client identity to the identities map) while the leaves stay; `leaves`
+ * then swaps in server and client certificates signed by the new CA. Applying `trust` to both sidecars before
+ * `leaves` means no sidecar ever meets a certificate it does not trust. Files are new (`-<generation>`); the old
+ * ones stay until the env's directory is removed.
+ */
+export async function rotatePki(dir: string, current: PkiFiles, generation: number): Promise<{ trust: PkiFiles; leaves: PkiFiles }> {
+  const ca = await createAuthority(`meshbench run CA ${generation}`);
+  const [server, client] = await issuePair(ca);
+  const [bundle, identities] = await Promise.all([readFile(current.caFile, 'utf8'), readFile(current.identitiesMap, 'utf8')]);
+  const name = (base: string, ext: string): string => join(dir, `${base}-${generation}.${ext}`);
+  const trustFiles = { caFile: name('ca', 'pem'), identitiesMap: name('identities', 'map') };
+  const leafFiles = { serverPem: name('server', 'pem'), clientPem: name('client', 'pem') };
+  await Promise.all([
+    writePrivate(trustFiles.caFile, bundle + ca.certPem),
+    writePrivate(trustFiles.identitiesMap, `${identities}${client.sha256} ${CLIENT_SPIFFE_ID}\n`),
+    writePrivate(leafFiles.serverPem, server.certPem + server.keyPem),
+    writePrivate(leafFiles.clientPem, client.certPem + client.keyPem),
+  ]);
+  const trust: PkiFiles = { ...current, ...trustFiles, ca: strip(ca) };
+  return { trust, leaves: { ...trust, ...leafFiles, server, client } };
 }

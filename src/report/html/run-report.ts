@@ -2,7 +2,7 @@ import type { BudgetCheck, ProtocolResult, ResultDocument } from '../../result.j
 import { calibrationNote, PROTOCOL_LABEL, renderConclusion } from '../conclusion.js';
 import { renderHlogNames } from '../markdown.js';
 import { checksTable, errorsTable, estimatesTable, hiccupsTable, levelPrefix, proofsTable, roundsTable, runTable, sidecarTable, variantsTable } from '../tables.js';
-import { percent } from '../wording.js';
+import { describeDrillCheck, percent } from '../wording.js';
 import { renderChart, variantColor } from './chart.js';
 import { forestChart, type ForestOptions, type ForestRow } from './forest.js';
 import { escapeHtml, htmlPage, htmlTable, para, type Section } from './page.js';
@@ -11,6 +11,8 @@ import { sidecarChart } from './sidecars.js';
 import { spectrumChart, type SpectrumCurve } from './spectrum.js';
 import { timelineChart } from './timeline.js';
 import { hopsSentence, hopsTable, topologyOf } from '../topology.js';
+import { drillChart } from './drills.js';
+import { DRILL_METHOD, drillsTable, drillTimelineTable, drillTitle } from '../drills.js';
 
 /**
  * report.html of a run: the verdict, each budget as a forest plot, per protocol the percentile spectrum, latency
@@ -20,6 +22,8 @@ import { hopsSentence, hopsTable, topologyOf } from '../topology.js';
 export function renderHtmlReport(doc: ResultDocument): string {
   const stats = doc.verdict.statistics;
   const sections: Section[] = [];
+  const drills = drillsSection(doc);
+  if (drills !== null) sections.push(drills);
   if (doc.verdict.checks.length > 0) sections.push(budgetsSection(doc));
   for (const p of doc.protocols) sections.push(protocolSection(doc, p));
   const topology = topologyOf(doc);
@@ -139,4 +143,18 @@ function protocolSection(doc: ResultDocument, p: ProtocolResult): Section {
     `<details><summary>Per round</summary>${htmlTable(roundsTable(p))}</details>`,
   ];
   return { id: `protocol-${p.name}`, title: `${PROTOCOL_LABEL[p.name]} (${p.name})`, body: body.filter((b) => b !== '').join('\n') };
+}
+
+/** A drill: the events' table with their budgets' decisions, then per event its timeline, the variants side by side. */
+function drillsSection(doc: ResultDocument): Section | null {
+  const table = drillsTable(doc);
+  if (table === null) return null;
+  const checks = (doc.verdict.drills ?? []).filter((c) => c.status !== 'pass');
+  const events = (doc.drills ?? []).flatMap((d, i) => d.detail === null ? [] : [
+    renderChart(drillChart(`drill-${i + 1}`, drillTitle(doc, d), d, doc.environment.variants)),
+    para(`${d.detail}.`, 'small'),
+    `<details><summary>Interval by interval</summary>${htmlTable(drillTimelineTable(doc, d))}</details>`,
+  ]);
+  const verdict = checks.length === 0 ? '' : `<ul class="small">${checks.map((c) => `<li>${escapeHtml(`${c.status}: ${describeDrillCheck(c)}`)}</li>`).join('')}</ul>`;
+  return { id: 'drills', title: 'Drills', body: [para(DRILL_METHOD), htmlTable(table), verdict, ...events].filter((b) => b !== '').join('\n') };
 }
