@@ -83,7 +83,7 @@ describe('what a traffic mix sends arrives behind sidecar B', () => {
   it.each(['http1', 'http2'] as const)('%s: weighted methods and paths, drawn payload and response sizes, a fresh traceparent per request', async (protocol) => {
     const capture = join(work, `capture-${protocol}.jsonl`);
     writeFileSync(capture, '');
-    const env = await startLocalEnv({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http', plantedDelayMs: 0 }, [protocol], undefined, {
+    const env = await startLocalEnv({ kind: 'local', haproxy: 'haproxy', sidecarMode: 'http', plantedDelayMs: 0, hops: 1, sidecars: 'both' }, [protocol], undefined, {
       echoCommand: { command: process.execPath, args: [join(packageRoot, 'test', 'fixtures', 'capture-echo.mjs'), capture] },
     });
     try {

@@ -13,7 +13,7 @@ import { SERVER_NAME } from '../../src/envs/local/pki.js';
  * what each action must do to the processes, ports and certificates. test/e2e/drills.test.ts runs them under load.
  */
 
-const HTTP_MODE = { kind: 'local', haproxy: 'haproxy', sidecarMode: 'http', plantedDelayMs: 0 } as const;
+const HTTP_MODE = { kind: 'local', haproxy: 'haproxy', sidecarMode: 'http', plantedDelayMs: 0, hops: 1, sidecars: 'both' } as const;
 const common = { atS: 1, round: 1, budgets: {} };
 
 function get(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; ms: number }> {
