@@ -423,10 +423,10 @@ export const scenarioSchema = z
       ctx.addIssue({ code: 'custom', path: ['pairing'], message: 'kubernetes runs each variant\'s generators in its own namespace, so variants cannot share one generator: use pairing: rounds' });
     }
     if (scenario.events.length > 0) checkEvents(scenario, ctx);
+    else if (scenario.adHoc !== true) checkLatencyBudgets(scenario, ctx);
     if (scenario.events.length > 0 && scenario.together) {
       ctx.addIssue({ code: 'custom', path: ['together'], message: 'a drill disrupts one protocol\'s load at a time: remove together, or the events' });
     }
-    else if (scenario.adHoc !== true) checkLatencyBudgets(scenario, ctx);
     if (scenario.together && (scenario.pairing === 'rounds' || (scenario.pairing === undefined && scenario.env.kind === 'kubernetes'))) {
       ctx.addIssue({ code: 'custom', path: ['together'], message: 'protocols run together only with pairing: time (local and static environments): remove together or set pairing: time' });
     }
