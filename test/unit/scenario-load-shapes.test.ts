@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenarioText } from '../../src/config/load.js';
-import { MeshbenchError } from '../../src/errors.js';
 import { arrivalsSpec } from '../../src/load/spec.js';
-
-function problemsOf(text: string): string[] {
-  try {
-    parseScenarioText(text, 'test.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(MeshbenchError);
-    return [...(err as MeshbenchError).problems];
-  }
-  throw new Error('expected the scenario to be rejected');
-}
+import { problemsOf } from '../scenario-problems.js';
 
 const head = 'name: t\nbudgets: { p99Ms: 5 }\nprotocols:\n  - name: http1\n';
 

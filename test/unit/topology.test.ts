@@ -17,22 +17,12 @@ import { renderFiles } from '../../src/envs/kubernetes/render.js';
 import { packageRoot } from '../../src/paths.js';
 import { renderClientSidecar, renderServerSidecar, sidecarsOf, type SidecarMode, type SidecarPlan } from '../../src/envs/local/haproxy-config.js';
 import { createPki, type PkiFiles } from '../../src/envs/local/pki.js';
-import { MeshbenchError } from '../../src/errors.js';
 import { hopsSentence, hopsTable, topologyOf } from '../../src/report/topology.js';
 import type { MeshExpectation, ProtocolResult, ResultDocument } from '../../src/result.js';
 import { chainOf, forwardedHeaders, hopMark } from '../../src/workloads/relay.js';
+import { problemsOf } from '../scenario-problems.js';
 
 const run = promisify(execFile);
-
-function problemsOf(text: string): string[] {
-  try {
-    parseScenarioText(text, 'test.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(MeshbenchError);
-    return [...(err as MeshbenchError).problems];
-  }
-  throw new Error('expected the scenario to be rejected');
-}
 
 const scenario = (env: string, protocols = '[{ name: http1 }]'): string => `name: t\nenv: ${env}\nprotocols: ${protocols}\nbudgets: { p99OverheadMs: 3 }\n`;
 

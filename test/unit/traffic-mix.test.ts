@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseScenarioText } from '../../src/config/load.js';
-import { MeshbenchError } from '../../src/errors.js';
 import { prepareRequests } from '../../src/drivers/http1.js';
 import { requestPool, sizeAt, sizePool, weightedOrder, type PooledRequest, type SizeDistribution } from '../../src/drivers/mix.js';
 import { TRACEPARENT_LENGTH, TRACEPARENT_PLACEHOLDER, writeTraceparent } from '../../src/drivers/traceparent.js';
 import { loadSpec } from '../../src/load/spec.js';
+import { problemsOf } from '../scenario-problems.js';
 
 const TRACEPARENT_FORM = /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/;
 
@@ -119,16 +119,6 @@ describe('traceparent per request', () => {
 
 describe('scenario: mix, http2, together', () => {
   const base = (protocols: string, extra = ''): string => `name: t\nprotocols:\n${protocols}budgets:\n  p99OverheadMs: 3\n${extra}`;
-  function problemsOf(text: string): string[] {
-    try {
-      parseScenarioText(text, 'test.yaml');
-    } catch (err) {
-      expect(err).toBeInstanceOf(MeshbenchError);
-      return [...(err as MeshbenchError).problems];
-    }
-    throw new Error('expected the scenario to be rejected');
-  }
-
   it.each([
     ['a mix on grpc-bidi', base('  - name: grpc-bidi\n    mix: { traceparent: true }\n'), /^protocols\[0\]\.mix: a traffic mix is for http1 and http2/],
     ['an unknown distribution kind', base('  - name: http1\n    mix: { payload: { kind: normal } }\n'), /^protocols\[0\]\.mix\.payload\.kind: /],
