@@ -58,8 +58,7 @@ export class Arrivals {
     if (count > 0) this.x += rng === null ? 1 : -Math.log(1 - uniformFloat64(rng));
     const profile = this.profile;
     profile.locate(this.x);
-    const t = profile.tUs;
-    this.atUs = t === Infinity ? t : Math.floor(t);
+    this.atUs = Math.floor(profile.tUs); // Infinity stays Infinity
   }
 
   clone(): Arrivals {

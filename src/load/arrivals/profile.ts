@@ -77,8 +77,12 @@ export class RateProfile {
     const r0 = this.r0[i] as number;
     const r1 = this.r1[i] as number;
     const t0 = this.startUs[i] as number;
-    if (i + 1 === this.n) this.tUs = r0 > 0 ? t0 + c / r0 : Infinity;
-    else if (r0 === r1) this.tUs = t0 + c / r0;
+    // Statements, not `r0 > 0 ? t0 + c / r0 : Infinity`: TurboFan gives that phi (a double and the Infinity
+    // constant) a tagged representation and boxes the double — 16 B per arrival for constant profiles (Poisson).
+    if (i + 1 === this.n) {
+      if (r0 > 0) this.tUs = t0 + c / r0;
+      else this.tUs = Infinity;
+    } else if (r0 === r1) this.tUs = t0 + c / r0;
     else {
       // r0·τ + a·τ² = c with a = (r1 − r0) / (2T): the root in [0, T], in the form that stays exact as a → 0.
       const a = (r1 - r0) / (2 * ((this.startUs[i + 1] as number) - t0));
