@@ -19,7 +19,11 @@ export class RateProfile {
   private readonly r1: Float64Array;
   private readonly n: number;
   private cursor = 0;
-  /** locate()'s answer: a field, not a return value — a double returned from a call that is not inlined is boxed. */
+  /**
+   * locate()'s question and answer: fields, not an argument and a return value — a double passed to or returned
+   * from a call that V8 does not inline is boxed (16 B).
+   */
+  x = 0;
   tUs = 0;
 
   /** `startRateHz`, then each stage ramps linearly to its target over its duration; the last target holds. */
@@ -64,12 +68,14 @@ export class RateProfile {
 
   /** Λ⁻¹(x) (see locate), returned. */
   timeOfUs(x: number): number {
-    this.locate(x);
+    this.x = x;
+    this.locate();
     return this.tUs;
   }
 
   /** Sets tUs to Λ⁻¹(x): µs from the start at which `x` arrivals are expected; Infinity when the rate ends at 0 before. */
-  locate(x: number): void {
+  locate(): void {
+    const x = this.x;
     let i = this.cursor;
     while (i + 1 < this.n && x >= (this.startCount[i + 1] as number)) i++;
     this.cursor = i;
