@@ -19,7 +19,11 @@ export class RateProfile {
   private readonly r1: Float64Array;
   private readonly n: number;
   private cursor = 0;
-  /** locate()'s answer: a field, not a return value — a double returned from a call that is not inlined is boxed. */
+  /**
+   * locate()'s question and answer: fields, not an argument and a return value — a double passed to or returned
+   * from a call that V8 does not inline is boxed (16 B).
+   */
+  x = 0;
   tUs = 0;
 
   /** `startRateHz`, then each stage ramps linearly to its target over its duration; the last target holds. */
@@ -64,12 +68,14 @@ export class RateProfile {
 
   /** Λ⁻¹(x) (see locate), returned. */
   timeOfUs(x: number): number {
-    this.locate(x);
+    this.x = x;
+    this.locate();
     return this.tUs;
   }
 
   /** Sets tUs to Λ⁻¹(x): µs from the start at which `x` arrivals are expected; Infinity when the rate ends at 0 before. */
-  locate(x: number): void {
+  locate(): void {
+    const x = this.x;
     let i = this.cursor;
     while (i + 1 < this.n && x >= (this.startCount[i + 1] as number)) i++;
     this.cursor = i;
@@ -77,8 +83,12 @@ export class RateProfile {
     const r0 = this.r0[i] as number;
     const r1 = this.r1[i] as number;
     const t0 = this.startUs[i] as number;
-    if (i + 1 === this.n) this.tUs = r0 > 0 ? t0 + c / r0 : Infinity;
-    else if (r0 === r1) this.tUs = t0 + c / r0;
+    // Statements, not `r0 > 0 ? t0 + c / r0 : Infinity`: TurboFan gives that phi (a double and the Infinity
+    // constant) a tagged representation and boxes the double — 16 B per arrival for constant profiles (Poisson).
+    if (i + 1 === this.n) {
+      if (r0 > 0) this.tUs = t0 + c / r0;
+      else this.tUs = Infinity;
+    } else if (r0 === r1) this.tUs = t0 + c / r0;
     else {
       // r0·τ + a·τ² = c with a = (r1 − r0) / (2T): the root in [0, T], in the form that stays exact as a → 0.
       const a = (r1 - r0) / (2 * ((this.startUs[i + 1] as number) - t0));
