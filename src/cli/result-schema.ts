@@ -32,14 +32,14 @@ const round = z.looseObject({
   round: count, order: count, startedAt: z.string(), count, errors: count, achievedRateHz: finite, latencyUs: summary,
   maxLagUs: finite, lateShare: finite,
   proxies: z.array(z.looseObject({ name: z.string(), cpuSeconds: finite, rssBytes: finite })),
-  intervals: z.array(interval), hiccups: z.array(hiccup).optional(),
+  intervals: z.array(interval), hiccups: z.array(hiccup).default([]),
 });
 const variant = z.looseObject({
   count, errors: count, errorsByKind, dropped: count, intendedRateHz: finite, achievedRateHz: finite, measuredMs: finite,
   latencyUs: summary, serviceLatencyUs: summary, behindUs: finite, maxLagUs: finite, lateShare: finite, lagUs: summary.optional(),
   histogram, serviceHistogram: histogram, rounds: z.array(round),
   proxies: z.array(z.looseObject({ name: z.string(), cpuSeconds: finite, cpuUsPerRequest: finite, peakRssBytes: finite })),
-  hiccupsUs: z.record(z.string(), summary).optional(),
+  hiccupsUs: z.record(z.string(), summary).default({}),
 });
 const overhead = z.looseObject({ p50Us: finite, p90Us: finite, p99Us: finite, p999Us: finite, p99Ratio: z.number() });
 const protocol = z.looseObject({
@@ -48,9 +48,11 @@ const protocol = z.looseObject({
 });
 const figureInterval = z.looseObject({ estimate: finite, low: finite, high: finite, confidence: finite }).nullable();
 const verdictStatus = z.enum(['pass', 'fail', 'inconclusive']);
+const errorSide = z.looseObject({ requests: count, byKind: z.record(z.string(), count) });
 const check = z.looseObject({
   protocol: z.enum(PROTOCOLS), variant: z.string(), budget: z.enum(['p99Ms', 'p99OverheadMs', 'p99OverheadRatio', 'p99OverheadZero', 'errorRateOverhead']),
   limit: finite, actual: z.number(), status: verdictStatus, interval: z.looseObject({ low: finite, high: finite, confidence: finite }).nullable(),
+  errorCounts: z.looseObject({ baseline: errorSide, variant: errorSide }).optional(),
 });
 const estimates = z.looseObject({
   protocol: z.enum(PROTOCOLS),

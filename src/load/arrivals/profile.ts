@@ -88,7 +88,8 @@ export class RateProfile {
     if (i + 1 === this.n) {
       if (r0 > 0) this.tUs = t0 + c / r0;
       else this.tUs = Infinity;
-    } else if (r0 === r1) this.tUs = t0 + c / r0;
+    } else if (c <= 0) this.tUs = t0; // the segment's first instant (a ramp up from rate 0 would divide 0 by 0)
+    else if (r0 === r1) this.tUs = t0 + c / r0;
     else {
       // r0·τ + a·τ² = c with a = (r1 − r0) / (2T): the root in [0, T], in the form that stays exact as a → 0.
       const a = (r1 - r0) / (2 * ((this.startUs[i + 1] as number) - t0));
