@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -63,15 +63,18 @@ export function parseScenarioText(text: string, source: string): Scenario {
  */
 export function resolveScenarioPath(arg: string | undefined): string {
   const name = arg ?? 'quickstart';
-  if (existsSync(name)) return name;
+  const isFile = (path: string): boolean => existsSync(path) && statSync(path).isFile();
+  if (isFile(name)) return name;
   for (const candidate of [join(scenariosDir, name), join(scenariosDir, `${name}.yaml`), join(scenariosDir, `${name}.yml`)]) {
-    if (existsSync(candidate)) return candidate;
+    if (isFile(candidate)) return candidate;
   }
   throw new MeshbenchError('MB_BAD_ARGUMENT', `scenario "${name}" not found: give a path to a .yaml file or the name of a shipped scenario in ${scenariosDir}`);
 }
 
 export async function loadScenario(arg: string | undefined): Promise<{ path: string; scenario: Scenario }> {
   const path = resolveScenarioPath(arg);
-  const text = await readFile(path, 'utf8');
+  const text = await readFile(path, 'utf8').catch((err: unknown) => {
+    throw new MeshbenchError('MB_BAD_ARGUMENT', `cannot read scenario ${path}: ${errorMessage(err)}`);
+  });
   return { path, scenario: parseScenarioText(text, path) };
 }
