@@ -66,11 +66,15 @@ export async function streamPilotLoad(
   const emit = (windows: StreamedWindow[]): void => {
     for (const w of windows) onWindow(w);
   };
-  const stop = AbortSignal.any([signal, AbortSignal.timeout(Math.max(0, load.endMs - Date.now()) + graceMs)]);
+  // Not AbortSignal.timeout: inside AbortSignal.any, Node 20 may collect it before it fires (nodejs/node#57736).
+  const deadline = new AbortController();
+  const deadlineTimer = setTimeout(() => deadline.abort(), Math.max(0, load.endMs - Date.now()) + graceMs);
+  const stop = AbortSignal.any([signal, deadline.signal]);
   const ticker = setInterval(() => emit(join.ready(Date.now())), 1000);
   try {
     await Promise.all(sources.map((s) => follow(kube, plan, s, join, emit, stop)));
   } finally {
+    clearTimeout(deadlineTimer);
     clearInterval(ticker);
     emit(join.flush());
   }
@@ -91,12 +95,16 @@ async function follow(
   let reader = new ChunkReader();
   let following: Instance | undefined;
   let ended = false;
+  // Cuts the followed stream: the pod's instance changed under it, or it printed its `end` (it then idles, and
+  // its log stays open until the Deployment is deleted).
+  let cut = new AbortController();
   const take = (records: ChunkRecord[]): void => {
     for (const { value } of records) {
       const record = value as PilotGeneratorRecord;
       if (record.kind === 'window') emit(join.add(key, record));
       else if (record.kind === 'end') {
         ended = true;
+        cut.abort();
         emit(join.ended(key));
       }
     }
@@ -119,7 +127,7 @@ async function follow(
       continue;
     }
     // Follow the log; a poll cuts the stream when the pod's instance changed under it.
-    const cut = new AbortController();
+    cut = new AbortController();
     const watchdog = setInterval(() => {
       void current().then(
         (c) => {
