@@ -2,7 +2,7 @@
 # the stock node image from a ConfigMap and needs no image at all). The entrypoint is the meshbench CLI:
 #   docker build -t meshbench:dev .
 #   kind load docker-image meshbench:dev --name meshbench     # or: k3d image import meshbench:dev -c meshbench
-FROM node:20-slim AS build
+FROM node:22-slim@sha256:83f487e0a63425e5b4d146fb5e5be574bcbe1b7b843d3ebafdd95eaf7767a7e5 AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
@@ -10,7 +10,7 @@ COPY tsconfig.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.json
 
-FROM node:20-slim
+FROM node:22-slim@sha256:83f487e0a63425e5b4d146fb5e5be574bcbe1b7b843d3ebafdd95eaf7767a7e5
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./

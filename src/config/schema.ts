@@ -317,6 +317,15 @@ const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a DNS
 /** Requests (memory: also the limit); a CPU limit only when asked, since CFS quotas at fractional CPU throttle and inflate p99. */
 const podResourcesSchema = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional(), cpuLimit: quantity.optional() });
 
+/**
+ * node:22-slim as Docker Hub resolved it in 2026 (sha256:83f487e0…, pinned in public Dockerfiles and seen resolved in a
+ * buildx log; a digest never moves). The
+ * in-cluster bundle is tested on Node 22 (test/integration/k8s-bundle.test.ts; .ci/run fetches Node 22 from the npm
+ * registry) as well as on the Node 20 that runs the rest of the tests. To move on: `docker buildx imagetools inspect
+ * node:22-slim`, then set the new digest here and in the Dockerfile.
+ */
+export const DEFAULT_NODE_IMAGE = 'node:22-slim@sha256:83f487e0a63425e5b4d146fb5e5be574bcbe1b7b843d3ebafdd95eaf7767a7e5';
+
 const kubernetesEnvSchema = z.strictObject({
   kind: z.literal('kubernetes'),
   /** kubeconfig file; default: $KUBECONFIG, then ~/.kube/config. */
@@ -329,8 +338,11 @@ const kubernetesEnvSchema = z.strictObject({
   istioRevision: dnsLabel.optional(),
   /** An image whose entrypoint is the meshbench CLI (the repo's Dockerfile). Default: `nodeImage` + the code in a ConfigMap. */
   image: z.string().min(1).optional(),
-  /** The stock Node.js image that runs meshbench from a ConfigMap when `image` is not set. */
-  nodeImage: z.string().min(1).default('node:20-slim'),
+  /**
+   * The stock Node.js image that runs meshbench from a ConfigMap when `image` is not set. Default: Node 22 (Node 20
+   * is past its end of life), pinned by digest so that every run pulls the same image (DEFAULT_NODE_IMAGE).
+   */
+  nodeImage: z.string().min(1).default(DEFAULT_NODE_IMAGE),
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
   /** Sidecar proxy requests (and limits), set with the mesh's own annotations and recorded in the result. */
   sidecarResources: z.strictObject({ cpu: quantity, memory: quantity, cpuLimit: quantity.optional(), memoryLimit: quantity.optional() }).optional(),

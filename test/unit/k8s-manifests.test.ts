@@ -9,7 +9,7 @@ import { Job } from 'kubernetes-models/batch/v1/Job';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadScenario, parseScenario } from '../../src/config/load.js';
-import type { Scenario } from '../../src/config/schema.js';
+import { DEFAULT_NODE_IMAGE, type Scenario } from '../../src/config/schema.js';
 import { renderFiles } from '../../src/envs/kubernetes/render.js';
 import { RESTARTED_AT, renderEchoDeployment, variantsOf } from '../../src/envs/kubernetes/manifests.js';
 import { packageRoot } from '../../src/paths.js';
@@ -99,7 +99,7 @@ describe('k8s render: manifests valid against the Kubernetes OpenAPI definitions
     const cm = objects.find((o) => o.kind === 'ConfigMap') as (Manifest & { data: Record<string, string> }) | undefined;
     expect(Buffer.byteLength(JSON.stringify(cm?.data))).toBeLessThan(1024 * 1024);
     const deployment = objects.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: { image: string; command: string[] }[] } } } } | undefined;
-    expect(deployment?.spec.template.spec.containers[0]).toMatchObject({ image: 'node:20-slim', command: ['node', '/opt/meshbench/dist/incluster.js'] });
+    expect(deployment?.spec.template.spec.containers[0]).toMatchObject({ image: DEFAULT_NODE_IMAGE, command: ['node', '/opt/meshbench/dist/incluster.js'] });
   });
 
   it('the validators do reject what is wrong (so a pass means something)', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../src/config/load.js';
+import { DEFAULT_NODE_IMAGE } from '../../src/config/schema.js';
 import { deploymentFailure, mergeOutputs, podTrouble } from '../../src/envs/kubernetes/collect.js';
 import { parseQuantity, roleNames } from '../../src/envs/kubernetes/cost.js';
 import { formatOutput, parseAnnotationsFile, parseOutputLog, shardSpec, type GeneratorOutput } from '../../src/envs/kubernetes/generator.js';
@@ -174,7 +175,7 @@ describe('kubernetes env in the scenario schema', () => {
 
   it('fills sensible defaults', () => {
     const s = parseScenario(base({ mesh: 'linkerd' }), 't');
-    expect(s.env).toMatchObject({ kind: 'kubernetes', mesh: 'linkerd', nodeImage: 'node:20-slim', replicas: 1, generators: 1, fleetPods: 100, proxyMetrics: true, traceCheck: true, readyTimeoutS: 300, nodePlacement: 'spread', runAsUser: 1000 });
+    expect(s.env).toMatchObject({ kind: 'kubernetes', mesh: 'linkerd', nodeImage: DEFAULT_NODE_IMAGE, replicas: 1, generators: 1, fleetPods: 100, proxyMetrics: true, traceCheck: true, readyTimeoutS: 300, nodePlacement: 'spread', runAsUser: 1000 });
   });
 
   it.each([
