@@ -247,6 +247,15 @@ describe('shipped kubernetes scenarios and the k8s/ examples', () => {
   });
 });
 
+describe('the default image', () => {
+  it('is Node 22 pinned by digest, and the Dockerfile builds on the same digest', () => {
+    expect(DEFAULT_NODE_IMAGE).toMatch(/^node:22-slim@sha256:[0-9a-f]{64}$/);
+    const froms = readFileSync(join(packageRoot, 'Dockerfile'), 'utf8').split('\n').filter((l) => l.startsWith('FROM ')).map((l) => l.split(' ')[1]);
+    expect(froms.length).toBeGreaterThan(0);
+    expect(new Set(froms)).toEqual(new Set([DEFAULT_NODE_IMAGE]));
+  });
+});
+
 describe('rollout restart (a drill\'s restart-sidecars on kubernetes)', () => {
   it('re-renders the whole echo Deployment, adding only the restartedAt pod annotation, validated by the Deployment schema', () => {
     const scenario = parseScenario({ name: 'r', env: { kind: 'kubernetes', mesh: 'istio-sidecar', image: 'i' }, protocols: [{ name: 'http1' }], events: [{ action: 'restart-sidecars', atS: 1 }] }, 'test');
