@@ -448,7 +448,7 @@ async function runJob(
   await kube.apply(renderGeneratorJob(plan, v, name, job, timeoutMs / 1000));
   const podsOf = async (): Promise<KubeItem[]> => (await kube.list('Pod', v.namespace, `${JOB_LABEL}=${name}`)).items;
   try {
-    const finished = (async () => { await barrier?.(); })().then(() => kube.waitFor({
+    const finished = (barrier?.() ?? Promise.resolve()).then(() => kube.waitFor({
       kind: 'Job',
       namespace: v.namespace,
       fieldSelector: `metadata.name=${name}`,
