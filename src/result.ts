@@ -46,6 +46,12 @@ export interface RoundFigures {
    * variants of a round ran together and share the same records.
    */
   hiccups: HiccupRecord[];
+  /**
+   * Generators that ran elsewhere and started together (the kubernetes start barrier): per generator pod, in
+   * completion-index order, how late its load began after the published start, ms. A round whose largest exceeds
+   * env.maxStartLagMs is invalid (rule maxStartLag). Absent for other environments and in older documents.
+   */
+  generatorStartLagsMs?: number[];
 }
 
 export interface HiccupRecord {
@@ -215,7 +221,7 @@ export interface ValidityProblem {
   variant: VariantName;
   round: number | null;
   /** `fault`: the run stopped early because a part of it broke (ResultDocument.fault). */
-  rule: 'maxErrorRate' | 'minAchievedRateRatio' | 'maxLateShare' | 'noSamples' | 'fault';
+  rule: 'maxErrorRate' | 'minAchievedRateRatio' | 'maxLateShare' | 'maxStartLag' | 'noSamples' | 'fault';
   detail: string;
 }
 

@@ -32,7 +32,7 @@ const round = z.looseObject({
   round: count, order: count, startedAt: z.string(), count, errors: count, achievedRateHz: finite, latencyUs: summary,
   maxLagUs: finite, lateShare: finite,
   proxies: z.array(z.looseObject({ name: z.string(), cpuSeconds: finite, rssBytes: finite })),
-  intervals: z.array(interval), hiccups: z.array(hiccup).default([]),
+  intervals: z.array(interval), hiccups: z.array(hiccup).default([]), generatorStartLagsMs: z.array(finite).optional(),
 });
 const variant = z.looseObject({
   count, errors: count, errorsByKind, dropped: count, intendedRateHz: finite, achievedRateHz: finite, measuredMs: finite,

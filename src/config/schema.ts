@@ -382,8 +382,14 @@ const kubernetesEnvSchema = z.strictObject({
    * let the platform assign one from the namespace's range (OpenShift restricted-v2; needs an image whose USER is non-root).
    */
   runAsUser: z.union([z.int().min(1), z.literal('platform')]).default(1000),
-  /** Seconds between creating a round's generator Job and its pods starting load together. */
-  startLeadS: z.number().min(0).max(600).default(5),
+  /**
+   * The start barrier: seconds from the moment every generator pod of a round is Ready to their common start
+   * (it must cover annotating the pods and the kubelet rewriting their downward API file). A pilot's generators
+   * (Deployments, no barrier) start this long after they are created.
+   */
+  startLeadS: z.number().min(0).max(600).default(2),
+  /** A round whose generator pods began their load more than this many ms after the published start is invalid. */
+  maxStartLagMs: z.int().min(1).max(600_000).default(1000),
 });
 
 export const envSchema = z.discriminatedUnion('kind', [localEnvSchema, staticEnvSchema, kubernetesEnvSchema]);

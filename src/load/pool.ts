@@ -4,7 +4,7 @@ import { ERROR_KINDS, sumErrors, zeroErrors } from '../drivers/driver.js';
 import { MeshbenchError } from '../errors.js';
 import { mergeEncoded } from '../histograms/index.js';
 import { distPath } from '../paths.js';
-import { sharedNowUs } from '../timing/clock.js';
+import { sharedNowUs, toSharedUs } from '../timing/clock.js';
 import { quietV8 } from '../timing/v8-flags.js';
 import type { LoopProgress, LoopResult } from './loop.js';
 import type { FromLoadWorker, LoadWorkerData, ToLoadWorker } from './messages.js';
@@ -155,9 +155,12 @@ export function runLoads(
         case 'ready':
           if (++ready === workers && !started) {
             started = true;
-            const start: ToLoadWorker = { type: 'start', startSharedUs: sharedNowUs() + START_LEAD_US };
+            const soonUs = sharedNowUs() + START_LEAD_US;
+            // performance.timeOrigin + local µs is the wall clock the recorder stamps startedAtMs with (epochMsOf)
+            const atUs = spec.startAtMs === undefined ? soonUs : Math.max(soonUs, toSharedUs((spec.startAtMs - performance.timeOrigin) * 1000));
+            const start: ToLoadWorker = { type: 'start', startSharedUs: Math.round(atUs) };
             for (const t of threads) t.postMessage(start);
-            arm(spec.warmupMs + spec.durationMs + spec.timeoutMs + FINISH_SLACK_MS, 'load workers did not finish');
+            arm((atUs - soonUs) / 1000 + spec.warmupMs + spec.durationMs + spec.timeoutMs + FINISH_SLACK_MS, 'load workers did not finish');
           }
           break;
         case 'progress': {

@@ -35,6 +35,11 @@ export interface LoadSpec {
   workers: number;
   /** Interval length of the interval histograms that go to .hlog files. */
   intervalMs: number;
+  /**
+   * Epoch ms (this machine's wall clock) at which the warm-up begins, once every connection is open: a start
+   * shared with other processes (the kubernetes generators' barrier). Already past: at once. Absent: at once.
+   */
+  startAtMs?: number;
   /** Hard cap on requests started in the measured window (bounds every load loop in count). 0 = none. */
   maxRequests: number;
   /** A measured-window request sent more than this long after its intended time counts as late (lateShare). */
@@ -82,6 +87,11 @@ export interface LoadResult {
   startedAtMs: number;
   /** With churn: what the new connections cost (connect time, first response), apart from request latency. */
   churn?: ChurnResult;
+  /**
+   * Generators that run elsewhere and start together (the kubernetes start barrier): per generator, in index
+   * order, how late its load began after the common start, ms. Absent: one generator here, started at once.
+   */
+  generatorStartLagsMs?: number[];
   /** The generator threads' hiccups during the job (meters/hiccup.ts; compressed base64, µs; merged over threads). */
   hiccupHistogram: string;
 }

@@ -100,6 +100,7 @@ function wholeRound(record: RoundRecord): RoundFigures {
     proxies: proxyDeltas(record),
     intervals: load.intervals,
     hiccups: hiccupRecords(record),
+    ...(load.generatorStartLagsMs === undefined ? {} : { generatorStartLagsMs: load.generatorStartLagsMs }),
   };
 }
 

@@ -137,7 +137,7 @@ export function compareResults(baseline: ResultDocument, candidate: ResultDocume
     if (doc.interrupted === true) invalid.push(`${role}: the run was interrupted`);
     for (const p of doc.protocols) {
       const config = doc.scenario.protocols.find((c) => c.name === p.name);
-      if (config !== undefined) invalid.push(...validityProblems(p, config, doc.scenario.validity).map((v) => `${role}: ${v.detail}`));
+      if (config !== undefined) invalid.push(...validityProblems(p, config, doc.scenario).map((v) => `${role}: ${v.detail}`));
     }
   }
   for (const cp of candidate.protocols) {

@@ -70,7 +70,7 @@ export function judge(scenario: Scenario, protocols: ProtocolResult[], options: 
   for (const protocol of protocols) {
     const config = scenario.protocols.find((p) => p.name === protocol.name);
     if (config === undefined) continue;
-    validity.push(...validityProblems(protocol, config, scenario.validity).filter((v) => v.rule === 'noSamples' || !disrupted.has(`${v.protocol}/${v.round}`)));
+    validity.push(...validityProblems(protocol, config, scenario).filter((v) => v.rule === 'noSamples' || v.rule === 'maxStartLag' || !disrupted.has(`${v.protocol}/${v.round}`)));
     const d = protocolData(protocol, settings);
     const e = protocolEstimates(d, variants, settings.confidence);
     data.push(d);

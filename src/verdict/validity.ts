@@ -1,12 +1,15 @@
-import type { ProtocolConfig, Validity } from '../config/schema.js';
+import type { ProtocolConfig, Scenario } from '../config/schema.js';
 import type { ProtocolResult, ValidityProblem } from '../result.js';
 
 /**
  * A run is invalid — and its verdict can only be inconclusive — when the figures cannot be trusted:
  * too many errors, the target (or generator) could not sustain the intended rate, or the generator sent
- * too many requests late. Judged per round, so one bad round cannot hide inside a good average.
+ * too many requests late, or (kubernetes) its generator pods did not start together. Judged per round, so one bad
+ * round cannot hide inside a good average.
  */
-export function validityProblems(protocol: ProtocolResult, config: ProtocolConfig, validity: Validity): ValidityProblem[] {
+export function validityProblems(protocol: ProtocolResult, config: ProtocolConfig, scenario: Pick<Scenario, 'validity' | 'env'>): ValidityProblem[] {
+  const { validity } = scenario;
+  const maxStartLagMs = scenario.env.kind === 'kubernetes' ? scenario.env.maxStartLagMs : undefined;
   const problems: ValidityProblem[] = [];
   for (const [variant, result] of Object.entries(protocol.variants)) {
     if (result.count === 0) {
@@ -27,6 +30,14 @@ export function validityProblems(protocol: ProtocolResult, config: ProtocolConfi
         problems.push({
           protocol: protocol.name, variant, round: round.round, rule: 'maxErrorRate',
           detail: `${where}: ${pct(errorRate)} of requests failed (${round.errors}/${total}); allowed ${pct(validity.maxErrorRate)}`,
+        });
+      }
+      const startLagMs = Math.max(...(round.generatorStartLagsMs ?? [0]));
+      if (maxStartLagMs !== undefined && startLagMs > maxStartLagMs) {
+        const late = (round.generatorStartLagsMs ?? []).flatMap((lagMs, i) => (lagMs > maxStartLagMs ? [`generator ${i} ${lagMs} ms`] : []));
+        problems.push({
+          protocol: protocol.name, variant, round: round.round, rule: 'maxStartLag',
+          detail: `${where}: the generator pods did not start together — ${late.join(', ')} after the published start; allowed ${maxStartLagMs} ms (env.maxStartLagMs). Raise env.startLeadS if the pods learn the start late (README "Start barrier")`,
         });
       }
       if (config.model === 'open') {

@@ -12,6 +12,8 @@ import { runScenario } from '../../src/run/run-scenario.js';
 import { startEchoServers, type EchoServers } from '../../src/workloads/index.js';
 import type { PlacementRecord } from '../../src/envs/kubernetes/placement.js';
 import type { ResultDocument } from '../../src/result.js';
+import { START_AT_ANNOTATION } from '../../src/envs/kubernetes/manifests.js';
+import { CLUSTER_RULES } from '../../src/envs/kubernetes/rbac.js';
 import { ApiStandin, type StandinOptions } from './k8s-standin.js';
 
 // A kubernetes scenario run end to end against the API STAND-IN (k8s-standin.ts — not a cluster): the real
@@ -51,17 +53,42 @@ async function startStandin(opts: Partial<StandinOptions> = {}): Promise<{ api: 
   return { api, kubeconfig };
 }
 
-function k8sScenario(kubeconfig: string, env: Record<string, unknown> = {}): Scenario {
+function k8sScenario(kubeconfig: string, env: Record<string, unknown> = {}, protocol: Record<string, unknown> = {}): Scenario {
   return parseScenario(
     {
       name: 'k8s-standin',
       env: { kind: 'kubernetes', mesh: 'istio-sidecar', kubeconfig, generators: 2, startLeadS: 0, readyTimeoutS: 20, fleetPods: 500, sidecarResources: { cpu: '100m', memory: '64Mi' }, ...env },
       rounds: 1,
-      protocols: [{ name: 'http1', rateHz: 200, connections: 4, durationS: 0.8, warmupS: 0.2 }],
+      protocols: [{ name: 'http1', rateHz: 200, connections: 4, durationS: 0.8, warmupS: 0.2, ...protocol }],
       budgets: { p99OverheadMs: 2000, errorRateOverhead: 1 },
     },
     'test',
   );
+}
+
+/**
+ * The API calls meshbench made (as the stand-in logged them) that the documented ClusterRole does not grant, as
+ * `verb group/resource`; server-side apply needs create (new objects) and patch. Discovery and /version need no grant.
+ */
+function ungranted(requests: readonly string[]): string[] {
+  const grants = (group: string, resource: string, verb: string): boolean =>
+    CLUSTER_RULES.some((r) => (r.apiGroups ?? []).includes(group) && (r.resources ?? []).includes(resource) && r.verbs.includes(verb));
+  const out = new Set<string>();
+  for (const request of requests) {
+    const [method = '', target = ''] = request.split(' ');
+    const url = new URL(target, 'http://standin');
+    const m = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)(?:\/namespaces\/[^/]+)?\/([a-z]+)(?:\/([^/]+))?(\/log)?$/.exec(url.pathname);
+    if (m === null) continue; // /version, discovery, the proxies' shutdown endpoint
+    const [, group = '', plural = '', name, log] = m;
+    const resource = log === undefined ? plural : `${plural}/log`;
+    const verbs =
+      method === 'GET' ? [log !== undefined || name !== undefined ? 'get' : url.searchParams.get('watch') === 'true' ? 'watch' : 'list']
+      : method === 'POST' ? ['create']
+      : method === 'DELETE' ? ['delete']
+      : url.pathname.includes('/pods/') ? ['patch'] : ['create', 'patch'];
+    for (const verb of verbs) if (!grants(group, resource, verb)) out.add(`${verb} ${group}/${resource}`);
+  }
+  return [...out];
 }
 
 function meshbenchNamespaces(api: ApiStandin): string[] {
@@ -124,8 +151,14 @@ describe('kubernetes env against the API stand-in', () => {
 
     // generators stopped their sidecar; applies were server-side with field manager meshbench; watches were re-opened
     expect(api.shutdownCalls.filter((p) => p.startsWith('load-'))).toHaveLength(2);
-    expect(api.requests.filter((r) => r.startsWith('PATCH')).every((r) => r.includes('fieldManager=meshbench') && r.includes('force=true'))).toBe(true);
+    // (the start barrier's pod annotations are merge patches: they own no field)
+    const patches = api.requests.filter((r) => r.startsWith('PATCH'));
+    expect(patches.filter((r) => !r.includes('/pods/')).every((r) => r.includes('fieldManager=meshbench') && r.includes('force=true'))).toBe(true);
+    expect(patches.filter((r) => r.includes('/pods/')).every((r) => r.includes('fieldManager=meshbench') && !r.includes('force='))).toBe(true);
     expect(api.requests.filter((r) => r.includes('watch=true')).length).toBeGreaterThan(3);
+    // every call of the run (the start barrier's pod patches included) is granted by the documented ClusterRole
+    expect(api.requests.some((r) => /^PATCH \/api\/v1\/namespaces\/[^/]+\/pods\/load-/.test(r))).toBe(true);
+    expect(ungranted(api.requests)).toEqual([]);
     expectCleanedUp(api);
   });
 
@@ -290,6 +323,77 @@ describe('kubernetes env against the API stand-in', () => {
     expect(controller.signal.aborted).toBe(true);
     if (isMeshbenchError(outcome)) expect(outcome.code).toBe('MB_INTERRUPTED');
     else expect((outcome as { interrupted?: boolean }).interrupted).toBe(true);
+    expectCleanedUp(api);
+  });
+});
+
+describe('the start barrier: a round\'s generator pods start together', () => {
+  /** Every round's warm-up 0.2 s (the first one's too). */
+  const SHORT_WARMUP = { firstWarmupS: 0.2 };
+  type LoadOutput = { startAtMs?: number; startLagMs: number; result: { startedAtMs: number } };
+  const loadOutputs = (api: ApiStandin, variant: string): [string, LoadOutput][] =>
+    [...api.logs.entries()].filter(([k]) => k.includes(`-${variant}/load-`)).map(([k, log]) => [k.split('/')[1] ?? k, parseOutputLog(log, k) as unknown as LoadOutput]);
+
+  it('a meshed pod whose sidecar starts 1.5 s late holds its round: every pod starts at the published time, within the bound', async () => {
+    const slowMs = 1500;
+    const { api, kubeconfig } = await startStandin({ slowStartMs: (variant, index, job) => (variant === 'meshed' && index === 1 && job.startsWith('load-') ? slowMs : 0) });
+    const doc = await runScenario(k8sScenario(kubeconfig, { startLeadS: 0.4 }, SHORT_WARMUP), { scenarioPath: 'test' });
+    const http1 = doc.protocols.find((p) => p.name === 'http1');
+    for (const variant of ['unmeshed', 'meshed']) {
+      const lags = http1?.variants[variant]?.rounds[0]?.generatorStartLagsMs ?? [];
+      expect(lags, variant).toHaveLength(2);
+      for (const lag of lags) expect(lag, variant).toBeLessThanOrEqual(1000); // env.maxStartLagMs (default)
+      const outputs = loadOutputs(api, variant);
+      expect(outputs.map(([, o]) => o.startLagMs).sort(), variant).toEqual([...lags].sort());
+      // one published start per Job, written after the last pod was Ready; the pods' load began at it
+      const [startAtMs] = new Set(outputs.map(([, o]) => o.startAtMs));
+      expect(new Set(outputs.map(([, o]) => o.startAtMs)).size, variant).toBe(1);
+      const lastReadyMs = Math.max(...outputs.map(([pod]) => api.readyAtMs.get(pod) ?? Infinity));
+      for (const [pod, o] of outputs) {
+        expect(api.annotatedAtMs.get(pod), pod).toBeGreaterThanOrEqual(lastReadyMs);
+        expect((startAtMs ?? 0) - (api.annotatedAtMs.get(pod) ?? 0), pod).toBeGreaterThan(300); // startLeadS 0.4 after the barrier
+        // the load's own window (warm-up 0.2 s before it) began at the published start, never before it
+        const loadStartMs = o.result.startedAtMs - 200;
+        expect(loadStartMs, pod).toBeGreaterThanOrEqual((startAtMs ?? Infinity) - 1);
+        expect(Math.max(0, Math.round(loadStartMs - (startAtMs ?? 0))), pod).toBe(o.startLagMs);
+      }
+    }
+    // the slow meshed pod was Ready ≥ 1.5 s after its sibling, which waited at the barrier instead of starting alone
+    const [fast, slow] = loadOutputs(api, 'meshed').map(([pod]) => api.readyAtMs.get(pod) ?? 0).sort((a, b) => a - b);
+    expect((slow ?? 0) - (fast ?? 0)).toBeGreaterThan(slowMs - 200);
+    expect(doc.verdict.validity.filter((p) => p.rule === 'maxStartLag')).toEqual([]);
+    expect(doc.environment.facts['generatorMaxStartLagMs']).toBe(Math.max(...['unmeshed', 'meshed'].flatMap((v) => http1?.variants[v]?.rounds[0]?.generatorStartLagsMs ?? [])));
+    // the probe Jobs report nothing of readiness: only load Jobs wait at the barrier
+    const jobs = api.received.filter((o) => o.kind === 'Job');
+    for (const j of jobs) expect(JSON.stringify(j.spec).includes('"readinessProbe"'), j.metadata.name).toBe(j.metadata.name.startsWith('load-'));
+    expectCleanedUp(api);
+  });
+
+  it('pods that learn the start late (a slow kubelet): the round is invalid, with the lags and the reason', async () => {
+    const { api, kubeconfig } = await startStandin({ downwardApiDelayMs: 1200 });
+    const doc = await runScenario(k8sScenario(kubeconfig, { generators: 1, startLeadS: 0.1, maxStartLagMs: 300 }, SHORT_WARMUP), { scenarioPath: 'test' });
+    const http1 = doc.protocols.find((p) => p.name === 'http1');
+    for (const variant of ['unmeshed', 'meshed']) {
+      const [lag = 0] = http1?.variants[variant]?.rounds[0]?.generatorStartLagsMs ?? [];
+      expect(lag, variant).toBeGreaterThan(1000); // 1.2 s late to see it, 0.1 s lead
+      const [[pod = '', o] = []] = loadOutputs(api, variant);
+      expect(o?.startLagMs, pod).toBe(lag);
+    }
+    expect(doc.verdict.status).toBe('inconclusive');
+    const problems = doc.verdict.validity.filter((p) => p.rule === 'maxStartLag');
+    expect(problems.map((p) => `${p.variant} ${String(p.round)}`).sort()).toEqual(['meshed 0', 'unmeshed 0']);
+    expect(problems[0]?.detail).toMatch(/^http1\/(un)?meshed round 1: the generator pods did not start together — generator 0 1\d{3} ms after the published start; allowed 300 ms \(env\.maxStartLagMs\)/);
+    expect(doc.verdict.reasons.some((r) => r.includes('did not start together'))).toBe(true);
+    expect(api.requests.some((r) => r.startsWith('PATCH') && r.includes('/pods/load-'))).toBe(true);
+    expectCleanedUp(api);
+  });
+
+  it('a generator pod that never gets ready: the round fails after env.readyTimeoutS, naming the pod', async () => {
+    const { api, kubeconfig } = await startStandin({ slowStartMs: (variant, _index, job) => (variant === 'unmeshed' && job.startsWith('load-') ? 60_000 : 0) });
+    const doc = await runScenario(k8sScenario(kubeconfig, { generators: 1, readyTimeoutS: 1 }, SHORT_WARMUP), { scenarioPath: 'test' });
+    expect(doc.fault?.message).toMatch(/the generator pods of meshbench-\w+-unmeshed\/load-http1-\d+ were not all ready after 1 s \(env\.readyTimeoutS\): 0 of 1 ready, not ready: load-http1-\d+-0-\w+ — a generator is ready once its target answers through its sidecar/);
+    expect(doc.verdict.status).toBe('inconclusive');
+    expect(api.requests.some((r) => r.startsWith('PATCH') && r.includes('/pods/'))).toBe(false); // no start was published
     expectCleanedUp(api);
   });
 });

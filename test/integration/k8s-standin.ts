@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { formatOutput, generateMain, parseJob, runGenerator, shutdownProxy } from '../../src/envs/kubernetes/generator.js';
 import { restrictedViolations, type PodSpecLike } from '../k8s-psa.js';
 
@@ -15,7 +16,11 @@ import { restrictedViolations, type PodSpecLike } from '../k8s-psa.js';
  * a namespace labelled for Istio gets an `istio-proxy` native sidecar (initContainer), one annotated for Linkerd
  * a `linkerd-proxy` container, an ambient one the ambient.istio.io/redirection annotation. A Job's pods run the
  * REAL generator (runGenerator, in-process) against a REAL loopback echo — the in-cluster service names rewritten
- * to it — and their log is the generator's real output (chunked record lines). As the mesh's server-side proxy would, the stand-in
+ * to it — and their log is the generator's real output (chunked record lines). A load Job's pod (its template has
+ * a readinessProbe: the start barrier) turns Ready only when its in-process generator calls ready(), which the
+ * kubelet would learn from the probe; a merge patch of a pod's annotations is what the pod's annotations() source
+ * then reads (after `downwardApiDelayMs`, as a slow kubelet rewrites the downward API file); `slowStartMs` starts a
+ * pod's containers late, as a slow sidecar would. As the mesh's server-side proxy would, the stand-in
  * adds x-forwarded-client-cert (Istio) or l5d-client-id (Linkerd) to the meshed namespace's requests, so the
  * echo reflects them; the proxies' shutdown endpoints are pointed at the stand-in, which records the calls.
  * A generator Deployment's pod (a pilot's) runs the REAL `k8s generate` in-process as its container, its log
@@ -56,6 +61,13 @@ export interface StandinOptions {
   unschedulable?: string;
   /** Istio without istio-cni: injection adds the istio-init container (NET_ADMIN, NET_RAW, root). */
   istioInit?: boolean;
+  /**
+   * A Job pod's containers (its sidecar and the generator) start this many ms after the pod is placed — a slow
+   * image pull or a slow sidecar — by variant, completion index and Job name. Default: at once.
+   */
+  slowStartMs?: (variant: string, index: number, job: string) => number;
+  /** A patch of a pod's annotations reaches the pod's downward API file only this many ms later (a slow kubelet). */
+  downwardApiDelayMs?: number;
   /** Called for every request before it is handled (tests abort runs in a given phase from here). */
   onRequest?: (method: string, path: string) => void;
 }
@@ -78,6 +90,11 @@ export class ApiStandin {
   private readonly watchers = new Set<(e: WatchEvent) => void>();
   private readonly running = new Map<string, AbortController>();
   private readonly generators = new Set<Promise<void>>();
+  /** When each Job pod became Ready and when meshbench annotated it (epoch ms), by pod name. */
+  readonly readyAtMs = new Map<string, number>();
+  readonly annotatedAtMs = new Map<string, number>();
+  /** A pod's downward API view while a patch has not reached it yet (downwardApiDelayMs): until when, what it still shows. */
+  private readonly staleDownward = new Map<string, { untilMs: number; annotations: Record<string, string> }>();
   private rv = 100;
   private watchCount = 0;
   private server: Server | undefined;
@@ -162,6 +179,7 @@ export class ApiStandin {
       if (log !== undefined && name !== undefined) return this.podLog(res, ns, name, url.searchParams);
       switch (req.method) {
         case 'PATCH':
+          if (req.headers['content-type'] === 'application/merge-patch+json' && plural === 'pods' && name !== undefined) return this.mergePatchPod(res, ns, name, body);
           return this.apply(res, plural, ns, name, req.headers['content-type'], url.searchParams, body);
         case 'POST':
           return this.create(res, plural, ns, url.searchParams, body);
@@ -211,6 +229,42 @@ export class ApiStandin {
     this.send(res, existing === undefined ? 201 : 200, merged);
     if (plural === 'deployments') setTimeout(() => this.rollOut(merged), this.opts.readyDelayMs ?? 200); // created or updated (a rollout restart)
     if (existing === undefined && plural === 'jobs') this.startJob(merged);
+  }
+
+  /** A JSON merge patch of a pod's annotations (what meshbench sends to publish a round's start); nothing else may change. */
+  private mergePatchPod(res: ServerResponse, ns: string | undefined, name: string, body: string): void {
+    const key = this.key('pods', ns, name);
+    const pod = this.objects.get(key);
+    if (pod === undefined) return this.status(res, 404, `pods "${name}" not found`);
+    const patch = JSON.parse(body) as { metadata?: { annotations?: Record<string, string | null> }; spec?: unknown; status?: unknown };
+    if (patch.spec !== undefined || patch.status !== undefined || Object.keys(patch.metadata ?? {}).some((k) => !['name', 'namespace', 'annotations'].includes(k))) {
+      return this.status(res, 422, 'the stand-in accepts merge patches of pod annotations only');
+    }
+    const before = { ...pod.metadata.annotations };
+    const annotations: Record<string, string> = { ...before };
+    for (const [k, v] of Object.entries(patch.metadata?.annotations ?? {})) {
+      if (v === null) delete annotations[k];
+      else annotations[k] = v;
+    }
+    const delayMs = this.opts.downwardApiDelayMs ?? 0;
+    if (delayMs > 0) this.staleDownward.set(key, { untilMs: Date.now() + delayMs, annotations: before });
+    this.annotatedAtMs.set(name, Date.now());
+    this.send(res, 200, this.store('pods', { ...pod, metadata: { ...pod.metadata, annotations } }, 'MODIFIED'));
+  }
+
+  /** A pod's annotations as its downward API file shows them now. */
+  private downwardAnnotations(key: string): Record<string, string> {
+    const stale = this.staleDownward.get(key);
+    if (stale !== undefined && Date.now() < stale.untilMs) return { ...stale.annotations };
+    return { ...this.objects.get(key)?.metadata.annotations };
+  }
+
+  /** The pod's readiness probe passed (its generator reported ready, its sidecar runs): Ready, as the kubelet would set it. */
+  private markReady(key: string): void {
+    const pod = this.objects.get(key);
+    if (pod === undefined || pod.status?.['phase'] !== 'Running') return;
+    this.readyAtMs.set(pod.metadata.name, Date.now());
+    this.store('pods', { ...pod, status: { ...pod.status, conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'generator', ready: true, restartCount: 0, state: { running: {} } }] } }, 'MODIFIED');
   }
 
   /** POST: create, 409 AlreadyExists when the name is taken (whoever owns it). */
@@ -485,7 +539,9 @@ export class ApiStandin {
 
   private startJob(job: Obj): void {
     const ns = job.metadata.namespace ?? '';
-    const spec = job.spec as { completions?: number; template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: { containers: { args?: string[] }[] } } };
+    const spec = job.spec as { completions?: number; template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: { containers: { args?: string[]; readinessProbe?: unknown }[] } } };
+    // Without a readiness probe a running pod is Ready at once; with one (the start barrier), once the generator says so.
+    const probed = spec.template.spec.containers[0]?.readinessProbe !== undefined;
     const args = spec.template.spec.containers[0]?.args ?? [];
     const rewritten = this.rewriteTargets(args[args.indexOf('--job') + 1] ?? '');
     const controller = new AbortController();
@@ -494,10 +550,11 @@ export class ApiStandin {
     const n = spec.completions ?? 1;
     for (let index = 0; index < n; index++) {
       const podName = `${job.metadata.name}-${index}-${randomBytes(3).toString('hex')}`;
-      const labels = { ...spec.template.metadata?.labels, 'job-name': job.metadata.name, 'batch.kubernetes.io/job-name': job.metadata.name };
+      const labels: Record<string, string> = { ...spec.template.metadata?.labels, 'job-name': job.metadata.name, 'batch.kubernetes.io/job-name': job.metadata.name };
       const annotations = { ...spec.template.metadata?.annotations, 'batch.kubernetes.io/job-completion-index': String(index) };
       const pod = this.meshPod(ns, { metadata: { name: podName, namespace: ns, labels, annotations }, spec: clone(spec.template.spec) });
-      if (!this.place(pod, { phase: 'Running' })) continue;
+      if (!this.place(pod, { phase: 'Running', conditions: [{ type: 'Ready', status: probed ? 'False' : 'True' }] })) continue;
+      const podKey = this.key('pods', ns, podName);
       const parsed = parseJob(rewritten);
       if (parsed.kind === 'pilot') throw new Error('stand-in: a pilot generator runs as a Deployment, not a Job');
       const mesh = this.meshHeaders(ns);
@@ -507,10 +564,14 @@ export class ApiStandin {
       // The pod's downward API view: its name, node and current annotations (as the kubelet would write them).
       const self = {
         name: podName,
-        nodeName: String((this.objects.get(this.key('pods', ns, podName))?.spec as { nodeName?: string } | undefined)?.nodeName ?? ''),
-        annotations: () => Promise.resolve({ ...this.objects.get(this.key('pods', ns, podName))?.metadata.annotations }),
+        nodeName: String((this.objects.get(podKey)?.spec as { nodeName?: string } | undefined)?.nodeName ?? ''),
+        annotations: () => Promise.resolve(this.downwardAnnotations(podKey)),
+        ready: () => this.markReady(podKey),
       };
-      const run = runGenerator(parsed, index, controller.signal, self).then(
+      const slowMs = this.opts.slowStartMs?.(labels['meshbench.dev/variant'] ?? '', index, job.metadata.name) ?? 0;
+      // a pod deleted meanwhile (its Job deleted) never starts its containers
+      const started = slowMs > 0 ? sleep(slowMs, undefined, { signal: controller.signal }) : Promise.resolve();
+      const run = started.then(() => runGenerator(parsed, index, controller.signal, self)).then(
         (out) => ({ ok: true, log: `${formatOutput(out).join('\n')}\n` }),
         (err: unknown) => ({ ok: false, log: `meshbench-error ${err instanceof Error ? err.message : String(err)}\n` }),
       ).then(async ({ ok, log }) => {

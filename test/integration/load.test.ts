@@ -130,6 +130,24 @@ describe('runLoad over worker threads against the echo server', () => {
     }
   });
 
+  it.each([
+    ['in 600 ms: connections open first, the warm-up begins then, not before', 600],
+    ['already past: at once', -5000],
+  ])('startAtMs %s', async (_what, inMs) => {
+    const server = await countingServer();
+    try {
+      const startAtMs = Date.now() + inMs;
+      const r = await runLoad(spec({ target: `http://127.0.0.1:${server.port}/`, startAtMs, durationMs: 300, warmupMs: 100, rateHz: 200 }));
+      const loadStartMs = r.startedAtMs - 100;
+      if (inMs > 0) expect(loadStartMs).toBeGreaterThanOrEqual(startAtMs - 1);
+      else expect(loadStartMs).toBeGreaterThan(startAtMs + 4000); // it did not wait for (or pretend to) a past instant
+      expect(server.connections).toBe(8);
+      expect(r.count).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('rejects with MB_LOAD_FAILED saying what broke when the target refuses connections', async () => {
     const err: unknown = await runLoad(spec({ target: 'http://127.0.0.1:1/echo', durationMs: 200 })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MeshbenchError);

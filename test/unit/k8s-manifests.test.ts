@@ -6,12 +6,16 @@ import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Service } from 'kubernetes-models/v1/Service';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Job } from 'kubernetes-models/batch/v1/Job';
+import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadScenario, parseScenario } from '../../src/config/load.js';
 import { DEFAULT_NODE_IMAGE, type Scenario } from '../../src/config/schema.js';
 import { renderFiles } from '../../src/envs/kubernetes/render.js';
-import { RESTARTED_AT, renderEchoDeployment, variantsOf } from '../../src/envs/kubernetes/manifests.js';
+import { JOB_LABEL, READY_PORT_NAME, RESTARTED_AT, START_AT_ANNOTATION, renderEchoDeployment, variantsOf } from '../../src/envs/kubernetes/manifests.js';
+import { CLUSTER_RULES, NAMESPACED_RULES, rightsInWords } from '../../src/envs/kubernetes/rbac.js';
+import { READY_PATH, READY_PORT, serveReadiness } from '../../src/envs/kubernetes/readiness.js';
 import { packageRoot } from '../../src/paths.js';
 import { restrictedViolations, type PodSpecLike } from '../k8s-psa.js';
 
@@ -29,8 +33,10 @@ const MODELS: Record<string, (o: object) => Validatable> = {
   Service: (o) => new Service(o),
   Deployment: (o) => new Deployment(o),
   Job: (o) => new Job(o),
+  ClusterRole: (o) => new ClusterRole(o),
+  Role: (o) => new Role(o),
 };
-const CLIENT_MODELS: Record<string, string> = { Namespace: 'V1Namespace', ConfigMap: 'V1ConfigMap', Service: 'V1Service', Deployment: 'V1Deployment', Job: 'V1Job' };
+const CLIENT_MODELS: Record<string, string> = { Namespace: 'V1Namespace', ConfigMap: 'V1ConfigMap', Service: 'V1Service', Deployment: 'V1Deployment', Job: 'V1Job', ClusterRole: 'V1ClusterRole', Role: 'V1Role' };
 
 type AttributeMap = { baseName: string; type: string }[];
 function attributesOf(type: string): AttributeMap | undefined {
@@ -126,8 +132,8 @@ describe('k8s render: each mesh gets its own switch, the baseline opts out of al
     expect(ns(objects, 'unmeshed')?.metadata.labels).toMatchObject({ 'istio-injection': 'disabled', 'istio.io/dataplane-mode': 'none' });
     expect(ns(objects, 'unmeshed')?.metadata.annotations).toEqual({ 'linkerd.io/inject': 'disabled' });
     expect(podAnnotations(objects, 'meshed')).toEqual(sizing);
-    // every object is labelled (cleanup selects by label and nothing else)
-    expect(objects.every((o) => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'meshbench' && o.metadata.labels['meshbench.dev/run'] === 'test')).toBe(true);
+    // every object a run applies is labelled (cleanup selects by label and nothing else); rbac.yaml is the admin's
+    expect(objects.filter((o) => o.kind !== 'ClusterRole' && o.kind !== 'Role').every((o) => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'meshbench' && o.metadata.labels['meshbench.dev/run'] === 'test')).toBe(true);
     // protocol detection by port name; no appProtocol (Linkerd would treat the port as opaque)
     const service = objects.find((o) => o.kind === 'Service') as { spec: { ports: { name: string; appProtocol?: string }[] } } | undefined;
     expect(service?.spec.ports.map((p) => p.name)).toEqual(['http-echo', 'grpc-echo', 'http-ws']);
@@ -226,6 +232,100 @@ describe('k8s render: pods a platform team admits', () => {
     expect(jobs.every((j) => j.spec?.['suspend'] === true)).toBe(true);
     expect(files.get('kustomization.yaml')).toContain('kubectl apply --server-side');
     expect(files.get('jobs/kustomization.yaml')).toContain('"suspend":false');
+  });
+});
+
+type Probe = { httpGet?: { path?: string; port?: string | number }; periodSeconds?: number };
+type GeneratorContainer = { args?: string[]; ports?: { name?: string; containerPort?: number }[]; readinessProbe?: Probe };
+
+describe('start barrier: a load Job\'s generators report ready, then start at the published time', () => {
+  it.each(MESHES)('%s: load Jobs probe the generator\'s readiness port every second; probe Jobs and the pilot do not', async (mesh) => {
+    const objects = manifests(await renderFiles(scenarioFor(mesh), { runId: 'test', image: 'meshbench:dev' }));
+    const generators = objects.filter((o) => o.kind === 'Job' || o.metadata.name.startsWith('pilot-generator'));
+    expect(generators.length).toBeGreaterThan(4);
+    for (const o of generators) {
+      const [c] = (o.spec as { template: { spec: { containers: GeneratorContainer[] } } }).template.spec.containers;
+      const job = JSON.parse(c?.args?.[c.args.indexOf('--job') + 1] ?? '{}') as { kind?: string; startAnnotation?: string };
+      const where = `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+      if (o.kind === 'Job' && job.kind === 'load') {
+        expect(job.startAnnotation, where).toBe(START_AT_ANNOTATION);
+        expect(c?.ports, where).toEqual([{ name: READY_PORT_NAME, containerPort: READY_PORT, protocol: 'TCP' }]);
+        expect(c?.readinessProbe, where).toEqual({ httpGet: { path: READY_PATH, port: READY_PORT_NAME }, periodSeconds: 1 });
+      } else {
+        expect(job.startAnnotation, where).toBeUndefined();
+        expect(c?.readinessProbe, where).toBeUndefined();
+      }
+    }
+  });
+
+  it('the port name is a valid IANA service name with Istio\'s protocol prefix, and no Service exposes the port', async () => {
+    expect(READY_PORT_NAME).toMatch(/^(?=.{1,15}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$/);
+    expect(READY_PORT_NAME.startsWith('http-')).toBe(true);
+    const objects = manifests(await renderFiles(scenarioFor('istio-sidecar'), { runId: 'test', image: 'i' }));
+    const servicePorts = objects.filter((o) => o.kind === 'Service').flatMap((o) => (o.spec as { ports: { port: number }[] }).ports.map((p) => p.port));
+    expect(servicePorts).not.toContain(READY_PORT);
+  });
+
+  it('the readiness endpoint: 503 until ready(), then 200; other paths 404', async () => {
+    const endpoint = await serveReadiness(0, '127.0.0.1');
+    try {
+      const get = async (path: string): Promise<number> => (await fetch(`http://127.0.0.1:${endpoint.port}${path}`)).status;
+      expect([await get(READY_PATH), await get('/')]).toEqual([503, 404]);
+      endpoint.ready();
+      expect([await get(READY_PATH), await get(READY_PATH), await get('/healthz')]).toEqual([200, 200, 404]);
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('a rendered load Job says how to publish the start by hand', async () => {
+    const files = await renderFiles(scenarioFor('linkerd'), { runId: 'test', image: 'i' });
+    expect(files.get('jobs/kustomization.yaml')).toContain(`kubectl -n <ns> annotate pod -l ${JOB_LABEL}=<name> ${START_AT_ANNOTATION}=`);
+    expect(files.get('jobs/kustomization.yaml')).toContain('wait --for=condition=Ready pod');
+  });
+});
+
+describe('RBAC: the rights a run needs, rendered and in the error that a refused call gets', () => {
+  const allows = (rules: readonly { apiGroups?: string[]; resources?: string[]; verbs: string[] }[], group: string, resource: string, verb: string): boolean =>
+    rules.some((r) => (r.apiGroups ?? []).includes(group) && (r.resources ?? []).includes(resource) && r.verbs.includes(verb));
+
+  it.each([
+    ['', 'pods', 'patch'], // the start barrier annotates the generator pods
+    ['', 'pods', 'watch'],
+    ['', 'pods/log', 'get'],
+    ['batch', 'jobs', 'create'],
+    ['apps', 'deployments', 'patch'],
+    ['metrics.k8s.io', 'pods', 'list'],
+  ])('a namespaced Role and the ClusterRole grant %s %s %s', (group, resource, verb) => {
+    expect(allows(NAMESPACED_RULES, group, resource, verb)).toBe(true);
+    expect(allows(CLUSTER_RULES, group, resource, verb)).toBe(true);
+  });
+
+  it('only the ClusterRole touches namespaces; nothing grants deleting pods or reading secrets', () => {
+    expect(allows(CLUSTER_RULES, '', 'namespaces', 'create')).toBe(true);
+    expect(allows(NAMESPACED_RULES, '', 'namespaces', 'create')).toBe(false);
+    expect(allows(CLUSTER_RULES, '', 'pods', 'delete')).toBe(false);
+    expect(CLUSTER_RULES.some((r) => (r.resources ?? []).includes('secrets'))).toBe(false);
+  });
+
+  it.each([
+    [{}, 'ClusterRole', ['meshbench']],
+    [{ namespaces: { unmeshed: 'shop-plain', meshed: 'shop-mesh' } }, 'Role', ['shop-plain/meshbench', 'shop-mesh/meshbench']],
+  ])('k8s render writes rbac.yaml (%j: %s), outside the kustomization', async (env, kind, names) => {
+    const files = await renderFiles(scenarioFor('linkerd', env), { runId: 'test', image: 'i' });
+    const rbac = parseAllDocuments(files.get('rbac.yaml') ?? '').map((d) => d.toJS() as Manifest & { rules: unknown[] });
+    expect(rbac.map((o) => o.kind)).toEqual(names.map(() => kind));
+    expect(rbac.map((o) => (o.metadata.namespace === undefined ? o.metadata.name : `${o.metadata.namespace}/${o.metadata.name}`))).toEqual(names);
+    expect(rbac.flatMap(validate)).toEqual([]);
+    expect(rbac[0]?.rules).toEqual(kind === 'Role' ? NAMESPACED_RULES : CLUSTER_RULES);
+    expect(files.get('kustomization.yaml')).not.toContain('rbac.yaml');
+  });
+
+  it('the error of a refused call lists every right, patch on pods included', () => {
+    expect(rightsInWords()).toBe(
+      'create, list and delete namespaces; get, list, watch, create, patch and delete configmaps, services; get, list, watch, create, patch and delete apps deployments; ' +
+        'get, list, watch, create, patch and delete batch jobs; get, list, watch and patch pods; get pods/log; get and list metrics.k8s.io pods',
+    );
   });
 });
 

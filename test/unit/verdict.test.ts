@@ -7,7 +7,7 @@ import type { ProtocolResult, RoundFigures, VariantResult } from '../../src/resu
 import { overheads } from '../../src/run/aggregate.js';
 import { judgeRun } from '../../src/run/judge.js';
 
-interface Fig { p99Ms: number; errors?: number; count?: number; rateHz?: number; lateShare?: number }
+interface Fig { p99Ms: number; errors?: number; count?: number; rateHz?: number; lateShare?: number; startLagsMs?: number[] }
 
 const latency = (p99Us: number) => ({ p50: p99Us / 2, p90: p99Us * 0.8, p99: p99Us, p999: p99Us * 1.2, max: p99Us * 2, min: 1, mean: p99Us / 2, count: 1 });
 
@@ -43,6 +43,7 @@ function variant(f: Fig): VariantResult {
   const rounds = blocks.map((block, r): RoundFigures => ({
     round: r, order: 0, startedAt: '', count: Math.round(count / 3), errors: Math.round(errors / 3), achievedRateHz: f.rateHz ?? 1000,
     latencyUs: latency(f.p99Ms * 1000), maxLagUs: 0, lateShare: f.lateShare ?? 0, proxies: [], intervals: [block], hiccups: [],
+    ...(f.startLagsMs === undefined ? {} : { generatorStartLagsMs: f.startLagsMs }),
   }));
   return {
     count, errors, errorsByKind: { connect: 0, reset: errors, timeout: 0, status: 0, protocol: 0, other: 0 }, dropped: 0,
@@ -142,5 +143,31 @@ describe('verdict on interval histograms', () => {
     const s = scenario({ protocols: [{ name: 'http1', model: 'closed' }] });
     const v = judgeRun(s, [protocol({ p99Ms: 1, rateHz: 10, lateShare: 0.9 }, { p99Ms: 1, rateHz: 10 })]);
     expect(v.status).toBe('pass');
+  });
+});
+
+describe('kubernetes: rounds whose generator pods did not start together are invalid (env.maxStartLagMs)', () => {
+  const k8s = scenario({ env: { kind: 'kubernetes', mesh: 'linkerd', maxStartLagMs: 500 } });
+  it.each<[string, number[], string[]]>([
+    ['every pod within the bound', [0, 12, 500], []],
+    ['one pod late', [3, 800], ['http1/meshed round 1: the generator pods did not start together — generator 1 800 ms after the published start; allowed 500 ms (env.maxStartLagMs)']],
+    ['two pods late', [900, 2, 501], ['http1/meshed round 1: the generator pods did not start together — generator 0 900 ms, generator 2 501 ms after the published start; allowed 500 ms (env.maxStartLagMs)']],
+  ])('%s', (_label, lags, details) => {
+    const v = judgeRun(k8s, [protocol({ p99Ms: 1, startLagsMs: [0, 0] }, { p99Ms: 1, startLagsMs: lags })]);
+    const problems = v.validity.filter((p) => p.rule === 'maxStartLag');
+    // every round of the meshed variant has these lags: one problem per round, the first one worded here
+    expect(problems.map((p) => p.round)).toEqual(details.length === 0 ? [] : [0, 1, 2]);
+    expect(problems.slice(0, 1).map((p) => p.detail.split('. Raise')[0])).toEqual(details);
+    if (details.length > 0) {
+      expect(v.status).toBe('inconclusive');
+      expect(v.reasons.some((r) => r.includes('did not start together')), v.reasons.join('\n')).toBe(true);
+    }
+  });
+
+  it('other environments (one generator here) and documents without lags are not judged on them', () => {
+    const local = judgeRun(scenario(), [protocol({ p99Ms: 1, startLagsMs: [5000] }, { p99Ms: 1 })]);
+    expect(local.validity.filter((p) => p.rule === 'maxStartLag')).toEqual([]);
+    const old = judgeRun(k8s, [protocol({ p99Ms: 1 }, { p99Ms: 1 })]);
+    expect(old.validity.filter((p) => p.rule === 'maxStartLag')).toEqual([]);
   });
 });

@@ -17,6 +17,7 @@ import {
 } from '@kubernetes/client-node';
 import { errorMessage, interrupted, MeshbenchError } from '../../errors.js';
 import { FIELD_MANAGER } from './manifests.js';
+import { rightsInWords } from './rbac.js';
 
 /**
  * The one place that talks to the API server, through @kubernetes/client-node 1.4: server-side apply (field
@@ -169,9 +170,8 @@ export class Kube {
     if (status === 401 || status === 403) {
       return new MeshbenchError(
         'MB_ENV_FAILED',
-        `${what}: ${describeKubeError(err)} — the user of context "${this.context}" needs the rights README "Kubernetes → RBAC" lists: ` +
-          'create, list and delete namespaces (or env.namespaces with a namespaced Role); in them create, patch, get, list, watch and delete ' +
-          'configmaps, services, deployments and jobs; get, list and watch pods and get pods/log; list pods and metrics.k8s.io pods where the proxies run',
+        `${what}: ${describeKubeError(err)} — the user of context "${this.context}" needs the rights README "Kubernetes → RBAC" lists ` +
+          `(\`meshbench k8s render\` writes them as rbac.yaml; with env.namespaces a Role in each, without the namespaces rule): ${rightsInWords()}`,
         { cause: err },
       );
     }
@@ -219,6 +219,13 @@ export class Kube {
   apply<T extends KubernetesObject>(obj: T): Promise<T> {
     const what = `applying ${obj.kind ?? '?'} ${obj.metadata?.namespace === undefined ? '' : `${obj.metadata.namespace}/`}${obj.metadata?.name ?? '?'}`;
     return this.call(what, () => this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
+  }
+
+  /** Sets annotations on one object with a JSON merge patch (only the keys given; nothing else of it changes). */
+  annotate(kind: KindName, name: string, namespace: string, annotations: Record<string, string>): Promise<KubernetesObject> {
+    const k = KINDS[kind];
+    const patch: KubernetesObject = { apiVersion: k.apiVersion, kind, metadata: { name, namespace, annotations } };
+    return this.call(`annotating ${kind} ${namespace}/${name}`, () => this.objects.patch(patch, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch));
   }
 
   async list(kind: KindName, namespace: string | undefined, labelSelector?: string, fieldSelector?: string): Promise<{ items: KubeItem[]; resourceVersion: string }> {

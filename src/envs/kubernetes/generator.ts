@@ -9,6 +9,7 @@ import type { LoadResult, LoadSpec } from '../../load/types.js';
 import { PROTOCOLS, type Protocol } from '../../protocols.js';
 import { chunkLines, readChunkedLog } from './chunks.js';
 import { runPilotGenerator, type PilotGeneratorJob } from './pilot-generator.js';
+import { serveReadiness } from './readiness.js';
 
 /**
  * What runs inside a generator pod (`meshbench k8s generate --job <json>`): one pod of an Indexed Job, which
@@ -32,6 +33,8 @@ export interface PodSelfSource {
   name: string;
   nodeName: string;
   annotations(): Promise<Record<string, string>>;
+  /** Reports the pod ready to start (a start barrier's job): its readiness endpoint turns 200 (readiness.ts). */
+  ready?(): void;
 }
 
 /** A pod's report of itself: where it ran and, if the job asked, the value of one of its annotations (null: absent). */
@@ -77,8 +80,12 @@ export type GeneratorJob =
       /** The whole round's spec; each pod takes shard `index` of `shards`. */
       spec: LoadSpec;
       shards: number;
-      /** Epoch ms at which every pod starts (warm-up first); absent: at once. */
-      startAtMs?: number;
+      /**
+       * The start barrier: the pod reports ready (PodSelfSource.ready) once its target answers and its capture is
+       * seen, then starts its load (warm-up first) at the epoch ms meshbench writes into this annotation of the pod
+       * once every pod of the Job is Ready. Absent: at once (a rendered Job run by hand).
+       */
+      startAnnotation?: string;
       readyTimeoutMs: number;
       shutdownUrl?: string;
       /** Report this annotation of the pod, waiting (up to readyTimeoutMs) until the mesh sets it (ambient capture). */
@@ -92,12 +99,21 @@ export type ProbeOutcome =
   | { protocol: Protocol; target: string; error: string };
 
 export type GeneratorOutput =
-  | { kind: 'load'; index: number; shards: number; result: LoadResult; startLagMs: number; nodeVersion: string; self?: PodSelf }
+  | {
+      kind: 'load'; index: number; shards: number; result: LoadResult;
+      /** With a start barrier: the published start (epoch ms) and how late this pod's load began after it (≥ 0); else 0. */
+      startAtMs?: number; startLagMs: number;
+      nodeVersion: string; self?: PodSelf;
+    }
   | { kind: 'probe'; index: number; results: ProbeOutcome[]; nodeVersion: string; self?: PodSelf };
 
 const ERROR_PREFIX = 'meshbench-error ';
 const PROBE_TIMEOUT_MS = 5000;
 const RETRY_MS = 500;
+/** How often a pod at the barrier reads its annotations file (a small local file; only before the load). */
+const START_POLL_MS = 50;
+/** meshbench publishes the start once every pod is Ready, at most its ready timeout after creating the Job (≤ this pod's own deadline), plus its patch calls. */
+const PUBLISH_SLACK_MS = 60_000;
 
 /** Shard `index` of `shards` of a load spec: connections, workers and request cap split, rate divided. */
 export function shardSpec(spec: LoadSpec, shards: number, index: number): LoadSpec {
@@ -147,6 +163,21 @@ async function reportSelf(source: PodSelfSource, awaitAnnotation: string | undef
   }
 }
 
+/**
+ * Waits at the barrier until the start time appears in the pod's annotation (the kubelet rewrites the downward API
+ * file after meshbench patched the pod), up to the deadline: MB_LOAD_FAILED then, as meshbench never published it.
+ */
+async function awaitStartAtMs(source: PodSelfSource, annotation: string, deadlineMs: number, signal?: AbortSignal): Promise<number> {
+  for (;;) {
+    const raw = (await source.annotations())[annotation];
+    const startAtMs = raw === undefined ? NaN : Number(raw);
+    if (Number.isFinite(startAtMs) && startAtMs > 0) return startAtMs;
+    if (raw !== undefined) throw new MeshbenchError('MB_LOAD_FAILED', `pod annotation ${annotation}="${raw}" is not an epoch time in ms`);
+    if (Date.now() + START_POLL_MS > deadlineMs) throw new MeshbenchError('MB_LOAD_FAILED', `no start time in pod annotation ${annotation} within the ready timeout: meshbench did not publish it (it waits for every generator pod of the Job to be Ready)`);
+    await sleep(START_POLL_MS, undefined, { signal });
+  }
+}
+
 export async function runGenerator(job: Exclude<GeneratorJob, PilotGeneratorJob>, index: number, signal?: AbortSignal, source: PodSelfSource = downwardSelf()): Promise<GeneratorOutput> {
   const deadlineMs = Date.now() + job.readyTimeoutMs;
   if (job.kind === 'probe') {
@@ -165,14 +196,16 @@ export async function runGenerator(job: Exclude<GeneratorJob, PilotGeneratorJob>
   const spec = shardSpec(job.spec, job.shards, index);
   await probeWhenReachable({ protocol: spec.protocol, target: spec.target, headers: spec.headers }, spec.payloadBytes, deadlineMs, signal);
   const self = await reportSelf(source, job.awaitAnnotation, deadlineMs, signal);
-  let startLagMs = 0;
-  if (job.startAtMs !== undefined) {
-    const waitMs = job.startAtMs - Date.now();
-    if (waitMs > 0) await sleep(waitMs, undefined, { signal });
-    else startLagMs = -waitMs;
+  if (job.startAnnotation === undefined) {
+    return { kind: 'load', index, shards: job.shards, result: await runLoad(spec, signal), startLagMs: 0, nodeVersion: process.version, self };
   }
-  const result = await runLoad(spec, signal);
-  return { kind: 'load', index, shards: job.shards, result, startLagMs, nodeVersion: process.version, self };
+  source.ready?.();
+  // The load pool opens its connections first, then starts at startAtMs (or at once when that has passed).
+  const startAtMs = await awaitStartAtMs(source, job.startAnnotation, deadlineMs + PUBLISH_SLACK_MS, signal);
+  const result = await runLoad({ ...spec, startAtMs }, signal);
+  // When the load really began: its workers' common start, on the clock the recorder stamps the window with.
+  const startLagMs = Math.max(0, Math.round(result.startedAtMs - spec.warmupMs - startAtMs));
+  return { kind: 'load', index, shards: job.shards, result, startAtMs, startLagMs, nodeVersion: process.version, self };
 }
 
 /** Asks the pod's sidecar to exit (Istio quitquitquit, Linkerd /shutdown); errors are expected and ignored. */
@@ -243,14 +276,16 @@ export function parseJob(text: string): GeneratorJob {
 export async function generateMain(jobText: string, write: (line: string) => void, signal?: AbortSignal): Promise<number> {
   const job = parseJob(jobText);
   if (job.kind === 'pilot') return pilotMain(job, write, signal);
+  const endpoint = job.kind === 'load' && job.startAnnotation !== undefined ? await serveReadiness() : undefined;
   try {
-    const output = await runGenerator(job, completionIndex(), signal);
+    const output = await runGenerator(job, completionIndex(), signal, endpoint === undefined ? downwardSelf() : { ...downwardSelf(), ready: endpoint.ready });
     for (const line of formatOutput(output)) write(line);
     return 0;
   } catch (err) {
     write(`${ERROR_PREFIX}${errorMessage(err)}`);
     return 4;
   } finally {
+    await endpoint?.close();
     await shutdownProxy(job.shutdownUrl);
   }
 }

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { DrillEvent, KubernetesEnvConfig } from '../../config/schema.js';
 import { errorMessage, interrupted, MeshbenchError } from '../../errors.js';
-import { mergeResults } from '../../load/pool.js';
+import { mergeResults, type LoadProgress } from '../../load/pool.js';
 import type { LoadResult, LoadSpec } from '../../load/types.js';
 import type { Protocol, VariantName } from '../../protocols.js';
 import type { ProofRecord } from '../../result.js';
@@ -17,6 +17,7 @@ import {
   GENERATOR_CONTAINER,
   JOB_LABEL,
   RUN_LABEL,
+  START_AT_ANNOTATION,
   isOurs,
   profileOf,
   renderGeneratorJob,
@@ -223,31 +224,38 @@ export async function startKubernetesEnv(
     return records;
   };
 
-  const runLoad = async (variant: VariantName, spec: LoadSpec, abort: AbortSignal | undefined): Promise<LoadResult> => {
+  const runLoad = async (variant: VariantName, spec: LoadSpec, abort: AbortSignal | undefined, onProgress?: (p: LoadProgress) => void): Promise<LoadResult> => {
     const v = variantOf(variant);
-    const startAtMs = Date.now() + config.startLeadS * 1000;
     const job: GeneratorJob = {
       kind: 'load',
       spec,
       shards: config.generators,
-      startAtMs,
+      startAnnotation: START_AT_ANNOTATION,
       readyTimeoutMs,
       ...jobExtras(v),
     };
+    const name = `load-${spec.protocol}-${++jobSeq}`;
     const spanMs = spec.warmupMs + spec.durationMs;
-    const round = metering ? meter.startRound(v, startAtMs) : undefined;
+    let round: ReturnType<ProxyMeter['startRound']> | undefined;
     try {
       const timeoutMs = readyTimeoutMs + config.startLeadS * 1000 + spanMs + spec.timeoutMs + JOB_SLACK_MS;
-      const { outputs, pods } = await runJob(kube, plan, v, `load-${spec.protocol}-${++jobSeq}`, job, config.generators, timeoutMs, abort);
+      const { outputs, pods } = await runJob(kube, plan, v, name, job, config.generators, timeoutMs, abort, async () => {
+        const startAtMs = await startBarrier(kube, plan, v, name, config.generators, abort);
+        if (startAtMs === undefined) return;
+        if (metering) round = meter.startRound(v, startAtMs);
+        // anchors a drill's clock (src/drills/schedule.ts) on the published start: its warm-up begins in this many ms
+        onProgress?.({ elapsedMs: Date.now() - startAtMs, count: 0, rateHz: 0, p99Us: 0 });
+      });
       placement.generators(v.variant, outputs, pods);
       checkPlacement();
       if (v.meshed && profile.podMarker !== undefined) {
         const uncaptured = checkPods(profile, true, outputs.flatMap((o) => (o.self === undefined ? [] : [selfAsPod(o.self)])));
         if (!uncaptured.ok) throw new MeshbenchError('MB_MESH_UNPROVEN', `the meshed generators of ${job.spec.protocol} were not captured: ${uncaptured.detail}`);
       }
-      for (const o of outputs) if (o.kind === 'load') maxStartLagMs = Math.max(maxStartLagMs, o.startLagMs);
+      const startLagsMs = outputs.map((o) => (o.kind === 'load' ? o.startLagMs : 0));
+      maxStartLagMs = Math.max(maxStartLagMs, ...startLagsMs);
       facts['generatorMaxStartLagMs'] = maxStartLagMs;
-      return mergeOutputs(spec, outputs, config.generators);
+      return { ...mergeOutputs(spec, outputs, config.generators), generatorStartLagsMs: startLagsMs };
     } catch (err) {
       if (abort?.aborted === true) return mergeResults(spec, []); // a cut-short round is dropped by the pipeline
       throw err;
@@ -384,15 +392,63 @@ async function waitEchoReady(kube: Kube, plan: K8sPlan, v: VariantPlan, signal: 
   }
 }
 
+const podReady = (p: KubeItem): boolean => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+
 /**
- * Runs one Indexed Job of `pods` pods to completion and returns each pod's output (by completion index). The
- * Job is deleted afterwards unless the run was aborted (close() deletes the whole namespace then).
+ * The start barrier of a load Job: waits (up to env.readyTimeoutS) until all `pods` generator pods are Ready — a
+ * generator reports ready once its target answers through its own sidecar (readiness.ts), and with a sidecar the
+ * pod is Ready only when the proxy is too — then publishes the start, now + env.startLeadS, as an annotation on
+ * every pod, which each pod reads from its downward API file and waits for (generator.ts).
+ * Why pod annotations and not a ConfigMap the pods mount: the kubelet rewrites a pod's downward API files as part
+ * of syncing the pod, which a change to the pod itself triggers at once, while a mounted ConfigMap is refreshed only
+ * by the kubelet's periodic sync (up to a minute plus its cache's TTL); watching a ConfigMap instead would need an
+ * API token in every generator pod, which they do not mount. The lead must cover the patch calls and that rewrite.
+ * Returns the start (epoch ms), or undefined when a pod ended before it (the Job's failure then says why).
  */
-async function runJob(kube: Kube, plan: K8sPlan, v: VariantPlan, name: string, job: GeneratorJob, pods: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ outputs: GeneratorOutput[]; pods: KubeItem[] }> {
+async function startBarrier(kube: Kube, plan: K8sPlan, v: VariantPlan, name: string, pods: number, signal: AbortSignal | undefined): Promise<number | undefined> {
+  const selector = `${JOB_LABEL}=${name}`;
+  const ready = await kube.waitFor({
+    kind: 'Pod',
+    namespace: v.namespace,
+    labelSelector: selector,
+    what: `waiting for the generators of ${v.namespace}/${name} to be ready`,
+    timeoutMs: plan.env.readyTimeoutS * 1000,
+    signal,
+    check: (items) => {
+      const live = items.filter((p) => p.metadata?.deletionTimestamp === undefined);
+      if (live.some((p) => p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded')) return [];
+      const readyPods = live.filter(podReady);
+      return readyPods.length >= pods ? readyPods : undefined;
+    },
+    onTimeout: async () => {
+      const items = (await kube.list('Pod', v.namespace, selector).catch(() => ({ items: [] }))).items;
+      const waiting = items.filter((p) => !podReady(p)).map((p) => p.metadata?.name ?? '?');
+      return new MeshbenchError(
+        'MB_ENV_FAILED',
+        `the generator pods of ${v.namespace}/${name} were not all ready after ${plan.env.readyTimeoutS} s (env.readyTimeoutS): ${items.length - waiting.length} of ${pods} ready` +
+          `${waiting.length > 0 ? `, not ready: ${waiting.join(', ')}` : ''} — a generator is ready once its target answers through its sidecar and the sidecar is ready; ${explainPods(items)}`,
+      );
+    },
+  });
+  if (ready.length === 0) return undefined;
+  const startAtMs = Date.now() + plan.env.startLeadS * 1000;
+  await Promise.all(ready.map((p) => kube.annotate('Pod', p.metadata?.name ?? '', v.namespace, { [START_AT_ANNOTATION]: String(startAtMs) })));
+  return startAtMs;
+}
+
+/**
+ * Runs one Indexed Job of `pods` pods to completion and returns each pod's output (by completion index);
+ * `barrier` (a load Job's startBarrier) runs once the Job is created. The Job is deleted afterwards unless the run
+ * was aborted (close() deletes the whole namespace then).
+ */
+async function runJob(
+  kube: Kube, plan: K8sPlan, v: VariantPlan, name: string, job: GeneratorJob, pods: number, timeoutMs: number, signal: AbortSignal | undefined,
+  barrier?: () => Promise<void>,
+): Promise<{ outputs: GeneratorOutput[]; pods: KubeItem[] }> {
   await kube.apply(renderGeneratorJob(plan, v, name, job, timeoutMs / 1000));
   const podsOf = async (): Promise<KubeItem[]> => (await kube.list('Pod', v.namespace, `${JOB_LABEL}=${name}`)).items;
   try {
-    const finished = kube.waitFor({
+    const finished = (barrier?.() ?? Promise.resolve()).then(() => kube.waitFor({
       kind: 'Job',
       namespace: v.namespace,
       fieldSelector: `metadata.name=${name}`,
@@ -406,7 +462,7 @@ async function runJob(kube: Kube, plan: K8sPlan, v: VariantPlan, name: string, j
         return undefined;
       },
       onTimeout: async () => new MeshbenchError('MB_LOAD_FAILED', `job ${v.namespace}/${name} did not finish in ${Math.round(timeoutMs / 1000)} s: ${explainPods(await podsOf().catch(() => []))}`),
-    });
+    }));
     const outcome = await failFast(kube, plan, v.namespace, `${JOB_LABEL}=${name}`, `running job ${v.namespace}/${name}`, signal, finished);
     const items = await podsOf();
     if (outcome === 'failed') {

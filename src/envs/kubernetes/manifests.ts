@@ -3,6 +3,7 @@ import type { KubernetesEnvConfig } from '../../config/schema.js';
 import type { Protocol } from '../../protocols.js';
 import { CODE_ENTRY, CODE_MOUNT, type CodeBundle } from './bundle.js';
 import { PODINFO_MOUNT, type GeneratorJob } from './generator.js';
+import { READY_PATH, READY_PORT } from './readiness.js';
 import type { PilotGeneratorJob } from './pilot-generator.js';
 import {
   MESH_PROFILES,
@@ -40,6 +41,10 @@ export const ECHO_HTTP_PORT = 8080;
 export const ECHO_GRPC_PORT = 9090;
 /** A second Service port onto the HTTP container port, named for Istio protocol detection of websocket traffic. */
 export const ECHO_WS_PORT = 8081;
+/** The generator's readiness port (start barrier), named with Istio's protocol prefix. */
+export const READY_PORT_NAME = 'http-ready';
+/** The pod annotation meshbench writes a round's start into (epoch ms) once every generator pod is Ready. */
+export const START_AT_ANNOTATION = 'meshbench.dev/start-at-ms';
 /**
  * Requests when the scenario sets none: a BestEffort pod is the first evicted and throttled, and is rejected
  * where a ResourceQuota demands requests. Memory is limited at its request; CPU is not limited unless
@@ -294,6 +299,11 @@ export function renderGeneratorJob(plan: K8sPlan, v: VariantPlan, name: string, 
     { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
   ];
   c.volumeMounts = [...(c.volumeMounts ?? []), { name: 'podinfo', mountPath: PODINFO_MOUNT, readOnly: true }];
+  if (job.kind === 'load' && job.startAnnotation !== undefined) {
+    // The start barrier (readiness.ts): Ready once the generator can start, seen within a second.
+    c.ports = [{ name: READY_PORT_NAME, containerPort: READY_PORT, protocol: 'TCP' }];
+    c.readinessProbe = { httpGet: { path: READY_PATH, port: READY_PORT_NAME }, periodSeconds: 1 };
+  }
   const podinfo: V1Volume = { name: 'podinfo', downwardAPI: { items: [{ path: 'annotations', fieldRef: { fieldPath: 'metadata.annotations' } }] } };
   return {
     apiVersion: 'batch/v1',

@@ -13,17 +13,21 @@ import {
   renderPilotGenerator,
   targetsOf,
   variantsOf,
+  JOB_LABEL,
+  START_AT_ANNOTATION,
   hasSidecar,
   type K8sPlan,
 } from './manifests.js';
 import { MESH_PROFILES } from './meshes.js';
+import { renderClusterRole, renderRole } from './rbac.js';
 import type { PilotGeneratorJob } from './pilot-generator.js';
 
 /**
  * `meshbench k8s render`: the objects a run applies, as YAML files for GitOps. The top-level
  * kustomization.yaml deploys the pair (namespaces, code ConfigMap, echo Deployments and Services); jobs/ holds
  * one generator Job per variant × protocol and a probe Job per variant, all suspended — applying jobs/ starts
- * nothing; unsuspend them one at a time once the echo is ready and read the results with
+ * nothing; unsuspend them one at a time once the echo is ready, publish a load Job's start once its pods are
+ * Ready (the start barrier, as a run does it: jobs/kustomization.yaml says how) and read the results with
  * `kubectl logs POD | meshbench k8s records`. pilot/ holds a pilot's generators (a Deployment per variant × shard)
  * on the wall-clock grid: windows of `pilot.windowS` aligned to the epoch, so every pod numbers them alike,
  * running for a week from their start. Apply with server-side apply: the code ConfigMap (≈ 0.7 MB) is far over
@@ -68,6 +72,9 @@ export async function renderFiles(scenario: Scenario, options: RenderOptions): P
   };
 
   if (env.namespaces === undefined) add('namespaces.yaml', yamlDocs(variants.map((v) => renderNamespace(plan, v))), true);
+  // what `meshbench run` needs (the render needs nothing): for an admin to apply and bind, not part of the kustomization
+  const rbac = env.namespaces === undefined ? [renderClusterRole()] : variants.map((v) => renderRole(v.namespace));
+  add('rbac.yaml', yamlDocs(rbac, `the rights of the user that runs \`meshbench run\` on this scenario; bind with a ${env.namespaces === undefined ? 'ClusterRoleBinding' : 'RoleBinding in each namespace'}`), false);
   const jobs: string[] = [];
   const pilot: string[] = [];
   for (const v of variants) {
@@ -87,10 +94,10 @@ export async function renderFiles(scenario: Scenario, options: RenderOptions): P
     jobs.push(probePath);
     for (const p of scenario.protocols) {
       const spec = { ...loadSpec(p, targets[p.name]), workers: Math.min(p.workers, p.connections) };
-      const job: GeneratorJob = { kind: 'load', spec, shards: env.generators, readyTimeoutMs, ...shutdown };
+      const job: GeneratorJob = { kind: 'load', spec, shards: env.generators, readyTimeoutMs, startAnnotation: START_AT_ANNOTATION, ...shutdown };
       const deadlineS = readyTimeoutMs / 1000 + p.warmupS + p.durationS + p.timeoutMs / 1000 + 60;
       const path = `jobs/${v.variant}-${p.name}.yaml`;
-      files.set(path, yamlDocs([renderGeneratorJob(plan, v, `load-${p.name}`, job, deadlineS, true)], 'one round of load; read each pod\'s result with `kubectl logs POD | meshbench k8s records`'));
+      files.set(path, yamlDocs([renderGeneratorJob(plan, v, `load-${p.name}`, job, deadlineS, true)], `one round of load, its pods starting together once you publish the start (jobs/kustomization.yaml); read each pod's result with \`kubectl logs POD | meshbench k8s records\``));
       jobs.push(path);
     }
     const specs = scenario.protocols.map((p) => ({ ...loadSpec(p, targets[p.name]), warmupMs: Math.round(Math.max(p.warmupS, p.firstWarmupS) * 1000), workers: Math.min(p.workers, p.connections) }));
@@ -109,7 +116,9 @@ export async function renderFiles(scenario: Scenario, options: RenderOptions): P
     'jobs/kustomization.yaml',
     kustomization(
       jobs.map((j) => j.slice('jobs/'.length)),
-      'every Job is suspended: start one at a time with kubectl -n <ns> patch job <name> --type merge -p \'{"spec":{"suspend":false}}\'',
+      'every Job is suspended: start one at a time with kubectl -n <ns> patch job <name> --type merge -p \'{"spec":{"suspend":false}}\'\n' +
+        `# a load Job's pods then wait at the start barrier: once kubectl -n <ns> wait --for=condition=Ready pod -l ${JOB_LABEL}=<name> returns, publish the start (epoch ms)\n` +
+        `# with kubectl -n <ns> annotate pod -l ${JOB_LABEL}=<name> ${START_AT_ANNOTATION}=$(( $(date +%s%3N) + 2000 ))`,
     ),
   );
   files.set('pilot/kustomization.yaml', kustomization(pilot.map((j) => j.slice('pilot/'.length)), 'a pilot\'s generators: kubectl apply --server-side -k <dir>/pilot once the echo is ready'));
