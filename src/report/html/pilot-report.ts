@@ -2,7 +2,8 @@ import { EXCLUDING_MARKS, type PeriodVerdict, type PilotSummary, type WindowSumm
 import { axis, legend, msOf, renderChart, variantColor, type ChartOption } from './chart.js';
 import { forestChart, type ForestRow } from './forest.js';
 import { htmlPage, htmlTable, para, type Section } from './page.js';
-import { driftTable, windowsTable } from '../pilot-tables.js';
+import { driftTable, drillSentence, pilotDrillsView, windowsTable } from '../pilot-tables.js';
+import { drillsSection } from './drills.js';
 
 /**
  * A pilot's report.html (`meshbench pilot`, `meshbench report DIR`): a pure function of pilot-summary.json.
@@ -72,6 +73,10 @@ export function renderPilotHtml(s: PilotSummary): string {
       rssSeries.length === 0 ? '' : timeChart('proxy-rss', 'Sidecar memory (RSS) at the end of every window', 'A proxy whose line keeps rising is leaking; the drift table below gives the slope per day with its interval.', 'RSS (MiB)', rssSeries),
     ].join('\n'),
   });
+  const drill = drillsSection(pilotDrillsView(s));
+  if (drill !== null && s.drills.status !== null) {
+    sections.push({ ...drill, title: `Drill: ${s.drills.status.toUpperCase()}`, body: [para(drillSentence(s)), drill.body].join('\n') });
+  }
   sections.push({ id: 'drift', title: 'Drift', body: s.drift.length === 0 ? para('Not enough judged windows (at least 3) to estimate a trend.') : htmlTable(driftTable(s.drift)) });
   sections.push({ id: 'windows', title: 'Windows', body: htmlTable(windowsTable(s.windows)) });
 
