@@ -45,6 +45,7 @@ export interface WindowOccurrence {
 
 export class WindowDrills {
   private gridStartMs: number | null = null;
+  private finished = false;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   /** The next event to start: its window and its place in eventsInWindow(window). */
@@ -99,7 +100,7 @@ export class WindowDrills {
   private arm(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.gridStartMs === null || this.signal.aborted) return;
+    if (this.gridStartMs === null || this.finished || this.signal.aborted) return;
     const next = this.due();
     if (next === null) return;
     const atMs = this.startOf(next.window) + (this.events[next.list[this.cursor.at] ?? 0]?.atS ?? 0) * 1000;
@@ -114,12 +115,18 @@ export class WindowDrills {
     if (next === null) return;
     // The window closed (and the cursor moved on) while the timer waited: the next event has its own time.
     if (next.window !== armed.window || this.cursor.at !== armed.at) return this.arm();
+    // Its window is closing (close() marks it as never reached): none of the window's events starts now.
+    if (next.window < this.closedBelow) {
+      this.cursor = { window: next.window + 1, at: 0 };
+      return this.arm();
+    }
     const index = next.list[this.cursor.at] ?? 0;
     this.cursor = { ...this.cursor, at: this.cursor.at + 1 };
     const o: WindowOccurrence = { index, event: this.events[index] as DrillEvent, window: next.window, dueMs };
     this.occurrences.set(next.window, [...(this.occurrences.get(next.window) ?? []), o]);
     const drill = this.env.drill?.bind(this.env);
     this.chain = this.chain.then(async () => {
+      // queued behind a long action that outlasted this event's window
       if (next.window < this.closedBelow) o.error = 'did not happen: its window closed first';
       else if (this.signal.aborted) o.error = 'did not happen: the pilot was stopped first';
       else if (drill === undefined) o.error = `the ${this.env.kind} environment cannot apply drills`;
@@ -163,9 +170,9 @@ export class WindowDrills {
 
   /** After the load: no new event starts; resolves once the one running is over. */
   async finish(): Promise<void> {
+    this.finished = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.gridStartMs = null;
     await this.chain;
   }
 }

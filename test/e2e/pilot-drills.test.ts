@@ -67,7 +67,7 @@ describe('drills in a pilot (e2e: real echo processes + real HAProxy mTLS pair)'
     // the pause: meshed requests wait it out and none fails; the p99 recovers inside the window
     expect(pause.variants['meshed']?.errors).toBe(0);
     expect(pause.variants['meshed']?.maxUs ?? 0).toBeGreaterThanOrEqual(400_000);
-    expect(pause.variants['meshed']?.recoveryS).not.toBeNull();
+    expect(pause.variants['meshed']?.recoveryS ?? 0).toBeGreaterThan(0); // the pause held the p99 up: measured, not 0
     expect(pause.variants['meshed']?.recoveryS ?? Infinity).toBeLessThanOrEqual(pause.windowS);
     console.log(`hitless reload in a pilot window: meshed errors ${reload.variants['meshed']?.errors} (${JSON.stringify(reload.variants['meshed']?.errorsByKind)}), ` +
       `recovery ${reload.variants['meshed']?.recoveryS} s, action ${reload.actionMs} ms; sidecar-pause 500 ms: meshed peak p99 ${((pause.variants['meshed']?.peakP99Us ?? 0) / 1000).toFixed(1)} ms, recovery ${pause.variants['meshed']?.recoveryS} s`);

@@ -114,6 +114,21 @@ describe('WindowDrills: each event at its window\'s start + atS on the pilot\'s 
     expect(got.map((o) => [o.index, o.outcome !== undefined, o.error ?? null])).toEqual([[0, true, null], [1, false, 'did not happen: the pilot was stopped first']]);
   });
 
+  it('a window closed before its event was due (the pilot ended inside it) never starts it; the next window\'s still runs', async () => {
+    const { env, calls } = recordingEnv();
+    const gridMs = Date.now();
+    const drills = new WindowDrills(env, [pause({ window: 1, every: 1, atS: 3 })], 4, 0, gridMs + 60_000, new AbortController().signal);
+    drills.anchor(gridMs);
+    await vi.advanceTimersByTimeAsync(2000);
+    const early = await drills.close(0); // cut at 2 s (e.g. a generator restart handed it over partial)
+    expect(early.map((o) => o.error)).toEqual(['did not happen: its window closed first']);
+    await vi.advanceTimersByTimeAsync(1500); // 3.5 s: window 0's time passes, nothing starts
+    expect(calls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(4000); // window 1 at 4 s + 3 s
+    expect(calls.map((c) => c.atMs - gridMs)).toEqual([7000]);
+    expect((await drills.close(1)).map((o) => o.outcome?.detail)).toEqual(['paused']);
+  });
+
   it('the grid moves with a better anchor until the event starts; an event past the pilot\'s end is not started', async () => {
     const { env, calls } = recordingEnv();
     const gridMs = Date.now();

@@ -33,7 +33,7 @@ export function renderPilotHtml(s: PilotSummary): string {
     });
   }
 
-  // The windows the day and pilot verdicts judge: a partial, restart or invalid window's figures are not comparable.
+  // The windows the day and pilot verdicts judge: a partial, restart, invalid or drilled window's figures are not comparable.
   const judged = s.windows.filter((w) => !w.marks.some((m) => EXCLUDING_MARKS.includes(m)));
   const overheadSeries = protocols.flatMap((name, i) => {
     const points = judged.flatMap((w) => {
@@ -69,7 +69,7 @@ export function renderPilotHtml(s: PilotSummary): string {
     id: 'windows-over-time',
     title: 'Over time',
     body: [
-      timeChart('window-overhead', 'P99 overhead of every judged window', `Each window judged on its own: its P99 overhead (solid) and its interval (dashed), per protocol, at the window's start. Left out, as in the verdicts: ${s.windows.length - judged.length} partial, restart or invalid window(s) of ${s.windows.length}.`, 'P99 overhead (ms)', overheadSeries, protocols.map((n) => `${n} P99 overhead`)),
+      timeChart('window-overhead', 'P99 overhead of every judged window', `Each window judged on its own: its P99 overhead (solid) and its interval (dashed), per protocol, at the window's start. Left out, as in the verdicts: ${s.windows.length - judged.length} partial, restart, invalid or drilled window(s) of ${s.windows.length}.`, 'P99 overhead (ms)', overheadSeries, protocols.map((n) => `${n} P99 overhead`)),
       rssSeries.length === 0 ? '' : timeChart('proxy-rss', 'Sidecar memory (RSS) at the end of every window', 'A proxy whose line keeps rising is leaking; the drift table below gives the slope per day with its interval.', 'RSS (MiB)', rssSeries),
     ].join('\n'),
   });
