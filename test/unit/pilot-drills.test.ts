@@ -213,7 +213,7 @@ describe('pilot events in the scenario (schema, `meshbench pilot`, `meshbench ru
   it('meshbench pilot takes its window events; meshbench run refuses them before starting anything', async () => {
     const s = scenario([{ action: 'restart-sidecars', window: 6, atS: 9 }]);
     expect(() => checkPilotEvents(s, 60)).not.toThrow();
-    await expect(runScenario(s, {})).rejects.toThrow(/events\[0\] names a pilot window .*meshbench pilot/);
+    await expect(runScenario(s, { scenarioPath: 'p.yaml' })).rejects.toThrow(/events\[0\] names a pilot window .*meshbench pilot/);
   });
 });
 
