@@ -215,7 +215,7 @@ async function runSegment(store: PilotStore, previous: readonly PilotRecord[], o
                 anchoredBy = 'progress';
                 drills.anchor(Date.now() - p.elapsedMs + warmupMs);
               };
-              return runLoads(specs, stop.signal, onProgress, (lane, interval) => {
+              return runLoads(specs, stop.signal, drills.active ? onProgress : undefined, (lane, interval) => {
                 if (anchoredBy !== 'interval') {
                   anchoredBy = 'interval';
                   drills.anchor(interval.startMs);
