@@ -46,7 +46,7 @@ const MAY_IMPORT = {
   // Prometheus exposition of what load/ and the pilot already record (no second recorder).
   metrics: ['pilot-record', 'result', 'histograms', 'protocols'],
   // The pilot: days of paired load cut into windows, written durably, resumed, judged per window, day and pilot.
-  pilot: ['run', 'envs', 'load', 'verdict', 'pilot-record', 'result', 'drivers', 'histograms', 'config', 'errors', 'protocols', 'version'],
+  pilot: ['run', 'drills', 'envs', 'load', 'verdict', 'pilot-record', 'result', 'drivers', 'histograms', 'config', 'errors', 'protocols', 'version'],
   // The entries (and the only code that exits): may use every stage.
   cli: ['sweep', 'sweep-record', 'pilot', 'drills', 'metrics', 'pilot-record', 'run', 'envs', 'load', 'verdict', 'report', 'result', 'workloads', 'drivers', 'meters', 'timing', 'histograms', 'config', 'errors', 'paths', 'protocols', 'version', 'echo-proto', 'http1-syntax'],
 };

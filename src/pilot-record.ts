@@ -1,7 +1,7 @@
-import type { Scenario } from './config/schema.js';
+import type { DrillEvent, Scenario } from './config/schema.js';
 import type { IntervalHistogram } from './histograms/index.js';
 import type { Protocol, VariantName } from './protocols.js';
-import type { BudgetCheck, LatencySummaryUs, ProofRecord, ResultDocument, Verdict } from './result.js';
+import type { BudgetCheck, DrillCheck, DrillResult, LatencySummaryUs, ProofRecord, ResultDocument, Verdict } from './result.js';
 
 /**
  * What a pilot (`meshbench pilot`) keeps on disk, the only input its reports need:
@@ -11,7 +11,8 @@ import type { BudgetCheck, LatencySummaryUs, ProofRecord, ResultDocument, Verdic
  *   (re)starts, then a `window` line each time a window closes;
  * - `<protocol>-<variant>.hlog`: the 1 s interval histograms of every closed window, appended in step.
  *
- * Compatibility as for result.json: bump PILOT_SCHEMA_VERSION when a field is removed or changes meaning.
+ * Compatibility as for result.json: bump PILOT_SCHEMA_VERSION when a field is removed or changes meaning (an optional
+ * field added, as a window's `drills`, keeps it: older folders read and resume as they were).
  */
 export const PILOT_SCHEMA_VERSION = 1;
 export const PILOT_KIND = 'meshbench-pilot';
@@ -74,15 +75,24 @@ export interface WindowRecord {
   protocols: { name: Protocol; variants: Record<VariantName, WindowVariant> }[];
   /** Per variant, its proxies: CPU seconds used during the window and RSS at its end. */
   proxies: Record<VariantName, { name: string; cpuSeconds: number; rssBytes: number }[]>;
+  /**
+   * The drill events of this window (scenario events with `window`/`every`), one per event and protocol: what the
+   * env did (or why it did not happen) and what it cost each variant, on this window's intervals
+   * (src/drills/analyze.ts analyzeWindowDrills). Absent when the window had none (and in pilots written before drills).
+   */
+  drills?: DrillResult[];
 }
 
 export type PilotRecord = SegmentRecord | WindowRecord;
 
 /** Why a window is left out of the day's and the pilot's verdicts (it is still listed, with its own verdict). */
-export type WindowMark = 'partial' | 'restart' | 'invalid' | 'errors';
+export type WindowMark = 'partial' | 'restart' | 'invalid' | 'errors' | 'drill';
 
-/** Marks that keep a window out of the aggregate verdicts (`errors` does not: errors are judged by the error budget). */
-export const EXCLUDING_MARKS: readonly WindowMark[] = ['partial', 'restart', 'invalid'];
+/**
+ * Marks that keep a window out of the aggregate verdicts (`errors` does not: errors are judged by the error budget;
+ * `drill` does: a drilled window is disrupted on purpose, and its events are judged by their own budgets).
+ */
+export const EXCLUDING_MARKS: readonly WindowMark[] = ['partial', 'restart', 'invalid', 'drill'];
 
 /** A figure with its interval, in the figure's unit. */
 export interface Estimate {
@@ -153,4 +163,11 @@ export interface PilotSummary {
   days: PeriodVerdict[];
   whole: PeriodVerdict;
   drift: DriftEstimate[];
+  /**
+   * The drill of the pilot's events (scenario events with `window`/`every`): the events as the scenario gives
+   * them, every drilled window's events in time order, their budgets' checks (src/verdict/drills.ts), and the
+   * drill's own verdict — fail when a check failed, inconclusive when one is undecided or none is set, pass
+   * otherwise; null without events.
+   */
+  drills: { events: DrillEvent[]; results: DrillResult[]; checks: DrillCheck[]; status: Verdict['status'] | null };
 }

@@ -264,8 +264,10 @@ export interface DrillResult {
   event: number;
   action: string;
   protocol: Protocol;
-  /** 0-based round it happened in. */
+  /** 0-based round it happened in (in a pilot: its window's index, as `window`). */
   round: number;
+  /** In a pilot (src/pilot/): the 0-based index of the window it happened in; its figures are that window's alone. */
+  window?: number;
   /** When it started (epoch ms, this machine's clock; the intervals' clock) and how long the action took. */
   startedAtMs: number;
   actionMs: number;
@@ -315,6 +317,8 @@ export interface DrillCheck {
   action: string;
   protocol: Protocol;
   round: number;
+  /** In a pilot: the window's index (`round` holds it too). */
+  window?: number;
   variant: VariantName;
   budget: 'maxErrors' | 'recoveryS' | 'happened';
   /** Null for `happened`; the budget otherwise (errors, or seconds). */

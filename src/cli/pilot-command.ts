@@ -46,6 +46,10 @@ function progress(quiet: boolean, metrics: PilotMetrics | undefined): (e: PilotE
           Object.entries(p.p99OverheadUs).map(([v, o]) => `${p.name} ${v} p99 overhead ${o === null ? '–' : `${(o.estimate / 1000).toFixed(3)} ms [${(o.low / 1000).toFixed(3)}, ${(o.high / 1000).toFixed(3)}]`}`),
         );
         say(`window ${e.record.index} (day ${e.summary.day}) written: ${e.summary.status}; ${overheads.join('; ')}${e.summary.marks.length > 0 ? `; marks: ${e.summary.marks.join(', ')}` : ''}`);
+        for (const d of e.record.drills ?? []) {
+          const errors = Object.entries(d.variants).map(([v, f]) => `${v} ${f.errors} errors, p99 ${f.recoveryS === null ? 'not recovered in the window' : `recovered in ${f.recoveryS.toFixed(1)} s`}`);
+          say(`  event ${d.event + 1} ${d.action} (${d.protocol}): ${d.error ?? `${d.detail ?? ''}; ${errors.join('; ')}`}`);
+        }
         break;
       }
       case 'proxies':
@@ -75,9 +79,12 @@ export async function pilotCommand(scenarioArg: string | undefined, opts: PilotC
       outcome = await startPilot(dir, withWindow, path, opts.for, runOptions);
     }
     const { summary, files } = await writePilotReports(outcome.dir);
-    const status = summary.whole.verdict?.status ?? 'inconclusive';
+    const steady = summary.whole.verdict?.status ?? 'inconclusive';
+    // The exit code is the worse of the steady-state verdict and the drill's (fail, then inconclusive, then pass).
+    const drill = summary.drills.status;
+    const status = drill === 'fail' || (drill === 'inconclusive' && steady === 'pass') ? drill : steady;
     process.stdout.write(
-      `pilot ${summary.pilotId}: ${summary.windows.length} window(s) on disk (${outcome.windowsWritten} written now); whole pilot so far: ${status}\n` +
+      `pilot ${summary.pilotId}: ${summary.windows.length} window(s) on disk (${outcome.windowsWritten} written now); whole pilot so far: ${steady}${drill === null ? '' : `; drill: ${drill}`}\n` +
         (outcome.finished ? '' : `stopped before its end: continue with \`meshbench pilot --resume ${outcome.dir}\`\n`) +
         `wrote ${files.join(', ')}\n`,
     );

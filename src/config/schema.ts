@@ -221,10 +221,14 @@ export const eventBudgetsSchema = z.strictObject({
 });
 
 const eventCommon = {
-  /** Seconds into the round's measured window when the event starts. */
+  /** Seconds into the round's measured window (`meshbench run`), or into the pilot's window (`meshbench pilot`), when the event starts. */
   atS: z.number().min(0.5).max(MAX_DURATION_S),
-  /** The round it happens in, 1-based (each protocol's load of that round gets it). */
-  round: z.int().min(1).default(1),
+  /** `meshbench run`: the round it happens in, 1-based (each protocol's load of that round gets it); 1 when neither round nor window is given. */
+  round: z.int().min(1).optional(),
+  /** `meshbench pilot`: the window it happens in, 1-based over the whole pilot (reports number windows from #0: window 3 is #2). */
+  window: z.int().min(1).optional(),
+  /** `meshbench pilot`: and again every this many windows after it (every: 1 drills every window), to the pilot's end. */
+  every: z.int().min(1).optional(),
   budgets: eventBudgetsSchema.default({}),
 };
 const sidecarsPick = z.enum(['client', 'server', 'both']).default('both');
@@ -441,8 +445,9 @@ export const scenarioSchema = z
       ctx.addIssue({ code: 'custom', path: ['pairing'], message: 'kubernetes runs each variant\'s generators in its own namespace, so variants cannot share one generator: use pairing: rounds' });
     }
     if (scenario.events.length > 0) checkEvents(scenario, ctx);
-    else if (scenario.adHoc !== true) checkLatencyBudgets(scenario, ctx);
-    if (scenario.events.length > 0 && scenario.together) {
+    // A pilot's drilled windows are left out of its steady-state verdict: the other windows are judged on the latency budgets.
+    if ((scenario.events.length === 0 || scenario.events.some(isPilotEvent)) && scenario.adHoc !== true) checkLatencyBudgets(scenario, ctx);
+    if (scenario.events.length > 0 && !scenario.events.some(isPilotEvent) && scenario.together) {
       ctx.addIssue({ code: 'custom', path: ['together'], message: 'a drill disrupts one protocol\'s load at a time: remove together, or the events' });
     }
     if (scenario.together && (scenario.pairing === 'rounds' || (scenario.pairing === undefined && scenario.env.kind === 'kubernetes'))) {
@@ -485,7 +490,12 @@ export const scenarioSchema = z
       }
     });
   })
-  .transform((scenario) => ({ ...scenario, pairing: scenario.pairing ?? (scenario.env.kind === 'kubernetes' ? ('rounds' as const) : ('time' as const)) }));
+  .transform((scenario) => ({
+    ...scenario,
+    pairing: scenario.pairing ?? (scenario.env.kind === 'kubernetes' ? ('rounds' as const) : ('time' as const)),
+    // A round's event without a round is in round 1 (a pilot's events have a window instead).
+    events: scenario.events.map((e) => (isPilotEvent(e) || e.round !== undefined ? e : { ...e, round: 1 })),
+  }));
 
 export type Pairing = 'time' | 'rounds';
 
@@ -541,10 +551,22 @@ function checkChurn(p: ProtocolConfig, i: number, ctx: z.core.$RefinementCtx): v
   }
 }
 
-/** What each env can do to its pair, and a drill's events inside its rounds; a drill is judged by its events' budgets alone. */
-function checkEvents(scenario: { env: EnvConfig; rounds: number; budgets: Budgets; protocols: { durationS: number; budgets?: Budgets | undefined }[]; events: DrillEvent[] }, ctx: z.core.$RefinementCtx): void {
+/** The event happens in a pilot's window (`window` or `every` given), not in a round of `meshbench run`. */
+export function isPilotEvent(e: { window?: number | undefined; every?: number | undefined }): boolean {
+  return e.window !== undefined || e.every !== undefined;
+}
+
+/**
+ * What each env can do to its pair, and a drill's events: all inside rounds (`meshbench run`; judged by the events'
+ * budgets alone) or all inside a pilot's windows (`meshbench pilot`; the windows without an event judged as usual).
+ */
+function checkEvents(
+  scenario: { env: EnvConfig; rounds: number; budgets: Budgets; pilot: { windowS: number }; protocols: { durationS: number; budgets?: Budgets | undefined }[]; events: DrillEvent[] },
+  ctx: z.core.$RefinementCtx,
+): void {
+  const inPilot = scenario.events.some(isPilotEvent);
   const latency = [scenario.budgets, ...scenario.protocols.map((p) => p.budgets)].some((b) => b !== undefined && LATENCY_BUDGETS.some((k) => b[k] !== undefined));
-  if (latency) {
+  if (latency && !inPilot) {
     ctx.addIssue({ code: 'custom', path: ['budgets'], message: 'a drill (a scenario with events) is judged by its events\' budgets (maxErrors, recoveryS); measure the steady-state overhead with a scenario without events and remove the latency budgets here' });
   }
   const shortest = Math.min(...scenario.protocols.map((p) => p.durationS));
@@ -559,7 +581,16 @@ function checkEvents(scenario: { env: EnvConfig; rounds: number; budgets: Budget
     if (scenario.env.kind === 'local' && e.action === 'kill-echo' && scenario.env.plantedDelayMs > 0) {
       ctx.addIssue({ code: 'custom', path: ['events', i, 'action'], message: 'kill-echo restarts a replica on its ports, which a planted delay (env.plantedDelayMs) picks anew: remove one of them' });
     }
-    if (e.round > scenario.rounds) ctx.addIssue({ code: 'custom', path: ['events', i, 'round'], message: `round ${e.round} is past the last round (rounds: ${scenario.rounds})` });
+    if (inPilot) {
+      if (!isPilotEvent(e)) {
+        ctx.addIssue({ code: 'custom', path: ['events', i], message: 'other events name a pilot window: give this one a window (and atS into it) too — a scenario\'s events are all for `meshbench pilot` (window) or all for `meshbench run` (round)' });
+      } else if (e.round !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['events', i, 'round'], message: 'give a round (meshbench run) or a window (meshbench pilot), not both: remove round' });
+      }
+      if (e.atS >= scenario.pilot.windowS) ctx.addIssue({ code: 'custom', path: ['events', i, 'atS'], message: `atS ${e.atS} must fall inside the window: below pilot.windowS (${scenario.pilot.windowS})` });
+      return;
+    }
+    if ((e.round ?? 1) > scenario.rounds) ctx.addIssue({ code: 'custom', path: ['events', i, 'round'], message: `round ${e.round ?? 1} is past the last round (rounds: ${scenario.rounds})` });
     if (e.atS >= shortest) ctx.addIssue({ code: 'custom', path: ['events', i, 'atS'], message: `atS ${e.atS} must fall inside the round: below the shortest protocol's durationS (${shortest})` });
   });
 }

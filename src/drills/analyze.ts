@@ -1,7 +1,9 @@
 import { decodeHistogram, mergeEncoded, summarizeEncoded, type IntervalHistogram } from '../histograms/index.js';
 import type { DrillResult, DrillTimelinePoint, DrillVariantFigures, ProtocolResult, RoundFigures } from '../result.js';
 import type { ErrorKind } from '../drivers/driver.js';
+import type { Protocol, VariantName } from '../protocols.js';
 import type { Occurrence } from './schedule.js';
+import type { WindowOccurrence } from './windows.js';
 
 /**
  * What each event cost, from the load's own interval histograms (the generator recorded them; nothing is
@@ -40,7 +42,7 @@ export function analyzeDrills(occurrences: readonly Occurrence[], protocols: rea
       const endMs = Math.min(next === undefined ? Infinity : startOf(next), Math.max(...rounds.map(lastEnd)));
       windowS = Math.max(windowS, Math.max(0, endMs - startedAtMs) / 1000);
       for (const r of rounds) if (r.intervals.some((i) => i.endMs > startedAtMs && i.startMs < endMs)) covered.add(r.round);
-      variants[name] = variantFigures(round, rounds.flatMap((r) => r.intervals), startedAtMs, endMs);
+      variants[name] = variantFigures(round.intervals, rounds.flatMap((r) => r.intervals), startedAtMs, endMs);
     }
     const result: DrillResult = {
       event: o.index, action: o.event.action, protocol: o.protocol, round: o.round,
@@ -65,10 +67,13 @@ function roundAt(rounds: readonly RoundFigures[], atMs: number): RoundFigures | 
   return rounds.find((r) => r.intervals.some((i) => i.startMs <= atMs && atMs < i.endMs));
 }
 
-/** One variant's figures: the reference from the event's round before it, the rest from the load's intervals up to `endMs`. */
-export function variantFigures(round: RoundFigures, loadIntervals: readonly IntervalHistogram[], eventMs: number, endMs: number): DrillVariantFigures {
+/**
+ * One variant's figures: the reference from `referenceIntervals` (the event's round, or pilot window) before
+ * the event, the rest from the load's intervals up to `endMs`.
+ */
+export function variantFigures(referenceIntervals: readonly IntervalHistogram[], loadIntervals: readonly IntervalHistogram[], eventMs: number, endMs: number): DrillVariantFigures {
   const intervals = [...loadIntervals].sort((a, b) => a.startMs - b.startMs);
-  const before = round.intervals.filter((i) => i.endMs <= eventMs);
+  const before = referenceIntervals.filter((i) => i.endMs <= eventMs);
   // An interval holding the next event's start is the next event's: no failure is counted twice.
   const window = intervals.filter((i) => i.endMs > eventMs && (i.endMs <= endMs || i.startMs <= eventMs));
   const shown = intervals.filter((i) => i.endMs > eventMs - TIMELINE_BEFORE_MS && (i.endMs <= endMs || i.startMs <= eventMs));
@@ -118,4 +123,37 @@ export function recovery(window: readonly (DrillTimelinePoint & { startMs: numbe
     if (i.endMs - runStartMs >= STABLE_MS) return Math.max(0, runStartMs - eventMs) / 1000;
   }
   return null;
+}
+
+/**
+ * The events of one pilot window, each on the window's own intervals as a round's events are on the round's: per
+ * protocol (a pilot drives every protocol at once, so each event disrupts them all) and variant, from the event
+ * to the next event of the window or the window's end; the reference is the window's intervals before it. The
+ * timeline is as fine as the pilot's intervals (1 s). An event that never happened has no figures.
+ */
+export function analyzeWindowDrills(occurrences: readonly WindowOccurrence[], series: readonly { protocol: Protocol; variant: VariantName; intervals: readonly IntervalHistogram[] }[]): DrillResult[] {
+  const startOf = (o: WindowOccurrence): number => o.outcome?.startedAtMs ?? o.erroredAtMs ?? o.dueMs;
+  const sorted = [...occurrences].sort((a, b) => startOf(a) - startOf(b) || a.index - b.index);
+  const happened = sorted.filter((o) => o.outcome !== undefined);
+  const all = series.flatMap((s) => s.intervals);
+  const windowEndMs = Math.max(...all.map((i) => i.endMs));
+  const timelineMs = Math.min(...all.map((i) => i.endMs - i.startMs));
+  const protocols = [...new Set(series.map((s) => s.protocol))];
+  return sorted.flatMap((o) => protocols.map((protocol) => {
+    const startedAtMs = startOf(o);
+    const next = happened.find((x) => startOf(x) > startedAtMs);
+    const endMs = Math.min(next === undefined ? Infinity : startOf(next), windowEndMs);
+    const variants: Record<VariantName, DrillVariantFigures> = {};
+    if (o.outcome !== undefined) {
+      for (const s of series) if (s.protocol === protocol && s.intervals.length > 0) variants[s.variant] = variantFigures(s.intervals, s.intervals, startedAtMs, endMs);
+    }
+    const result: DrillResult = {
+      event: o.index, action: o.event.action, protocol, round: o.window, window: o.window,
+      startedAtMs, actionMs: o.outcome === undefined ? 0 : o.outcome.finishedAtMs - o.outcome.startedAtMs,
+      detail: o.outcome?.detail ?? null, facts: o.outcome?.facts ?? {},
+      windowS: Math.max(0, endMs - startedAtMs) / 1000, rounds: [], timelineMs: Number.isFinite(timelineMs) ? timelineMs : 1000, variants,
+    };
+    if (o.error !== undefined) result.error = o.error;
+    return result;
+  }));
 }

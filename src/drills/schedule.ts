@@ -53,7 +53,7 @@ export class DrillTimer {
     private readonly signal: AbortSignal | undefined,
   ) {
     this.pending = events.flatMap((event, index) => {
-      const round = event.round - 1;
+      const round = (event.round ?? 1) - 1;
       if (round < shape.firstRound || round >= shape.firstRound + shape.rounds) return [];
       return [{ index, event, protocol: shape.protocol, variants: shape.variants, round, loadRounds: { first: shape.firstRound, count: shape.rounds } }];
     });

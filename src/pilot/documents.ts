@@ -10,6 +10,8 @@ import { RESULT_SCHEMA_VERSION, type ProtocolResult, type ResultDocument, type R
 import { overheads, proxyCosts } from '../run/aggregate.js';
 import { judgeRun } from '../run/judge.js';
 import { linearTrend } from '../verdict/drift.js';
+import { drillChecks } from '../verdict/drills.js';
+import { isPilotEvent } from '../config/schema.js';
 import { windowVariant } from './windows.js';
 
 /**
@@ -211,6 +213,7 @@ export function baseMarks(records: readonly PilotRecord[]): Map<number, WindowMa
     if (w.segment > 0 && !seenSegment.has(w.segment)) marks.push('restart');
     seenSegment.add(w.segment);
     if (w.protocols.some((p) => Object.values(p.variants).some((v) => v.errors > 0))) marks.push('errors');
+    if ((w.drills ?? []).length > 0) marks.push('drill');
     out.set(w.index, marks);
   }
   return out;
@@ -284,6 +287,19 @@ export function summarizeWindow(meta: PilotMeta, records: readonly PilotRecord[]
   };
 }
 
+/** The pilot's drill: its windows' events and their budgets' checks, judged as a run's drill is (src/verdict/drills.ts). */
+function pilotDrills(meta: PilotMeta, windows: readonly WindowRecord[]): PilotSummary['drills'] {
+  const events = (meta.scenario.events ?? []).filter(isPilotEvent).length === 0 ? [] : meta.scenario.events;
+  const results = windows.flatMap((w) => w.drills ?? []);
+  const checks = drillChecks(events, results);
+  const judged = checks.filter((c) => c.budget !== 'happened');
+  const status = events.length === 0 ? null
+    : checks.some((c) => c.status === 'fail') ? 'fail'
+    : judged.length === 0 || checks.some((c) => c.status === 'inconclusive') ? 'inconclusive'
+    : 'pass';
+  return { events, results, checks, status };
+}
+
 /** Everything the pilot's reports show (pilot-summary.json), from its folder's contents alone. */
 export function summarizePilot(meta: PilotMeta, records: readonly PilotRecord[]): PilotSummary {
   const all = windowsOf(records);
@@ -310,5 +326,6 @@ export function summarizePilot(meta: PilotMeta, records: readonly PilotRecord[])
     days,
     whole: periodVerdict(meta, records, windows, 'whole pilot'),
     drift: drift(meta, windows, meta.scenario.statistics.confidence),
+    drills: pilotDrills(meta, all),
   };
 }

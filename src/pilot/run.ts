@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import type { Scenario } from '../config/schema.js';
+import { isPilotEvent, type Scenario } from '../config/schema.js';
 import type { ProxySample, RunningEnv } from '../envs/env.js';
 import { provePaths, startEnv } from '../envs/index.js';
 import { MeshbenchError } from '../errors.js';
 import type { IntervalHistogram } from '../histograms/index.js';
-import { runLoads } from '../load/pool.js';
+import { analyzeWindowDrills } from '../drills/analyze.js';
+import { WindowDrills } from '../drills/windows.js';
+import { runLoads, type LoadProgress } from '../load/pool.js';
 import { variantOrder } from '../load/rounds.js';
 import { PILOT_KIND, PILOT_SCHEMA_VERSION, type PilotMeta, type PilotRecord, type SegmentRecord, type WindowRecord, type WindowSummary } from '../pilot-record.js';
 import type { Protocol, VariantName } from '../protocols.js';
@@ -40,8 +42,26 @@ export interface PilotOutcome {
 /** How often the proxies are sampled for the live metrics (windows sample them at their close too). */
 const PROXY_SAMPLE_MS = 5000;
 
+/**
+ * A pilot's events must name its windows (`window`, `every`), start inside a window (atS below windowS, which
+ * `--window` may have changed) and in a window the pilot reaches. Bad input (exit 3), before anything starts.
+ */
+export function checkPilotEvents(scenario: Scenario, forS: number): void {
+  const { windowS } = scenario.pilot;
+  const windows = Math.ceil(forS / windowS);
+  scenario.events.forEach((e, i) => {
+    const fix = (what: string): never => {
+      throw new MeshbenchError('MB_BAD_SCENARIO', `events[${i}] (${e.action}): ${what}`);
+    };
+    if (!isPilotEvent(e)) fix(`names no window: in a pilot an event happens atS seconds into a window — give it window: N (1-based; and every: K to repeat it every K windows), or run the scenario with \`meshbench run\``);
+    if (e.atS >= windowS) fix(`atS ${e.atS} must fall inside the window: below its length (${windowS} s); lower atS or give a longer --window`);
+    if ((e.window ?? 1) > windows) fix(`window ${e.window ?? 1} is past the pilot's last window (--for ${forS} s in windows of ${windowS} s: ${windows}); give an earlier window or a longer --for`);
+  });
+}
+
 /** A new pilot of `scenario` in `dir`, for `forS` seconds from now. */
 export async function startPilot(dir: string, scenario: Scenario, scenarioPath: string, forS: number, options: PilotRunOptions = {}): Promise<PilotOutcome> {
+  checkPilotEvents(scenario, forS);
   const now = new Date();
   const meta: PilotMeta = {
     kind: PILOT_KIND,
@@ -81,8 +101,8 @@ async function runSegment(store: PilotStore, previous: readonly PilotRecord[], o
     const lastWindow = [...previous].reverse().find((r): r is WindowRecord => r.type === 'window');
     const firstIndex = lastWindow === undefined ? 0 : lastWindow.index + 1;
     const warmupMs = Math.max(...scenario.protocols.map((p) => Math.round(Math.max(p.warmupS, p.firstWarmupS) * 1000)));
-    const durationMs = Math.floor((endsAtMs - Date.now() - warmupMs) / 1000) * 1000;
-    if (durationMs < 1000) return { dir: store.dir, meta, windowsWritten: 0, finished: true };
+    const loadMs = (): number => Math.floor((endsAtMs - Date.now() - warmupMs) / 1000) * 1000;
+    if (loadMs() < 1000) return { dir: store.dir, meta, windowsWritten: 0, finished: true };
 
     const protocols = scenario.protocols.map((p) => p.name);
     const placement = applyPlacement(scenario.placement);
@@ -102,15 +122,19 @@ async function runSegment(store: PilotStore, previous: readonly PilotRecord[], o
       onEvent?.({ type: 'segment', segment, resumed: segment > 0, endsAt: new Date(endsAtMs).toISOString(), nextWindow: firstIndex });
 
       const running = env;
+      const stop = new AbortController();
       const cpuAt = new Map<string, number>(); // variant/proxy → cumulative CPU seconds at the last window close
       const sampleAll = async (): Promise<Record<VariantName, ProxySample[]>> =>
         Object.fromEntries(await Promise.all(variants.map(async (v) => [v, await running.sampleProxies(v)] as const)));
       for (const [variant, samples] of Object.entries(await sampleAll())) for (const s of samples) cpuAt.set(`${variant}/${s.name}`, s.cpuSeconds);
 
+      // Measured from now, once the env is up and proven (starting it takes seconds on a busy machine): the load ends with --for.
+      const durationMs = Math.max(1000, loadMs());
+      // The scenario's pilot events, each at its window's start + atS on the pilot's grid (src/drills/windows.ts).
+      const drills = new WindowDrills(running, scenario.events, scenario.pilot.windowS, firstIndex, endsAtMs, stop.signal);
       const assembler = new WindowAssembler(scenario.protocols.flatMap((p) => variants.map((variant) => ({ protocol: p.name, variant }))), scenario.pilot.windowS, firstIndex);
       let closing: Promise<void> = Promise.resolve();
       let failure: unknown;
-      const stop = new AbortController();
       const onAbort = (): void => stop.abort(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
       let firstOfSegment = firstIndex;
@@ -139,7 +163,12 @@ async function runSegment(store: PilotStore, previous: readonly PilotRecord[], o
                 return { name: s.name, cpuSeconds, rssBytes: s.rssBytes };
               });
             }
-            const { record, hlogLines } = windowRecord(draft, segment, scenario.pilot.blocksPerWindow, proxies);
+            const occurrences = drills.active ? await drills.close(draft.index) : [];
+            const series = [...draft.intervals].map(([key, intervals]) => {
+              const [protocol, variant] = key.split('/') as [Protocol, VariantName];
+              return { protocol, variant, intervals };
+            });
+            const { record, hlogLines } = windowRecord(draft, segment, scenario.pilot.blocksPerWindow, proxies, analyzeWindowDrills(occurrences, series));
             await store.append(record, hlogLines);
             written++;
             // baseMarks sees this window as its segment's first: only the one that is keeps `restart`.
@@ -165,6 +194,7 @@ async function runSegment(store: PilotStore, previous: readonly PilotRecord[], o
           );
           const leadMs = scenario.env.kind === 'kubernetes' ? scenario.env.startLeadS * 1000 : 0;
           const plan = { lanes, gridStartMs: Date.now() + leadMs + warmupMs, firstWindow: firstIndex, windowS: scenario.pilot.windowS, endMs: endsAtMs };
+          drills.anchor(plan.gridStartMs);
           await running.runPilotLoad(plan, stop.signal, (w) => {
             const intervals = new Map<string, IntervalHistogram[]>();
             for (const { protocol, variant, intervals: list } of w.series) {
@@ -174,11 +204,24 @@ async function runSegment(store: PilotStore, previous: readonly PilotRecord[], o
             close({ index: w.index, partial: w.partial, intervals }, w.restarts);
           });
         } else {
+          // The grid starts when the warm-up ends: estimated now, then from the first progress report (it says how
+          // long ago the warm-up began), then exactly from the first interval's start.
+          drills.anchor(Date.now() + warmupMs);
+          let anchoredBy: 'estimate' | 'progress' | 'interval' = 'estimate';
           await Promise.all(
             scenario.protocols.map((config, index) => {
               const order = variantLanes(running, variantOrder(variants, index), config, scenario.validity.lateThresholdMs);
               const specs = order.map((lane) => ({ ...lane.spec, warmupMs, durationMs }));
-              return runLoads(specs, stop.signal, undefined, (lane, interval) => {
+              const onProgress = (_lane: number, p: LoadProgress): void => {
+                if (anchoredBy !== 'estimate') return;
+                anchoredBy = 'progress';
+                drills.anchor(Date.now() - p.elapsedMs + warmupMs);
+              };
+              return runLoads(specs, stop.signal, drills.active ? onProgress : undefined, (lane, interval) => {
+                if (anchoredBy !== 'interval') {
+                  anchoredBy = 'interval';
+                  drills.anchor(interval.startMs);
+                }
                 const variant = order[lane]?.name ?? '';
                 onEvent?.({ type: 'interval', protocol: config.name, variant, interval });
                 for (const draft of assembler.add(config.name, variant, interval)) close(draft);
@@ -186,10 +229,13 @@ async function runSegment(store: PilotStore, previous: readonly PilotRecord[], o
             }),
           );
         }
+        // No event starts once the load is over; the window left open marks those it never reached.
+        await drills.finish();
         const rest = assembler.flush();
         if (rest !== null) close(rest);
         await closing;
       } finally {
+        await drills.finish(); // an action still running ends before the env is closed
         clearInterval(sampler);
         signal?.removeEventListener('abort', onAbort);
       }

@@ -1,6 +1,7 @@
 import { mergeEncoded, summarizeEncoded, type IntervalHistogram, type TaggedInterval } from '../histograms/index.js';
 import { mergeIntervals } from '../load/pool.js';
 import type { WindowRecord, WindowVariant } from '../pilot-record.js';
+import type { DrillResult } from '../result.js';
 import type { Protocol, VariantName } from '../protocols.js';
 import { hlogName } from './store.js';
 
@@ -83,6 +84,7 @@ export function windowRecord(
   segment: number,
   blocks: number,
   proxies: WindowRecord['proxies'],
+  drills: readonly DrillResult[] = [],
 ): { record: WindowRecord; hlogLines: Map<string, TaggedInterval[]> } {
   const protocols: WindowRecord['protocols'] = [];
   const hlogLines = new Map<string, TaggedInterval[]>();
@@ -97,5 +99,7 @@ export function windowRecord(
     startMs = Math.min(startMs, intervals[0]?.startMs ?? Infinity);
     endMs = Math.max(endMs, intervals[intervals.length - 1]?.endMs ?? -Infinity);
   }
-  return { record: { type: 'window', index: draft.index, segment, startMs, endMs, partial: draft.partial, protocols, proxies }, hlogLines };
+  const record: WindowRecord = { type: 'window', index: draft.index, segment, startMs, endMs, partial: draft.partial, protocols, proxies };
+  if (drills.length > 0) record.drills = [...drills];
+  return { record, hlogLines };
 }

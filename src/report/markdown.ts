@@ -4,7 +4,7 @@ import { calibrationNote, renderConclusion } from './conclusion.js';
 import { hlogFileName } from './hlog.js';
 import { insecureNote } from './summary.js';
 import { md } from './format.js';
-import { DRILL_METHOD, drillsTable, drillTimelineTable, drillTitle } from './drills.js';
+import { drillsMarkdown, runDrills } from './drills.js';
 import { hopsSentence, hopsTable, topologyOf } from './topology.js';
 import { churnTable, checksTable, errorsTable, estimatesTable, hiccupsTable, levelPrefix, proofsTable, roundsTable, runTable, sidecarTable, variantsTable } from './tables.js';
 
@@ -25,13 +25,7 @@ export function renderMarkdown(doc: ResultDocument): string {
 
   for (const p of doc.protocols) out.push(...protocolSection(p, doc.verdict.statistics?.estimates.find((e) => e.protocol === p.name), doc.scenario.pairing === 'time', topologyOf(doc)));
 
-  const drills = drillsTable(doc);
-  if (drills !== null) {
-    out.push('## Drills', '', DRILL_METHOD, '', md(drills), '');
-    for (const d of doc.drills ?? []) {
-      if (d.detail !== null) out.push(`### ${drillTitle(doc, d)}`, '', `${d.detail}.`, '', md(drillTimelineTable(doc, d)), '');
-    }
-  }
+  out.push(...drillsMarkdown(runDrills(doc)));
   if (doc.verdict.checks.length > 0) {
     out.push(doc.aa === true ? '## A/A checks' : '## Budgets', '');
     out.push('Each check is decided on its interval: pass when all of it is within the budget, fail when all of it is beyond, inconclusive when it straddles the budget.', '');

@@ -1,4 +1,6 @@
-import type { DriftEstimate, Estimate, WindowSummary } from '../pilot-record.js';
+import type { DriftEstimate, Estimate, PilotSummary, WindowSummary } from '../pilot-record.js';
+import { BASELINE_VARIANT } from '../protocols.js';
+import type { DrillsView } from './drills.js';
 import { mib, ms } from './format.js';
 
 /** The pilot's tables as data: pilot.md renders them as Markdown, report.html as HTML. */
@@ -32,4 +34,22 @@ function windowRow(w: WindowSummary): string[] {
   const errors = w.protocols.reduce((n, x) => n + Object.values(x.variants).reduce((m, v) => m + v.errors, 0), 0);
   const rss = Object.values(w.proxies).flat().map((x) => `${x.name} ${mib(x.rssBytes)}`).join(', ');
   return [String(w.index), String(w.day), iso(w.startMs), w.status, p === undefined ? '–' : p.name, p99, overhead, String(errors), rss || '–', w.marks.join(', ')];
+}
+
+/** The pilot's drill as the shared drill tables read it. */
+export function pilotDrillsView(s: PilotSummary): DrillsView {
+  const variants = [...new Set(s.drills.results.flatMap((d) => Object.keys(d.variants)))].sort((a, b) => Number(b === BASELINE_VARIANT) - Number(a === BASELINE_VARIANT));
+  return { events: s.drills.events, variants, drills: s.drills.results, checks: s.drills.checks };
+}
+
+/** "3 event(s) in 2 window(s), each judged by its own budgets …; 1 of 4 event budget checks failed, 0 undecided." */
+export function drillSentence(s: PilotSummary): string {
+  const { results, checks } = s.drills;
+  const windows = new Set(results.map((d) => d.window)).size;
+  const events = new Set(results.map((d) => `${d.window}/${d.event}`)).size;
+  const failed = checks.filter((c) => c.status === 'fail').length;
+  const undecided = checks.filter((c) => c.status === 'inconclusive').length;
+  const judged = checks.filter((c) => c.budget !== 'happened').length;
+  return `${events} event(s) in ${windows} window(s), each judged by its own budgets (drilled windows are left out of the verdicts above); ` +
+    (judged === 0 ? 'no event budget set (maxErrors, recoveryS): measured, not judged.' : `${failed} of ${checks.length} event budget checks failed, ${undecided} undecided.`);
 }

@@ -1,8 +1,9 @@
 import type { PeriodVerdict, PilotSummary } from '../pilot-record.js';
 import { mdTable } from './format.js';
-import { describeCheck, percent } from './wording.js';
+import { drillsMarkdown } from './drills.js';
+import { describeCheck, describeDrillCheck, percent } from './wording.js';
 import { renderPilotHtml } from './html/pilot-report.js';
-import { driftTable, windowsTable } from './pilot-tables.js';
+import { driftTable, drillSentence, pilotDrillsView, windowsTable } from './pilot-tables.js';
 
 /**
  * The pilot's reports: pure functions of its summary (src/pilot/documents.ts summarizePilot), which is a pure
@@ -37,6 +38,15 @@ function period(p: PeriodVerdict): string[] {
   return lines;
 }
 
+function drillLines(s: PilotSummary): string[] {
+  if (s.drills.status === null) return [];
+  const out = [`## Drill: ${s.drills.status.toUpperCase()}`, '', drillSentence(s), ''];
+  const open = s.drills.checks.filter((c) => c.status !== 'pass');
+  if (open.length > 0) out.push(...open.map((c) => `- ${c.status}: ${describeDrillCheck(c)}`), '');
+  // The tables' own "## Drills" heading sits under this one.
+  return [...out, ...drillsMarkdown(pilotDrillsView(s)).map((l) => (l.startsWith('#') ? `#${l}` : l))];
+}
+
 export function renderPilotMarkdown(s: PilotSummary): string {
   const lines: string[] = [];
   lines.push(`# meshbench pilot ${s.pilotId}`, '');
@@ -51,6 +61,7 @@ export function renderPilotMarkdown(s: PilotSummary): string {
     lines.push('## Per day', '');
     for (const d of s.days) lines.push(...period(d));
   }
+  lines.push(...drillLines(s));
   lines.push('## Drift', '');
   if (s.drift.length === 0) lines.push('Not enough judged windows (at least 3) to estimate a trend.', '');
   else {
@@ -64,7 +75,7 @@ export function renderPilotMarkdown(s: PilotSummary): string {
   }
   lines.push('## Windows', '');
   lines.push(
-    'Each window judged on its own (its blocks are the rounds). Marks: **partial** — cut short by the end or a stop; **restart** — the first after a resume; **invalid** — the window broke a validity rule; **errors** — requests failed. Partial, restart and invalid windows are left out of the day and pilot verdicts.',
+    'Each window judged on its own (its blocks are the rounds). Marks: **partial** — cut short by the end or a stop; **restart** — the first after a resume; **invalid** — the window broke a validity rule; **errors** — requests failed; **drill** — a drill event ran in it. Partial, restart, invalid and drilled windows are left out of the day and pilot verdicts.',
     '',
     mdTableOf(windowsTable(s.windows)),
     '',

@@ -2,7 +2,7 @@ import { BASELINE_VARIANT } from '../protocols.js';
 import type { ResultDocument } from '../result.js';
 import { calibrationNote } from './conclusion.js';
 import { ms, rate, signedMs, textTable } from './format.js';
-import { drillsTable } from './drills.js';
+import { drillsTable, runDrills } from './drills.js';
 
 /** The worst p99 among the hiccup sources `pick` selects (ms), or "" when none was recorded. */
 function hiccupP99(hiccupsUs: Record<string, { p99: number }> | undefined, pick: (source: string) => boolean): string {
@@ -29,7 +29,7 @@ export function renderSummary(doc: ResultDocument): string {
   }
   const table = textTable(['protocol/variant', 'count', 'errors', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'Δp99 ms', 'Δp99 interval', 'hiccup p99 gen', 'hiccup p99 env'], rows);
   const verdict = `verdict: ${doc.verdict.status.toUpperCase()}`;
-  const drills = drillsTable(doc);
+  const drills = drillsTable(runDrills(doc));
   const calibration = calibrationNote(doc);
   const insecure = insecureNote(doc);
   return [

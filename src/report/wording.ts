@@ -115,9 +115,14 @@ export function verdictReasons(j: Judgement): string[] {
   return reasons;
 }
 
+/** Where an event happened: "round 2" (1-based, as the scenario names rounds), or in a pilot "window #4" (as its reports number windows). */
+export function drillPlace(x: { round: number; window?: number }): string {
+  return x.window === undefined ? `round ${x.round + 1}` : `window #${x.window}`;
+}
+
 /** "event 1 restart-sidecars (http1, round 1) meshed: 12 errors > maxErrors 0", "… p99 recovered in 1.25 s ≤ 3 s". */
 export function describeDrillCheck(c: DrillCheck): string {
-  const head = `event ${c.event + 1} ${c.action} (${c.protocol}, round ${c.round + 1}) ${c.variant}`;
+  const head = `event ${c.event + 1} ${c.action} (${c.protocol}, ${drillPlace(c)}) ${c.variant}`;
   if (c.budget === 'happened') return `${head}: did not happen, so it decides nothing (see its error in the drill's table)`;
   const sign = c.status === 'pass' ? '≤' : '>';
   if (c.budget === 'maxErrors') return `${head}: ${c.actual ?? 0} errors ${sign} maxErrors ${c.limit ?? 0}`;

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { ProtocolConfig, Scenario } from '../config/schema.js';
+import { isPilotEvent, type ProtocolConfig, type Scenario } from '../config/schema.js';
 import type { RunningEnv } from '../envs/env.js';
 import { startEnv } from '../envs/index.js';
 import { provePaths } from '../envs/proof.js';
@@ -52,6 +52,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const { signal, onEvent } = options;
   const startedAt = new Date().toISOString();
   const protocols = scenario.protocols.map((p) => p.name);
+  const inPilot = (scenario.events ?? []).findIndex(isPilotEvent);
+  if (inPilot >= 0) {
+    throw new MeshbenchError('MB_BAD_SCENARIO', `events[${inPilot}] names a pilot window (window/every): run this scenario with \`meshbench pilot\`, or give its events a round instead`);
+  }
   // Before anything starts: worker threads and child processes inherit the scheduling.
   const placement = applyPlacement(scenario.placement);
   const env: RunningEnv = await withAa(await startEnv(scenario.env, protocols, signal).catch((err: unknown) => {

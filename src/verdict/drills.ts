@@ -21,11 +21,11 @@ export function drillChecks(events: readonly DrillEvent[], drills: readonly Dril
     const judged = Object.keys(d.variants).filter((v) => v !== BASELINE_VARIANT);
     // A load of the baseline alone (rounds pairing) is the control's occurrence: judged only when it failed to happen.
     if (judged.length === 0 && (d.error !== undefined || Object.keys(d.variants).length === 0)) {
-      checks.push({ event: d.event, action: d.action, protocol: d.protocol, round: d.round, variant: Object.keys(d.variants)[0] ?? '(none)', budget: 'happened', limit: null, actual: null, status: 'inconclusive' });
+      checks.push({ event: d.event, action: d.action, protocol: d.protocol, round: d.round, ...where(d), variant: Object.keys(d.variants)[0] ?? '(none)', budget: 'happened', limit: null, actual: null, status: 'inconclusive' });
     }
     for (const variant of judged) {
       const v = d.variants[variant];
-      const at = { event: d.event, action: d.action, protocol: d.protocol, round: d.round, variant };
+      const at = { event: d.event, action: d.action, protocol: d.protocol, round: d.round, ...where(d), variant };
       if (d.error !== undefined || v === undefined) {
         checks.push({ ...at, budget: 'happened', limit: null, actual: null, status: 'inconclusive' });
         continue;
@@ -44,3 +44,5 @@ export function drillChecks(events: readonly DrillEvent[], drills: readonly Dril
   }
   return checks;
 }
+
+const where = (d: DrillResult): { window?: number } => (d.window === undefined ? {} : { window: d.window });

@@ -55,7 +55,7 @@ describe('drill figures from the load\'s intervals (src/drills/analyze.ts)', () 
   ];
   it.each(cases)('$name', ({ shapes, errors, recoveryS }) => {
     const r = round(shapes.map(([n, us, e], i) => interval(i, n, us, e)));
-    const f = variantFigures(r, r.intervals, T0 + 8 * STEP, T0 + 16 * STEP);
+    const f = variantFigures(r.intervals, r.intervals, T0 + 8 * STEP, T0 + 16 * STEP);
     expect(f.errors).toBe(errors);
     expect(f.errorsByKind).toEqual(errors > 0 ? { connect: errors } : {});
     expect(f.recoveryS).toBe(recoveryS);

@@ -1,5 +1,8 @@
 import type { DrillResult } from '../../result.js';
-import { axis, legend, msOf, OKABE_ITO, variantColor, type ChartOption, type ChartSpec } from './chart.js';
+import { DRILL_METHOD, drillsTable, drillTimelineTable, drillTitle, type DrillsView } from '../drills.js';
+import { describeDrillCheck } from '../wording.js';
+import { axis, legend, msOf, OKABE_ITO, renderChart, variantColor, type ChartOption, type ChartSpec } from './chart.js';
+import { escapeHtml, htmlTable, para, type Section } from './page.js';
 
 /**
  * One event's timeline: each variant's p99 per interval (line) and errors per interval (bars), time 0 at the
@@ -56,4 +59,18 @@ export function drillChart(id: string, title: string, d: DrillResult, variants: 
     option,
     height: 380,
   };
+}
+
+/** A drill (a run's, or a pilot's): the events' table with their budgets' decisions, then per event its timeline, the variants side by side. */
+export function drillsSection(view: DrillsView): Section | null {
+  const table = drillsTable(view);
+  if (table === null) return null;
+  const checks = view.checks.filter((c) => c.status !== 'pass');
+  const events = view.drills.flatMap((d, i) => d.detail === null ? [] : [
+    renderChart(drillChart(`drill-${i + 1}`, drillTitle(view, d), d, view.variants)),
+    para(`${d.detail}.`, 'small'),
+    `<details><summary>Interval by interval</summary>${htmlTable(drillTimelineTable(view, d))}</details>`,
+  ]);
+  const verdict = checks.length === 0 ? '' : `<ul class="small">${checks.map((c) => `<li>${escapeHtml(`${c.status}: ${describeDrillCheck(c)}`)}</li>`).join('')}</ul>`;
+  return { id: 'drills', title: 'Drills', body: [para(DRILL_METHOD), htmlTable(table), verdict, ...events].filter((b) => b !== '').join('\n') };
 }

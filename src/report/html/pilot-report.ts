@@ -2,7 +2,8 @@ import { EXCLUDING_MARKS, type PeriodVerdict, type PilotSummary, type WindowSumm
 import { axis, legend, msOf, renderChart, variantColor, type ChartOption } from './chart.js';
 import { forestChart, type ForestRow } from './forest.js';
 import { htmlPage, htmlTable, para, type Section } from './page.js';
-import { driftTable, windowsTable } from '../pilot-tables.js';
+import { driftTable, drillSentence, pilotDrillsView, windowsTable } from '../pilot-tables.js';
+import { drillsSection } from './drills.js';
 
 /**
  * A pilot's report.html (`meshbench pilot`, `meshbench report DIR`): a pure function of pilot-summary.json.
@@ -32,7 +33,7 @@ export function renderPilotHtml(s: PilotSummary): string {
     });
   }
 
-  // The windows the day and pilot verdicts judge: a partial, restart or invalid window's figures are not comparable.
+  // The windows the day and pilot verdicts judge: a partial, restart, invalid or drilled window's figures are not comparable.
   const judged = s.windows.filter((w) => !w.marks.some((m) => EXCLUDING_MARKS.includes(m)));
   const overheadSeries = protocols.flatMap((name, i) => {
     const points = judged.flatMap((w) => {
@@ -68,10 +69,14 @@ export function renderPilotHtml(s: PilotSummary): string {
     id: 'windows-over-time',
     title: 'Over time',
     body: [
-      timeChart('window-overhead', 'P99 overhead of every judged window', `Each window judged on its own: its P99 overhead (solid) and its interval (dashed), per protocol, at the window's start. Left out, as in the verdicts: ${s.windows.length - judged.length} partial, restart or invalid window(s) of ${s.windows.length}.`, 'P99 overhead (ms)', overheadSeries, protocols.map((n) => `${n} P99 overhead`)),
+      timeChart('window-overhead', 'P99 overhead of every judged window', `Each window judged on its own: its P99 overhead (solid) and its interval (dashed), per protocol, at the window's start. Left out, as in the verdicts: ${s.windows.length - judged.length} partial, restart, invalid or drilled window(s) of ${s.windows.length}.`, 'P99 overhead (ms)', overheadSeries, protocols.map((n) => `${n} P99 overhead`)),
       rssSeries.length === 0 ? '' : timeChart('proxy-rss', 'Sidecar memory (RSS) at the end of every window', 'A proxy whose line keeps rising is leaking; the drift table below gives the slope per day with its interval.', 'RSS (MiB)', rssSeries),
     ].join('\n'),
   });
+  const drill = drillsSection(pilotDrillsView(s));
+  if (drill !== null && s.drills.status !== null) {
+    sections.push({ ...drill, title: `Drill: ${s.drills.status.toUpperCase()}`, body: [para(drillSentence(s)), drill.body].join('\n') });
+  }
   sections.push({ id: 'drift', title: 'Drift', body: s.drift.length === 0 ? para('Not enough judged windows (at least 3) to estimate a trend.') : htmlTable(driftTable(s.drift)) });
   sections.push({ id: 'windows', title: 'Windows', body: htmlTable(windowsTable(s.windows)) });
 

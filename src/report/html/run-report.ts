@@ -11,8 +11,8 @@ import { sidecarChart } from './sidecars.js';
 import { spectrumChart, type SpectrumCurve } from './spectrum.js';
 import { timelineChart } from './timeline.js';
 import { hopsSentence, hopsTable, topologyOf } from '../topology.js';
-import { drillChart } from './drills.js';
-import { DRILL_METHOD, drillsTable, drillTimelineTable, drillTitle } from '../drills.js';
+import { drillsSection } from './drills.js';
+import { runDrills } from '../drills.js';
 
 /**
  * report.html of a run: the verdict, each budget as a forest plot, per protocol the percentile spectrum, latency
@@ -22,7 +22,7 @@ import { DRILL_METHOD, drillsTable, drillTimelineTable, drillTitle } from '../dr
 export function renderHtmlReport(doc: ResultDocument): string {
   const stats = doc.verdict.statistics;
   const sections: Section[] = [];
-  const drills = drillsSection(doc);
+  const drills = drillsSection(runDrills(doc));
   if (drills !== null) sections.push(drills);
   if (doc.verdict.checks.length > 0) sections.push(budgetsSection(doc));
   for (const p of doc.protocols) sections.push(protocolSection(doc, p));
@@ -145,16 +145,3 @@ function protocolSection(doc: ResultDocument, p: ProtocolResult): Section {
   return { id: `protocol-${p.name}`, title: `${PROTOCOL_LABEL[p.name]} (${p.name})`, body: body.filter((b) => b !== '').join('\n') };
 }
 
-/** A drill: the events' table with their budgets' decisions, then per event its timeline, the variants side by side. */
-function drillsSection(doc: ResultDocument): Section | null {
-  const table = drillsTable(doc);
-  if (table === null) return null;
-  const checks = (doc.verdict.drills ?? []).filter((c) => c.status !== 'pass');
-  const events = (doc.drills ?? []).flatMap((d, i) => d.detail === null ? [] : [
-    renderChart(drillChart(`drill-${i + 1}`, drillTitle(doc, d), d, doc.environment.variants)),
-    para(`${d.detail}.`, 'small'),
-    `<details><summary>Interval by interval</summary>${htmlTable(drillTimelineTable(doc, d))}</details>`,
-  ]);
-  const verdict = checks.length === 0 ? '' : `<ul class="small">${checks.map((c) => `<li>${escapeHtml(`${c.status}: ${describeDrillCheck(c)}`)}</li>`).join('')}</ul>`;
-  return { id: 'drills', title: 'Drills', body: [para(DRILL_METHOD), htmlTable(table), verdict, ...events].filter((b) => b !== '').join('\n') };
-}
