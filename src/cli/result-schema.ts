@@ -72,7 +72,14 @@ export const resultDocumentSchema = z.looseObject({
     kind: z.string(), nodeVersion: z.string(), platform: z.string(), cpus: count, facts: z.record(z.string(), z.unknown()),
     variants: z.array(z.string()).min(1),
   }),
-  proofs: z.array(z.looseObject({ variant: z.string(), protocol: z.enum(PROTOCOLS), marker: z.string().nullable(), ok: z.boolean(), detail: z.string() })),
+  proofs: z.array(z.looseObject({
+    variant: z.string(), protocol: z.enum(PROTOCOLS), marker: z.string().nullable(), ok: z.boolean(), detail: z.string(),
+    expect: z.discriminatedUnion('kind', [
+      z.looseObject({ kind: z.literal('none') }),
+      z.looseObject({ kind: z.literal('header'), header: z.string() }),
+      z.looseObject({ kind: z.literal('unverified'), why: z.string() }),
+    ]),
+  })),
   protocols: z.array(protocol),
   verdict: z.looseObject({
     status: verdictStatus, reasons: z.array(z.string()), checks: z.array(check),

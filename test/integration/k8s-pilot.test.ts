@@ -58,7 +58,7 @@ describe('kubernetes pilot against the API stand-in', () => {
     const dir = join(work, 'pilot');
     let crashed: Promise<string> | undefined;
     let meshedNs = '';
-    const outcome = await startPilot(dir, scenario, 'test', 30, {
+    const outcome = await startPilot(dir, scenario, 'test', 20, {
       onEvent: (e) => {
         if (e.type !== 'window' || crashed !== undefined) return;
         meshedNs = api.list('namespaces').find((n) => n.metadata.labels?.['meshbench.dev/variant'] === 'meshed')?.metadata.name ?? '';
@@ -119,5 +119,5 @@ describe('kubernetes pilot against the API stand-in', () => {
     // proxies metered per window from metrics.k8s.io; everything deleted at the end
     expect(windows.some((w) => (w.proxies['meshed'] ?? []).some((p) => p.name.endsWith('/istio-proxy')))).toBe(true);
     expect(api.list('namespaces').filter((n) => n.metadata.labels?.['app.kubernetes.io/managed-by'] === 'meshbench')).toEqual([]);
-  }, 120_000); // a 30 s pilot plus set-up on the stand-in: ≈ 31 s alone
+  }, 120_000); // a 20 s pilot plus set-up on the stand-in: ≈ 21 s alone
 });
