@@ -40,7 +40,7 @@ async function standin(opts: Partial<StandinOptions> = {}): Promise<{ kubeconfig
         name: 'k8s-cli',
         env: { kind: 'kubernetes', mesh: 'istio-sidecar', kubeconfig, generators: 1, startLeadS: 0, readyTimeoutS: 20, ...env },
         rounds: 3, // the fewest a pass rests on
-        protocols: [{ name: 'http1', rateHz: 100, connections: 2, durationS: 0.6, warmupS: 0.2 }],
+        protocols: [{ name: 'http1', rateHz: 100, connections: 2, durationS: 0.6, warmupS: 0.2, firstWarmupS: 0.2 }],
         budgets: { p99OverheadMs: 2000, errorRateOverhead: 1 },
         validity: { maxErrorRate: 1, minAchievedRateRatio: 0, maxLateShare: 1 },
       }),

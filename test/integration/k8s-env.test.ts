@@ -59,7 +59,7 @@ function k8sScenario(kubeconfig: string, env: Record<string, unknown> = {}, prot
       name: 'k8s-standin',
       env: { kind: 'kubernetes', mesh: 'istio-sidecar', kubeconfig, generators: 2, startLeadS: 0, readyTimeoutS: 20, fleetPods: 500, sidecarResources: { cpu: '100m', memory: '64Mi' }, ...env },
       rounds: 1,
-      protocols: [{ name: 'http1', rateHz: 200, connections: 4, durationS: 0.8, warmupS: 0.2, ...protocol }],
+      protocols: [{ name: 'http1', rateHz: 200, connections: 4, durationS: 0.8, warmupS: 0.2, firstWarmupS: 0.2, ...protocol }],
       budgets: { p99OverheadMs: 2000, errorRateOverhead: 1 },
     },
     'test',
@@ -329,7 +329,6 @@ describe('kubernetes env against the API stand-in', () => {
 
 describe('the start barrier: a round\'s generator pods start together', () => {
   /** Every round's warm-up 0.2 s (the first one's too). */
-  const SHORT_WARMUP = { firstWarmupS: 0.2 };
   type LoadOutput = { startAtMs?: number; startLagMs: number; result: { startedAtMs: number } };
   const loadOutputs = (api: ApiStandin, variant: string): [string, LoadOutput][] =>
     [...api.logs.entries()].filter(([k]) => k.includes(`-${variant}/load-`)).map(([k, log]) => [k.split('/')[1] ?? k, parseOutputLog(log, k) as unknown as LoadOutput]);
@@ -337,7 +336,7 @@ describe('the start barrier: a round\'s generator pods start together', () => {
   it('a meshed pod whose sidecar starts 1.5 s late holds its round: every pod starts at the published time, within the bound', async () => {
     const slowMs = 1500;
     const { api, kubeconfig } = await startStandin({ slowStartMs: (variant, index, job) => (variant === 'meshed' && index === 1 && job.startsWith('load-') ? slowMs : 0) });
-    const doc = await runScenario(k8sScenario(kubeconfig, { startLeadS: 0.4 }, SHORT_WARMUP), { scenarioPath: 'test' });
+    const doc = await runScenario(k8sScenario(kubeconfig, { startLeadS: 0.4 }), { scenarioPath: 'test' });
     const http1 = doc.protocols.find((p) => p.name === 'http1');
     for (const variant of ['unmeshed', 'meshed']) {
       const lags = http1?.variants[variant]?.rounds[0]?.generatorStartLagsMs ?? [];
@@ -371,7 +370,7 @@ describe('the start barrier: a round\'s generator pods start together', () => {
 
   it('pods that learn the start late (a slow kubelet): the round is invalid, with the lags and the reason', async () => {
     const { api, kubeconfig } = await startStandin({ downwardApiDelayMs: 1200 });
-    const doc = await runScenario(k8sScenario(kubeconfig, { generators: 1, startLeadS: 0.1, maxStartLagMs: 300 }, SHORT_WARMUP), { scenarioPath: 'test' });
+    const doc = await runScenario(k8sScenario(kubeconfig, { generators: 1, startLeadS: 0.1, maxStartLagMs: 300 }), { scenarioPath: 'test' });
     const http1 = doc.protocols.find((p) => p.name === 'http1');
     for (const variant of ['unmeshed', 'meshed']) {
       const [lag = 0] = http1?.variants[variant]?.rounds[0]?.generatorStartLagsMs ?? [];
@@ -390,7 +389,7 @@ describe('the start barrier: a round\'s generator pods start together', () => {
 
   it('a generator pod that never gets ready: the round fails after env.readyTimeoutS, naming the pod', async () => {
     const { api, kubeconfig } = await startStandin({ slowStartMs: (variant, _index, job) => (variant === 'unmeshed' && job.startsWith('load-') ? 60_000 : 0) });
-    const doc = await runScenario(k8sScenario(kubeconfig, { generators: 1, readyTimeoutS: 1 }, SHORT_WARMUP), { scenarioPath: 'test' });
+    const doc = await runScenario(k8sScenario(kubeconfig, { generators: 1, readyTimeoutS: 1 }), { scenarioPath: 'test' });
     expect(doc.fault?.message).toMatch(/the generator pods of meshbench-\w+-unmeshed\/load-http1-\d+ were not all ready after 1 s \(env\.readyTimeoutS\): 0 of 1 ready, not ready: load-http1-\d+-0-\w+ — a generator is ready once its target answers through its sidecar/);
     expect(doc.verdict.status).toBe('inconclusive');
     expect(api.requests.some((r) => r.startsWith('PATCH') && r.includes('/pods/'))).toBe(false); // no start was published
