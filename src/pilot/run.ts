@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { isPilotEvent, type Scenario } from '../config/schema.js';
 import type { ProxySample, RunningEnv } from '../envs/env.js';
 import { provePaths, startEnv } from '../envs/index.js';
@@ -12,6 +11,7 @@ import { variantOrder } from '../load/rounds.js';
 import { PILOT_KIND, PILOT_SCHEMA_VERSION, type PilotMeta, type PilotRecord, type SegmentRecord, type WindowRecord, type WindowSummary } from '../pilot-record.js';
 import type { Protocol, VariantName } from '../protocols.js';
 import { variantLanes } from '../run/lanes.js';
+import { environmentRecord } from '../run/environment.js';
 import { applyPlacement } from '../run/placement.js';
 import { toolVersion } from '../version.js';
 import { baseMarks, summarizeWindow } from './documents.js';
@@ -115,7 +115,7 @@ async function runSegment(store: PilotStore, previous: readonly PilotRecord[], o
       const variants = env.variants.map((v) => v.name);
       let segmentRecord: SegmentRecord = {
         type: 'segment', segment, startedAt: new Date().toISOString(), startMs: Date.now(),
-        environment: { kind: env.kind, nodeVersion: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: env.facts, variants, placement: placement.record },
+        environment: environmentRecord(env, variants, placement.record),
         proofs,
       };
       await store.append(segmentRecord);

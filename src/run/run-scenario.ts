@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { isPilotEvent, type ProtocolConfig, type Scenario } from '../config/schema.js';
 import type { RunningEnv } from '../envs/env.js';
 import { startEnv } from '../envs/index.js';
@@ -13,6 +12,7 @@ import { judgeRun } from './judge.js';
 import { variantLanes, type Lane } from './lanes.js';
 import { toolVersion } from '../version.js';
 import { withAa } from './aa-env.js';
+import { environmentRecord } from './environment.js';
 import { applyPlacement } from './placement.js';
 import { sumErrors } from '../drivers/driver.js';
 import { aggregateVariant, overheads, type RoundRecord } from './aggregate.js';
@@ -180,7 +180,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       scenario,
       startedAt,
       finishedAt: new Date().toISOString(),
-      environment: { kind: env.kind, nodeVersion: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), facts: { ...env.facts, ...requestFacts(options.driverOptions) }, variants, placement: placement.record },
+      environment: environmentRecord(env, variants, placement.record, { ...env.facts, ...requestFacts(options.driverOptions) }),
       proofs,
       protocols: results,
       verdict: judgeRun(scenario, results, { interrupted, aa: options.aa === true, ...(fault === undefined ? {} : { fault }), ...(drills === undefined ? {} : { drills }) }),

@@ -24,6 +24,16 @@ export function runCli(args: string[]): Promise<CliRun> {
   return startCli(args).done;
 }
 
+/** The process exists (signal 0 reaches it). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Processes meshbench starts in the local env: haproxy sidecars, echo workloads and relays (pid → command line). */
 export function meshbenchChildren(): Map<number, string> {
   const found = new Map<number, string>();

@@ -5,7 +5,7 @@ import { parse, stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
 import type { ResultDocument } from '../../src/result.js';
-import { runCli } from './helpers.js';
+import { isAlive, runCli } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'meshbench-e2e-topology-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -34,17 +34,8 @@ async function runShipped(name: string): Promise<{ doc: ResultDocument; out: str
   const facts = doc.environment.facts as { echoes: { pid: number }[]; sidecars: Record<string, { pid: number }>; relays?: { pid: number }[] };
   const pids = [...facts.echoes, ...Object.values(facts.sidecars), ...(facts.relays ?? [])].map((p) => p.pid);
   expect(pids.length).toBeGreaterThanOrEqual(3);
-  expect(pids.filter(alive), log).toEqual([]);
+  expect(pids.filter(isAlive), log).toEqual([]);
   return { doc, out, code: run.code, log };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** An open loop's requests: never more than intended, none failed (a busy machine may leave some unsent). */

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { drivers } from '../../src/drivers/index.js';
 import type { UpInfo } from '../../src/cli/up.js';
-import { startCli } from './helpers.js';
+import { isAlive, startCli } from './helpers.js';
 
 /** `meshbench up`: the local pair stays up for the user's own tools until Ctrl-C, then everything is gone. */
 
@@ -14,15 +14,6 @@ function get(url: string): Promise<http.IncomingHttpHeaders> {
       res.on('end', () => resolve(res.headers));
     }).on('error', reject);
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('meshbench up', () => {
@@ -49,13 +40,13 @@ describe('meshbench up', () => {
       expect(grpc.status).toBe('OK');
       expect(grpc.headers['x-echo-x-forwarded-client-cert']).toMatch(/URI=spiffe:\/\//);
       expect(existsSync(info.serverSidecar.caFile)).toBe(true);
-      expect(info.pids.every(alive)).toBe(true);
+      expect(info.pids.every(isAlive)).toBe(true);
     } finally {
       child.kill('SIGINT');
     }
     const run = await done;
     expect(run.code).toBe(0);
-    expect(info.pids.some(alive)).toBe(false);
+    expect(info.pids.some(isAlive)).toBe(false);
     expect(existsSync(info.dir)).toBe(false);
   });
 });
